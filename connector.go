@@ -1,0 +1,146 @@
+package pgpipe
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// SSLMode is libpq's sslmode: how hard the driver insists on TLS and how much
+// of the server's certificate it checks.
+type SSLMode string
+
+// The sslmode values, as libpq defines them.
+const (
+	SSLDisable    SSLMode = "disable"     // never TLS
+	SSLAllow      SSLMode = "allow"       // plaintext first, TLS if the server insists
+	SSLPrefer     SSLMode = "prefer"      // TLS if the server offers it, else plaintext (the default)
+	SSLRequire    SSLMode = "require"     // TLS or fail; the certificate is not checked (but see sslrootcert)
+	SSLVerifyCA   SSLMode = "verify-ca"   // TLS, certificate signed by a trusted CA
+	SSLVerifyFull SSLMode = "verify-full" // verify-ca, and the certificate names the host
+)
+
+// TargetSessionAttrs is libpq's target_session_attrs: which kind of server
+// a connection attempt accepts when several hosts are listed.
+type TargetSessionAttrs string
+
+// The target_session_attrs values, as libpq defines them.
+const (
+	TargetAny           TargetSessionAttrs = "any"
+	TargetReadWrite     TargetSessionAttrs = "read-write"
+	TargetReadOnly      TargetSessionAttrs = "read-only"
+	TargetPrimary       TargetSessionAttrs = "primary"
+	TargetStandby       TargetSessionAttrs = "standby"
+	TargetPreferStandby TargetSessionAttrs = "prefer-standby"
+)
+
+// PrepareNone is the PrepareThreshold that disables automatic preparation
+// (prepare_threshold=none in a DSN).
+const PrepareNone = -1
+
+// Host is one server address from a DSN's host, hostaddr and port lists.
+type Host struct {
+	// Name is libpq's host: a host name, an IP address, or, when it starts
+	// with '/', the directory holding the server's Unix socket. It is also
+	// the name checked against the certificate under sslmode=verify-full.
+	Name string
+	// Addr is libpq's hostaddr: a numeric IP address dialled instead of
+	// looking Name up. Empty means resolve Name.
+	Addr string
+	// Port is the TCP port, or the suffix of the socket file name
+	// (.s.PGSQL.<port>) for a Unix socket.
+	Port uint16
+}
+
+// Config holds everything needed to open connections. The DSN keyword that
+// sets each field is given in its comment; [ParseDSN] fills a Config from a
+// DSN and libpq's environment variables, and [Config.FormatDSN] turns it back
+// into one. A Config must not be modified after it is passed to
+// [NewConnectorConfig]. Printing a Config with any fmt verb hides the password.
+type Config struct {
+	// Hosts are tried in order (or shuffled, with LoadBalanceHosts) until one
+	// accepts a connection that matches TargetSessionAttrs.
+	// DSN: host, hostaddr, port (comma-separated lists). Env: PGHOST, PGHOSTADDR, PGPORT.
+	Hosts []Host
+
+	Database string // dbname; env PGDATABASE; default: User
+	User     string // user; env PGUSER; default: the operating-system user
+	Password string // password; env PGPASSWORD; never printed, logged or put in an error
+	Passfile string // passfile; env PGPASSFILE; default ~/.pgpass
+
+	ApplicationName         string // application_name; env PGAPPNAME
+	FallbackApplicationName string // fallback_application_name: used when ApplicationName is empty
+	Options                 string // options: command-line options for the server, e.g. "-c search_path=app"; env PGOPTIONS
+
+	// ConnectTimeout bounds each host attempt (libpq: connect_timeout in
+	// whole seconds; env PGCONNECT_TIMEOUT). Zero means no bound other than
+	// the context passed to Connect.
+	ConnectTimeout time.Duration
+
+	SSLMode               SSLMode // sslmode; env PGSSLMODE; default prefer
+	SSLRootCert           string  // sslrootcert: CA bundle file, or "system" for the system pool; env PGSSLROOTCERT
+	SSLCert               string  // sslcert: client certificate file; env PGSSLCERT
+	SSLKey                string  // sslkey: client key file; env PGSSLKEY
+	SSLPassword           string  // sslpassword: decrypts an encrypted SSLKey; never printed
+	SSLSNI                bool    // sslsni: send the host name in the TLS handshake; default true
+	SSLMinProtocolVersion string  // ssl_min_protocol_version: TLSv1, TLSv1.1, TLSv1.2 (default), TLSv1.3
+
+	// ChannelBinding is channel_binding: disable, prefer (default) or
+	// require SCRAM-SHA-256-PLUS channel binding over TLS.
+	ChannelBinding string
+	// RequireAuth is require_auth: a comma-separated list of authentication
+	// methods the client accepts (password, md5, scram-sha-256, none), or the
+	// same list negated with '!'. Empty accepts any.
+	RequireAuth string
+
+	TargetSessionAttrs TargetSessionAttrs // target_session_attrs; env PGTARGETSESSIONATTRS; default any
+	LoadBalanceHosts   string             // load_balance_hosts: disable (default) or random; env PGLOADBALANCEHOSTS
+
+	// KeepAlives enables TCP keepalives (keepalives, default on);
+	// KeepAlivesIdle, KeepAlivesInterval and KeepAlivesCount tune them
+	// (keepalives_idle, keepalives_interval in seconds, keepalives_count);
+	// zero leaves the operating system's value.
+	KeepAlives         bool
+	KeepAlivesIdle     time.Duration
+	KeepAlivesInterval time.Duration
+	KeepAlivesCount    int
+
+	// RuntimeParams are sent in the StartupMessage, so they set server
+	// parameters for the session. Any DSN keyword that is neither libpq's
+	// nor pgpipe's lands here (e.g. search_path=app, timezone=UTC).
+	RuntimeParams map[string]string
+
+	// PrepareThreshold is prepare_threshold: a query is prepared on the
+	// server after it has run this many times on a connection. 0 prepares
+	// at first use; PrepareNone ("none") never prepares automatically.
+	// Default 5.
+	PrepareThreshold int
+	// PreparedMax is prepared_max: at most this many statements stay
+	// prepared per connection; the least recently used is closed beyond it.
+	// Default 100.
+	PreparedMax int
+	// CancelGrace is cancel_grace: after a context is cancelled during a
+	// query, how long the driver waits for the server to acknowledge the
+	// CancelRequest and finish the query before it closes the connection
+	// instead. Default 5s.
+	CancelGrace time.Duration
+
+	// The fields below have no DSN keyword; set them in code.
+
+	// TLSConfig, when set, is used for TLS instead of the configuration
+	// derived from the ssl* fields (SSLMode still decides whether TLS is
+	// attempted). It is cloned per connection; ServerName is filled in when empty.
+	TLSConfig *tls.Config
+	// DialFunc, when set, opens the network connection instead of a
+	// net.Dialer (network is "tcp" or "unix").
+	DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+	// NoticeHandler receives the server's notices (NoticeResponse), such as
+	// RAISE NOTICE output. It runs on the goroutine using the connection
+	// and must not use that connection. Nil drops notices.
+	NoticeHandler func(*Notice)
+	// Logger receives the driver's own log lines (recoveries, fallbacks).
+	// Nil means slog.Default() at Warn level and above only.
+	Logger *slog.Logger
+}

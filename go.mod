@@ -1,0 +1,5 @@
+module github.com/pgpipe/pgpipe
+
+go 1.25.0
+
+require github.com/jackc/pgx/v5 v5.12.0
