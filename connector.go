@@ -3,6 +3,8 @@ package pgpipe
 import (
 	"context"
 	"crypto/tls"
+	"database/sql/driver"
+	"errors"
 	"log/slog"
 	"net"
 	"time"
@@ -144,3 +146,52 @@ type Config struct {
 	// Nil means slog.Default() at Warn level and above only.
 	Logger *slog.Logger
 }
+
+// Connector opens connections with one Config. database/sql keeps one per
+// pool: sql.OpenDB(connector).
+type Connector struct {
+	cfg *Config
+}
+
+// NewConnector parses dsn (see [ParseDSN]) into a Connector.
+func NewConnector(dsn string) (*Connector, error) {
+	cfg, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return NewConnectorConfig(cfg)
+}
+
+// NewConnectorConfig returns a Connector for cfg, which must not be
+// modified afterwards. Start from [NewConfig] or [ParseDSN] rather than a
+// zero Config: their defaults (prepare_threshold 5, sslmode prefer,
+// keepalives on, ...) are not Go's zero values.
+func NewConnectorConfig(cfg *Config) (*Connector, error) {
+	if cfg == nil {
+		return nil, errors.New("pgpipe: nil Config")
+	}
+	switch {
+	case cfg.PrepareThreshold < PrepareNone:
+		return nil, &DSNError{Keyword: "prepare_threshold", Err: errors.New("must be 0 or more, or none")}
+	case cfg.PreparedMax < 1:
+		return nil, &DSNError{Keyword: "prepared_max", Err: errors.New("must be at least 1")}
+	case cfg.CancelGrace < 0:
+		return nil, &DSNError{Keyword: "cancel_grace", Err: errors.New("must not be negative")}
+	}
+	c := *cfg
+	c.Hosts = append([]Host(nil), cfg.Hosts...)
+	return &Connector{cfg: &c}, nil
+}
+
+// Connect opens one connection. It honours ctx and connect_timeout, tries
+// the hosts as the Config says, and never returns driver.ErrBadConn.
+func (cn *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+	c, err := connect(ctx, cn.cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{core: c}, nil
+}
+
+// Driver returns the pgpipe [Driver].
+func (cn *Connector) Driver() driver.Driver { return &Driver{} }

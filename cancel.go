@@ -1,0 +1,215 @@
+package pgpipe
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// cancelKey is what a CancelRequest needs. It is fixed at connect time and
+// read by the cancel goroutine only.
+type cancelKey struct {
+	network, addr string
+	pid           uint32
+	secret        []byte
+	tls           *tls.Config // nil when the session is plaintext
+	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// ctxWatch ties a running command to its context (PostgreSQL protocol,
+// "Canceling Requests in Progress"). When the context ends, a goroutine
+// sends a CancelRequest on a new connection and starts the grace period;
+// the command's own goroutine keeps reading, so the server's answer (an
+// error with SQLSTATE 57014, then ReadyForQuery) leaves the connection
+// ready for the next command. If the grace period ends first, the
+// connection's deadline is set to the past, the blocked read or write
+// returns, and the connection is closed.
+//
+// stop, called when the command reached ReadyForQuery, waits until the
+// server has acknowledged a CancelRequest that was sent (it closes the
+// cancel connection after signalling the backend), so a late cancel can
+// never hit the next command.
+type ctxWatch struct {
+	c      *core
+	ctx    context.Context
+	stopFn func() bool
+	fireFn func() // w.fire, bound once so that start does not allocate it
+
+	// mu guards the fields below. Nothing blocks while it is held; expire
+	// only sets a deadline.
+	mu      sync.Mutex
+	active  bool
+	fired   bool
+	expired bool
+	done    chan struct{} // closed when the cancel goroutine has finished
+	timer   *time.Timer
+}
+
+// start watches ctx until stop. A context that can never end costs nothing.
+func (w *ctxWatch) start(ctx context.Context) {
+	if ctx.Done() == nil {
+		return
+	}
+	if w.fireFn == nil {
+		w.fireFn = w.fire
+	}
+	w.mu.Lock()
+	w.ctx, w.active, w.fired, w.expired = ctx, true, false, false
+	w.mu.Unlock()
+	w.stopFn = context.AfterFunc(ctx, w.fireFn)
+}
+
+// fire runs on its own goroutine (context.AfterFunc's) when the watched
+// context ends. It owns nothing but the cancel connection it opens; it
+// stops when the server closes that connection or the grace period ends.
+func (w *ctxWatch) fire() {
+	w.mu.Lock()
+	if !w.active {
+		w.mu.Unlock()
+		return
+	}
+	grace := w.c.cfg.CancelGrace
+	if grace <= 0 {
+		grace = 5 * time.Second
+	}
+	w.fired = true
+	done := make(chan struct{})
+	w.done = done
+	w.timer = time.AfterFunc(grace, w.expire)
+	w.mu.Unlock()
+	defer close(done)
+	_ = w.c.key.sendCancel(grace)
+}
+
+// expire ends the grace period: the blocked read or write returns with a
+// timeout and the connection is given up.
+func (w *ctxWatch) expire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.active {
+		w.expired = true
+		_ = w.c.netConn.SetDeadline(time.Now())
+	}
+}
+
+// stop ends the watch. If a cancel was sent, it waits for the server to
+// acknowledge it. If the grace period ran out, the connection is broken.
+func (w *ctxWatch) stop() {
+	if w.stopFn == nil {
+		return
+	}
+	w.stopFn()
+	w.stopFn = nil
+	w.mu.Lock()
+	w.active = false
+	fired, expired, done, timer := w.fired, w.expired, w.done, w.timer
+	w.done, w.timer = nil, nil
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.ctx, w.fired = nil, false
+		w.mu.Unlock()
+	}()
+	if timer != nil {
+		timer.Stop()
+	}
+	if fired {
+		<-done
+	}
+	if expired && w.c.broken == nil {
+		// The deadline was set just as the command finished: the
+		// connection cannot be trusted with the next one.
+		w.c.fail(&ConnError{Op: "finishing a canceled command", Err: errors.New("the cancel grace period ended")})
+	}
+}
+
+// err returns the error to report when the watched context has ended, or
+// nil while it has not.
+func (w *ctxWatch) err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.fired || w.ctx == nil {
+		return nil
+	}
+	return &CancelError{Ctx: w.ctx.Err(), Closed: w.expired}
+}
+
+// wrap turns the server's "canceling statement due to user request"
+// (57014) into a *CancelError when the cancel was ours.
+func (w *ctxWatch) wrap(e *Error) error {
+	if e.Code != "57014" {
+		return e
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.fired || w.ctx == nil {
+		return e
+	}
+	return &CancelError{Ctx: w.ctx.Err(), Server: e}
+}
+
+// sendCancel opens a new connection to the same server address, over TLS
+// when the session uses TLS, sends the CancelRequest, and waits for the
+// server to close the connection: by then the backend has been signalled.
+func (k *cancelKey) sendCancel(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	conn, err := k.dial(ctx, k.network, k.addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
+	if k.tls != nil && k.network != "unix" {
+		conn, err = startTLS(ctx, conn, k.tls)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+	}
+	msg, err := (&pgproto3.CancelRequest{ProcessID: k.pid, SecretKey: k.secret}).Encode(nil)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Write(msg); err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, conn)
+	return err
+}
+
+// startTLS asks the server for TLS on conn (SSLRequest) and performs the
+// handshake. errNoTLS means the server declined.
+func startTLS(ctx context.Context, conn net.Conn, cfg *tls.Config) (net.Conn, error) {
+	req, _ := (&pgproto3.SSLRequest{}).Encode(nil)
+	if _, err := conn.Write(req); err != nil {
+		return nil, err
+	}
+	// Read exactly one byte: anything the server (or someone in between)
+	// sent after it must go through TLS, never be taken as plaintext.
+	var b [1]byte
+	if _, err := io.ReadFull(conn, b[:]); err != nil {
+		return nil, err
+	}
+	switch b[0] {
+	case 'S':
+	case 'N':
+		return nil, errNoTLS
+	default:
+		return nil, errProtocol("unexpected reply to SSLRequest")
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	return tc, nil
+}
+
+var errNoTLS = errors.New("the server does not support TLS")

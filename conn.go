@@ -1,0 +1,248 @@
+package pgpipe
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"time"
+
+	"github.com/pgpipe/pgpipe/internal/cache"
+)
+
+// conn is the database/sql face of one connection.
+//
+// database/sql uses a conn from one goroutine at a time. The exceptions:
+// database/sql itself may call rows.Close from its own goroutine when a
+// query's context ends (it serialises that with Next), and the core's
+// cancel goroutine (cancel.go) touches only what it documents.
+type conn struct {
+	core *core
+	// rows is reused for every query; rowsOpen is set while a query's
+	// rows hold the connection.
+	rows     rows
+	rowsOpen *rows
+	execRes  result
+	tx       tx
+	// inPipeline is set while a pipeline (pipeline_ext.go) holds the
+	// connection.
+	inPipeline bool
+}
+
+// BusyError is returned when a command is started on a connection that
+// is still busy with an earlier one: rows not yet closed, or a pipeline
+// or COPY not yet finished. Nothing was sent.
+type BusyError struct {
+	Op    string // what holds the connection, e.g. "rows of a query"
+	Query string // the statement that holds it
+}
+
+func (e *BusyError) Error() string {
+	return "pgpipe: connection busy: the " + e.Op + " (" + shortSQL(e.Query) + ") must be finished or closed before another command runs on this connection"
+}
+
+// PrepareMode overrides automatic preparation for the queries run with a
+// context made by [WithPrepare] (psycopg's prepare=True/False).
+type PrepareMode int8
+
+const (
+	// PrepareAuto follows prepare_threshold (the default).
+	PrepareAuto PrepareMode = iota
+	// PrepareAlways prepares the statement now, whatever the threshold,
+	// unless preparation is off on the connection (prepare_threshold=none,
+	// or a pooler was detected losing statements).
+	PrepareAlways
+	// PrepareNever runs the statement unnamed and does not count it.
+	PrepareNever
+)
+
+type prepareKey struct{}
+
+// WithPrepare returns a context whose queries and statements use mode:
+//
+//	ctx := pgpipe.WithPrepare(ctx, pgpipe.PrepareAlways)
+//	db.QueryRowContext(ctx, "SELECT ...", arg)
+func WithPrepare(ctx context.Context, mode PrepareMode) context.Context {
+	return context.WithValue(ctx, prepareKey{}, mode)
+}
+
+// force reads the PrepareMode of ctx.
+func force(ctx context.Context) cache.Force {
+	switch m, _ := ctx.Value(prepareKey{}).(PrepareMode); m {
+	case PrepareAlways:
+		return cache.Always
+	case PrepareNever:
+		return cache.Never
+	}
+	return cache.Auto
+}
+
+// begin checks that a command may start and watches ctx for it. Nothing is
+// sent before it returns nil.
+func (c *conn) begin(ctx context.Context, query string) error {
+	if c.core.broken != nil {
+		return driver.ErrBadConn
+	}
+	if c.rowsOpen != nil {
+		return &BusyError{Op: "rows of an earlier query", Query: c.rowsOpen.res.sql}
+	}
+	if c.inPipeline {
+		return &BusyError{Op: "pipeline", Query: query}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.core.watch.start(ctx)
+	return nil
+}
+
+// endOp ends a command: the connection reached ReadyForQuery (or broke).
+func (c *conn) endOp() {
+	c.core.watch.stop()
+	c.core.lastUsed = time.Now()
+}
+
+// QueryContext runs a query and returns its rows, streaming: it returns
+// once the columns are known. A query without arguments holding several
+// statements runs with the simple protocol (see rows).
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if err := c.begin(ctx, query); err != nil {
+		return nil, err
+	}
+	r := &c.rows
+	r.reset(c, query)
+	var err error
+	if len(args) == 0 && multipleStatements(query) {
+		r.simple = true
+		err = c.core.startSimple(&r.res)
+	} else {
+		err = c.core.startQuery(&r.res, args, execOpts{force: force(ctx)})
+	}
+	if err != nil {
+		c.endOp()
+		return nil, err
+	}
+	c.rowsOpen = r
+	return r, nil
+}
+
+// ExecContext runs a statement and returns the number of rows it
+// affected. LastInsertId is not supported: use RETURNING.
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if err := c.begin(ctx, query); err != nil {
+		return nil, err
+	}
+	defer c.endOp()
+	res := &c.execRes
+	res.reset(query)
+	var err error
+	if len(args) == 0 && multipleStatements(query) {
+		err = c.core.execSimple(res)
+	} else {
+		err = c.core.exec(res, args, execOpts{force: force(ctx)})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return driver.RowsAffected(res.rowsAffected), nil
+}
+
+// PrepareContext prepares a statement on the server (one round trip), or,
+// when preparation is off on this connection, only remembers its text:
+// the statement then runs unnamed, one flight per execution, which keeps
+// it working behind a pooler in transaction mode.
+func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	s := &stmt{c: c, sql: query, params: -1}
+	if c.core.cfg.PrepareThreshold == PrepareNone || c.core.stmts.Disabled() || multipleStatements(query) {
+		return s, nil
+	}
+	if err := c.begin(ctx, query); err != nil {
+		return nil, err
+	}
+	defer c.endOp()
+	if err := c.core.prepare(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Prepare is PrepareContext without a context.
+func (c *conn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+// Begin is BeginTx with default options.
+func (c *conn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+// Ping checks the connection with an empty query: one round trip.
+func (c *conn) Ping(ctx context.Context) error {
+	if err := c.begin(ctx, ""); err != nil {
+		return err
+	}
+	defer c.endOp()
+	res := &c.execRes
+	res.reset("")
+	res.discard = true
+	if err := c.core.execSimple(res); err != nil {
+		if c.core.broken != nil {
+			return driver.ErrBadConn
+		}
+		return err
+	}
+	return nil
+}
+
+// ResetSession runs before database/sql reuses the connection: a broken
+// connection reports driver.ErrBadConn so the pool drops it, and one that
+// sat idle is checked for a server that went away meanwhile.
+func (c *conn) ResetSession(ctx context.Context) error {
+	if c.core.broken != nil || c.rowsOpen != nil || c.inPipeline {
+		return driver.ErrBadConn
+	}
+	if time.Since(c.core.lastUsed) > idleCheckAfter {
+		if err := c.core.checkIdle(); err != nil {
+			return driver.ErrBadConn
+		}
+	}
+	return nil
+}
+
+// idleCheckAfter is how long a connection may sit idle before
+// ResetSession checks that the server is still there.
+const idleCheckAfter = time.Second
+
+// IsValid reports whether the connection can be reused.
+func (c *conn) IsValid() bool { return c.core.broken == nil }
+
+// CheckNamedValue accepts the argument types the driver encodes (see
+// encode_text.go), calling driver.Valuer itself, and leaves the rest to
+// database/sql's default conversion.
+func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
+	if nv.Name != "" {
+		return errors.New("pgpipe: named arguments are not supported: PostgreSQL takes positional $1, $2, ... parameters")
+	}
+	v, err := checkArg(nv.Value)
+	if err != nil {
+		return err
+	}
+	nv.Value = v
+	return nil
+}
+
+// Close closes the connection (Terminate, then the socket).
+func (c *conn) Close() error { return c.core.close() }
+
+// rowsClosed frees the connection held by r.
+func (c *conn) rowsClosed(r *rows) {
+	if c.rowsOpen == r {
+		c.rowsOpen = nil
+	}
+}
+
+// reset readies the reused rows for a new query.
+func (r *rows) reset(c *conn, query string) {
+	r.c = c
+	r.res.reset(query)
+	r.simple, r.finished, r.closed = false, false, false
+}

@@ -1,0 +1,415 @@
+package pgpipe
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// ConnectError reports that no host accepted a connection. It lists every
+// attempt; a password never appears in it.
+type ConnectError struct {
+	Attempts []HostError
+}
+
+// HostError is one failed connection attempt.
+type HostError struct {
+	Host string // host:port, or the socket path
+	Err  error
+}
+
+func (e *ConnectError) Error() string {
+	if len(e.Attempts) == 1 {
+		a := e.Attempts[0]
+		return "pgpipe: cannot connect to " + a.Host + ": " + trimPrefix(a.Err)
+	}
+	var b strings.Builder
+	b.WriteString("pgpipe: cannot connect to any host:")
+	for _, a := range e.Attempts {
+		b.WriteString(" " + a.Host + ": " + trimPrefix(a.Err) + ";")
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// Unwrap returns each attempt's error, so errors.As finds a server *Error
+// (such as 28P01, invalid password) and errors.Is a context error.
+func (e *ConnectError) Unwrap() []error {
+	errs := make([]error, len(e.Attempts))
+	for i, a := range e.Attempts {
+		errs[i] = a.Err
+	}
+	return errs
+}
+
+func trimPrefix(err error) string { return strings.TrimPrefix(err.Error(), "pgpipe: ") }
+
+// connect opens one connection as cfg says: hosts in order (or shuffled),
+// each with its own connect_timeout, until one is accepted whose session
+// matches target_session_attrs.
+func connect(ctx context.Context, cfg *Config) (*core, error) {
+	hosts := append([]Host(nil), cfg.Hosts...)
+	if len(hosts) == 0 {
+		hosts = []Host{{Name: "localhost", Port: 5432}}
+	}
+	if cfg.LoadBalanceHosts == "random" {
+		rand.Shuffle(len(hosts), func(i, j int) { hosts[i], hosts[j] = hosts[j], hosts[i] })
+	}
+	var cerr ConnectError
+	passes := []TargetSessionAttrs{cfg.TargetSessionAttrs}
+	if cfg.TargetSessionAttrs == TargetPreferStandby {
+		passes = []TargetSessionAttrs{TargetStandby, TargetAny}
+	}
+	for _, want := range passes {
+		for _, h := range hosts {
+			c, err := connectHost(ctx, cfg, h, want)
+			if err == nil {
+				return c, nil
+			}
+			cerr.Attempts = append(cerr.Attempts, HostError{Host: hostLabel(h), Err: err})
+			if ctx.Err() != nil {
+				return nil, &cerr
+			}
+		}
+	}
+	return nil, &cerr
+}
+
+// hostLabel names a host in errors.
+func hostLabel(h Host) string {
+	network, addr := hostAddr(h)
+	if network == "unix" {
+		return addr
+	}
+	if h.Addr != "" && h.Name != "" && h.Name != h.Addr {
+		return h.Name + " (" + addr + ")"
+	}
+	return addr
+}
+
+// hostAddr is where to dial h: a Unix socket file when the name is a
+// directory, else TCP to hostaddr or the name.
+func hostAddr(h Host) (network, addr string) {
+	port := h.Port
+	if port == 0 {
+		port = 5432
+	}
+	if h.Addr == "" && (strings.HasPrefix(h.Name, "/") || strings.HasPrefix(h.Name, "@")) {
+		return "unix", filepath.Join(h.Name, ".s.PGSQL."+strconv.Itoa(int(port)))
+	}
+	ip := h.Addr
+	if ip == "" {
+		ip = h.Name
+	}
+	return "tcp", net.JoinHostPort(ip, strconv.Itoa(int(port)))
+}
+
+// connectHost tries one host, with TLS as sslmode says.
+func connectHost(ctx context.Context, cfg *Config, h Host, want TargetSessionAttrs) (*core, error) {
+	if cfg.ConnectTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.ConnectTimeout)
+		defer cancel()
+	}
+	network, _ := hostAddr(h)
+	mode := cfg.SSLMode
+	if network == "unix" {
+		mode = SSLDisable // as libpq: no TLS over Unix sockets
+	}
+	var c *core
+	var err error
+	switch mode {
+	case SSLDisable:
+		c, err = attempt(ctx, cfg, h, nil)
+	case SSLAllow:
+		// As libpq: plaintext first; TLS when pg_hba.conf rejects that.
+		c, err = attempt(ctx, cfg, h, nil)
+		if err != nil && ctx.Err() == nil && isHBAReject(err) {
+			c, err = attemptTLS(ctx, cfg, h, true)
+		}
+	case SSLPrefer, "":
+		// As libpq: TLS first; plaintext when the TLS handshake fails or
+		// pg_hba.conf rejects the TLS session. A wrong password is not
+		// retried, nor a TLS setting the user got wrong.
+		c, err = attemptTLS(ctx, cfg, h, false)
+		if err != nil && ctx.Err() == nil && !isConfigError(err) && (!isServerError(err) || isHBAReject(err)) {
+			c, err = attempt(ctx, cfg, h, nil)
+		}
+	default:
+		c, err = attemptTLS(ctx, cfg, h, true)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkSession(ctx, want); err != nil {
+		_ = c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// attemptTLS connects with TLS; when the server declines TLS and required
+// is false, it goes on in plaintext on the same connection.
+func attemptTLS(ctx context.Context, cfg *Config, h Host, required bool) (*core, error) {
+	tc, err := tlsConfig(cfg, h)
+	if err != nil {
+		return nil, err
+	}
+	if required {
+		return attempt(ctx, cfg, h, tc)
+	}
+	return attempt(ctx, cfg, h, &tlsOptional{tc})
+}
+
+// tlsOptional marks a TLS config that the server may decline.
+type tlsOptional struct{ *tls.Config }
+
+// attempt dials h, negotiates TLS when tlsCfg is a *tls.Config (required)
+// or *tlsOptional, and runs the startup and authentication.
+func attempt(ctx context.Context, cfg *Config, h Host, tlsCfg any) (*core, error) {
+	network, addr := hostAddr(h)
+	dial := cfg.DialFunc
+	if dial == nil {
+		dial = dialer(cfg).DialContext
+	}
+	raw, err := dial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	// Until the startup ends, the context's end closes the socket's
+	// deadline, so every read and write below returns.
+	if d, ok := ctx.Deadline(); ok {
+		_ = raw.SetDeadline(d)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Now()) })
+	defer stop()
+
+	netConn := raw
+	var sessionTLS *tls.Config
+	switch t := tlsCfg.(type) {
+	case *tls.Config:
+		netConn, err = startTLS(ctx, raw, t)
+		sessionTLS = t
+	case *tlsOptional:
+		netConn, err = startTLS(ctx, raw, t.Config)
+		sessionTLS = t.Config
+		if errors.Is(err, errNoTLS) {
+			netConn, err, sessionTLS = raw, nil, nil
+		}
+	}
+	if err != nil {
+		_ = raw.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	c := newCore(cfg, netConn, raw)
+	c.key = cancelKey{network: network, addr: addr, tls: sessionTLS, dial: dial}
+	if err := c.startup(h); err != nil {
+		_ = netConn.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return nil, err
+	}
+	if !stop() {
+		_ = netConn.Close()
+		return nil, ctx.Err()
+	}
+	_ = raw.SetDeadline(time.Time{})
+	c.lastUsed = time.Now()
+	return c, nil
+}
+
+// dialer builds the net.Dialer for cfg's keepalive settings.
+func dialer(cfg *Config) *net.Dialer {
+	d := &net.Dialer{}
+	if !cfg.KeepAlives {
+		d.KeepAlive = -1
+		return d
+	}
+	d.KeepAliveConfig = net.KeepAliveConfig{
+		Enable: true, Idle: cfg.KeepAlivesIdle, Interval: cfg.KeepAlivesInterval, Count: cfg.KeepAlivesCount,
+	}
+	if d.KeepAliveConfig.Count == 0 {
+		d.KeepAliveConfig.Count = -1
+	}
+	if d.KeepAliveConfig.Idle == 0 {
+		d.KeepAliveConfig.Idle = -1
+	}
+	if d.KeepAliveConfig.Interval == 0 {
+		d.KeepAliveConfig.Interval = -1
+	}
+	return d
+}
+
+// startup sends the StartupMessage, authenticates, and reads until the
+// first ReadyForQuery.
+func (c *core) startup(h Host) error {
+	cfg := c.cfg
+	params := map[string]string{
+		"user":            cfg.User,
+		"database":        cfg.Database,
+		"client_encoding": "UTF8",
+		"datestyle":       "ISO, MDY",
+	}
+	if cfg.Database == "" {
+		params["database"] = cfg.User
+	}
+	if app := cfg.ApplicationName; app != "" {
+		params["application_name"] = app
+	} else if cfg.FallbackApplicationName != "" {
+		params["application_name"] = cfg.FallbackApplicationName
+	}
+	if cfg.Options != "" {
+		params["options"] = cfg.Options
+	}
+	for k, v := range cfg.RuntimeParams {
+		params[k] = v
+	}
+	c.fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: params})
+	if err := c.fe.Flush(); err != nil {
+		return err
+	}
+	if err := c.authenticate(h); err != nil {
+		return err
+	}
+	return c.awaitStartupReady()
+}
+
+// awaitStartupReady reads the messages after authentication: the cancel
+// key, the server's parameters, and ReadyForQuery.
+func (c *core) awaitStartupReady() error {
+	for {
+		msg, err := c.receive()
+		if err != nil {
+			return errors.Unwrap(err) // the ConnError text is about queries
+		}
+		switch m := msg.(type) {
+		case *pgproto3.BackendKeyData:
+			c.key.pid = m.ProcessID
+			c.key.secret = append([]byte(nil), m.SecretKey...)
+		case *pgproto3.ReadyForQuery:
+			c.txStatus = m.TxStatus
+			return nil
+		case *pgproto3.ErrorResponse:
+			return newError(m, "")
+		case *pgproto3.NegotiateProtocolVersion:
+			// The server lacks a minor version or option we asked for;
+			// the driver asks for neither, so going on is safe.
+		default:
+			return errProtocol("unexpected " + msgName(msg) + " during startup")
+		}
+	}
+}
+
+// checkSession verifies target_session_attrs, and learns whether a pooler
+// sits between the driver and the server.
+func (c *core) checkSession(ctx context.Context, want TargetSessionAttrs) error {
+	if err := c.checkTarget(want); err != nil {
+		return err
+	}
+	if c.cfg.PrepareThreshold == PrepareNone {
+		return nil
+	}
+	pid, err := c.queryValue("SELECT pg_catalog.pg_backend_pid()")
+	if err != nil {
+		return err
+	}
+	c.pooled = pid != strconv.FormatUint(uint64(c.key.pid), 10)
+	return nil
+}
+
+// checkTarget checks the session against target_session_attrs, using the
+// parameters PostgreSQL 14+ reports (in_hot_standby,
+// default_transaction_read_only) and queries on older servers.
+func (c *core) checkTarget(want TargetSessionAttrs) error {
+	if want == "" || want == TargetAny {
+		return nil
+	}
+	standby, err := c.sessionFlag("in_hot_standby", "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'on' ELSE 'off' END")
+	if err != nil {
+		return err
+	}
+	readOnly := standby
+	if want == TargetReadWrite || want == TargetReadOnly {
+		ro, err := c.sessionFlag("default_transaction_read_only", "SHOW transaction_read_only")
+		if err != nil {
+			return err
+		}
+		readOnly = readOnly || ro
+	}
+	ok := map[TargetSessionAttrs]bool{
+		TargetReadWrite: !readOnly, TargetReadOnly: readOnly,
+		TargetPrimary: !standby, TargetStandby: standby,
+	}[want]
+	if !ok {
+		return fmt.Errorf("pgpipe: the session is not %s (target_session_attrs)", want)
+	}
+	return nil
+}
+
+// sessionFlag reads an on/off session fact from a reported parameter, or
+// runs query when the server does not report it.
+func (c *core) sessionFlag(param, query string) (bool, error) {
+	v, ok := c.params[param]
+	if !ok {
+		var err error
+		if v, err = c.queryValue(query); err != nil {
+			return false, err
+		}
+	}
+	return v == "on", nil
+}
+
+// queryValue runs a simple query of the driver's own and returns the first
+// column of its first row as text.
+func (c *core) queryValue(sql string) (string, error) {
+	res := &c.internalRes
+	res.reset(sql)
+	c.queueSimple(res)
+	if err := c.flush(); err != nil {
+		return "", err
+	}
+	var v string
+	for res.state != resDone {
+		ev, err := c.advance(res)
+		if err != nil {
+			return "", err
+		}
+		if ev == evRow && v == "" && len(c.rowValues) > 0 {
+			v = string(c.rowValues[0])
+		}
+	}
+	return v, res.err
+}
+
+// isServerError reports whether err came from the server (an
+// ErrorResponse), as opposed to the network or TLS.
+func isServerError(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}
+
+// isHBAReject reports whether the server refused the connection in
+// pg_hba.conf (28000), which another TLS choice may pass.
+func isHBAReject(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == "28000"
+}
+
+// isConfigError reports whether err is a mistake in the TLS settings,
+// which a retry without TLS must not hide.
+func isConfigError(err error) bool {
+	var e *tlsSetupError
+	return errors.As(err, &e)
+}

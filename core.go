@@ -1,0 +1,335 @@
+package pgpipe
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgpipe/pgpipe/internal/cache"
+)
+
+// core is the connection core: one network connection to the server, the
+// ordered queue of commands written whose replies are still expected, and
+// the state machine that matches every reply to its command (queue.go).
+// Running one query is queueing its messages and a Sync, flushing, and
+// reading until ReadyForQuery; a pipeline is the same with more commands in
+// the queue. core knows nothing of database/sql's types.
+//
+// A core is used by one goroutine at a time. The exceptions are the cancel
+// goroutine started by ctxWatch (cancel.go), which reads only the fields
+// fixed at connect time and sets deadlines on netConn, and the background
+// reader of a pipeline flush (pipeline.go), documented where it starts.
+type core struct {
+	cfg *Config
+
+	netConn net.Conn // what the protocol runs over: the TLS conn when TLS is on
+	rawConn net.Conn // the socket under TLS, for idle liveness checks
+	fe      *pgproto3.Frontend
+	rd      stashReader
+
+	// Fixed at connect time; the cancel goroutine reads these.
+	key cancelKey
+
+	params   map[string]string // ParameterStatus values, copied
+	loc      *time.Location    // the session TimeZone; nil when Go cannot load it
+	txStatus byte              // from the last ReadyForQuery: 'I', 'T' or 'E'
+
+	q        queue
+	aborting *abortCause // set from an ErrorResponse until the next ReadyForQuery
+	broken   error       // non-nil once the connection is unusable; sticky
+	// rowValues holds the DataRow values of the last evRow, valid until
+	// the next receive.
+	rowValues [][]byte
+	// segmentLast is the last result completed since the last
+	// ReadyForQuery, segmentErr the first error: an error at Sync belongs
+	// to the former, and a failed transaction's cause is the latter.
+	segmentLast *result
+	segmentErr  error
+	// txFailure is the error that put the open transaction in the failed
+	// state, for Commit's message.
+	txFailure error
+	names     map[string]string // interned column names
+
+	// internalRes receives the driver's own statements (ROLLBACK, probes,
+	// Prepare); beginRes a deferred BEGIN; sentBegin is its text.
+	internalRes result
+	beginRes    result
+	sentBegin   string
+
+	stmts *cache.Manager[*stmtDesc]
+	// stmtGen counts the times the server dropped all statements (DISCARD
+	// ALL, DEALLOCATE): explicitly prepared statements from an older
+	// generation run unnamed.
+	stmtGen uint64
+	// pooled is set when the backend behind this connection is not the one
+	// that answered the startup (a pooler sits between): named statements
+	// are then only trusted where the server session is known (prepare.go).
+	pooled      bool
+	poolerNoted bool // the pooler fallback was logged once
+	// boundChannel is set when SCRAM authentication used channel binding.
+	boundChannel bool
+
+	watch ctxWatch
+
+	// pendingBegin is a BEGIN not yet sent: written in front of the next
+	// command of the transaction (tx.go), so BeginTx costs no round trip.
+	pendingBegin string
+
+	// Outgoing message scratch, reused for every command; pgproto3 copies
+	// them into its buffer on Send.
+	msgParse    pgproto3.Parse
+	msgBind     pgproto3.Bind
+	msgDescribe pgproto3.Describe
+	msgExecute  pgproto3.Execute
+	msgClose    pgproto3.Close
+	argBuf      []byte
+	argFormats  []int16
+	argValues   [][]byte
+	spans       []span
+	unflushed   int // bytes queued since the last flush, estimated
+
+	lastUsed      time.Time
+	notifications []Notification
+	logger        *slog.Logger
+}
+
+// Notification is a NotificationResponse: a NOTIFY received on a channel
+// this connection LISTENs to.
+type Notification struct {
+	PID     uint32 // the notifying backend's process ID
+	Channel string
+	Payload string
+}
+
+// abortCause remembers the command whose error made the server skip the
+// commands after it, up to the next Sync.
+type abortCause struct {
+	query string
+	err   error
+}
+
+// stashReader is what pgproto3 reads from: bytes a background reader
+// stashed while a pipeline was being written come first, then the socket.
+type stashReader struct {
+	conn  net.Conn
+	stash []byte
+}
+
+// buffered is the number of stashed bytes not yet read.
+func (r *stashReader) buffered() int { return len(r.stash) }
+
+func (r *stashReader) Read(p []byte) (int, error) {
+	if len(r.stash) > 0 {
+		n := copy(p, r.stash)
+		r.stash = r.stash[n:]
+		if len(r.stash) == 0 {
+			r.stash = nil
+		}
+		return n, nil
+	}
+	return r.conn.Read(p)
+}
+
+// newCore wraps an established, authenticated connection.
+func newCore(cfg *Config, netConn, rawConn net.Conn) *core {
+	c := &core{
+		cfg:      cfg,
+		netConn:  netConn,
+		rawConn:  rawConn,
+		params:   make(map[string]string),
+		txStatus: 'I',
+		logger:   cfg.Logger,
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	c.rd.conn = netConn
+	c.fe = pgproto3.NewFrontend(&c.rd, netConn)
+	c.stmts = cache.New[*stmtDesc](cfg.PrepareThreshold, cfg.PreparedMax)
+	c.watch.c = c
+	return c
+}
+
+// receive returns the next message that belongs to a command, handling the
+// asynchronous ones (ParameterStatus, NoticeResponse, NotificationResponse)
+// on the way. The message is valid until the next receive.
+func (c *core) receive() (pgproto3.BackendMessage, error) {
+	for {
+		msg, err := c.fe.Receive()
+		if err != nil {
+			return nil, c.readFailed(err)
+		}
+		if !c.handleAsync(msg) {
+			return msg, nil
+		}
+	}
+}
+
+// handleAsync handles a message the server may send at any time and
+// reports whether msg was one.
+func (c *core) handleAsync(msg pgproto3.BackendMessage) bool {
+	switch m := msg.(type) {
+	case *pgproto3.ParameterStatus:
+		c.setParam(m.Name, m.Value)
+	case *pgproto3.NoticeResponse:
+		c.notice(m)
+	case *pgproto3.NotificationResponse:
+		c.notifications = append(c.notifications, Notification{
+			PID: m.PID, Channel: strings.Clone(m.Channel), Payload: strings.Clone(m.Payload),
+		})
+	default:
+		return false
+	}
+	return true
+}
+
+// setParam records a ParameterStatus. A new TimeZone changes how
+// timestamptz values are returned.
+func (c *core) setParam(name, value string) {
+	if c.params[name] == value {
+		return
+	}
+	c.params[name] = strings.Clone(value)
+	switch name {
+	case "TimeZone":
+		c.loc = loadLocation(value)
+	case "search_path":
+		// PostgreSQL 18 reports search_path: statements prepared under the
+		// old path may resolve to other objects now.
+		c.stmts.Reset()
+	}
+}
+
+// notice hands a NoticeResponse to the configured handler.
+func (c *core) notice(m *pgproto3.NoticeResponse) {
+	if c.cfg.NoticeHandler == nil {
+		return
+	}
+	n := Notice(*newError((*pgproto3.ErrorResponse)(m), ""))
+	c.cfg.NoticeHandler(&n)
+}
+
+var locations sync.Map // TimeZone name -> *time.Location, or nil when unloadable
+
+// loadLocation loads a session TimeZone, caching the answer.
+func loadLocation(name string) *time.Location {
+	if v, ok := locations.Load(name); ok {
+		loc, _ := v.(*time.Location)
+		return loc
+	}
+	var loc *time.Location
+	switch strings.ToUpper(name) {
+	case "UTC", "GMT", "ZULU", "UCT", "UNIVERSAL", "ETC/UTC", "ETC/UCT", "ETC/GMT", "Z":
+		loc = time.UTC
+	default:
+		if l, err := time.LoadLocation(name); err == nil {
+			loc = l
+		}
+	}
+	locations.Store(name, loc)
+	return loc
+}
+
+// queueMsg estimates bytes written by a Send, to bound what a pipeline
+// buffers before flushing.
+func (c *core) queued(n int) { c.unflushed += n + 5 }
+
+// flush writes everything queued. A write error breaks the connection; when
+// not a byte of it reached the socket, the error also wraps
+// driver.ErrBadConn so database/sql may retry on another connection
+// (nothing of the statement can have run).
+func (c *core) flush() error {
+	c.unflushed = 0
+	err := c.fe.Flush()
+	if err == nil {
+		return nil
+	}
+	var retry interface{ SafeToRetry() bool }
+	safe := errors.As(err, &retry) && retry.SafeToRetry()
+	if cerr := c.watch.err(); cerr != nil {
+		safe = false
+		err = cerr
+	}
+	c.fail(&ConnError{Op: "writing to the server", Err: err})
+	if safe {
+		return &badConnError{err: c.broken}
+	}
+	return c.broken
+}
+
+// readFailed turns a read error into the connection's final error.
+func (c *core) readFailed(err error) error {
+	if c.broken != nil {
+		return c.broken
+	}
+	if cerr := c.watch.err(); cerr != nil {
+		err = cerr
+	} else if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = errors.New("the server closed the connection")
+	} else if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = errors.New("read timed out")
+	} else if !isNetErr(err) {
+		err = errProtocol(err.Error())
+	}
+	c.fail(&ConnError{Op: "reading from the server", Err: err})
+	return c.broken
+}
+
+func isNetErr(err error) bool {
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, net.ErrClosed)
+}
+
+// violation breaks the connection because the server sent something the
+// protocol does not allow here.
+func (c *core) violation(what string) error {
+	c.fail(&ConnError{Op: "reading results", Err: errProtocol(what)})
+	return c.broken
+}
+
+// fail marks the connection broken for good, closes it, and fails every
+// command still waiting for replies.
+func (c *core) fail(err error) {
+	if c.broken != nil {
+		return
+	}
+	c.broken = err
+	_ = c.netConn.Close()
+	c.q.failAll(err)
+}
+
+// close sends Terminate (best effort) and closes the socket.
+func (c *core) close() error {
+	if c.broken == nil {
+		c.fe.Send(&pgproto3.Terminate{})
+		_ = c.netConn.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = c.fe.Flush()
+		c.broken = errConnClosed
+	}
+	return c.netConn.Close()
+}
+
+var errConnClosed = errors.New("pgpipe: connection closed")
+
+// badConnError wraps a write failure that sent nothing: errors.Is finds
+// driver.ErrBadConn and the cause.
+type badConnError struct{ err error }
+
+func (e *badConnError) Error() string { return e.err.Error() }
+func (e *badConnError) Unwrap() []error {
+	return []error{e.err, errBadConn}
+}
+
+// log writes one of the driver's own log lines.
+func (c *core) log(level slog.Level, msg string, args ...any) {
+	c.logger.Log(context.Background(), level, "pgpipe: "+msg, args...)
+}

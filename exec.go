@@ -1,0 +1,347 @@
+package pgpipe
+
+import (
+	"database/sql/driver"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgpipe/pgpipe/internal/cache"
+)
+
+// msgSync is the one Sync message every flight ends with; pgproto3 only
+// reads it.
+var msgSync pgproto3.Sync
+
+// execOpts says how to queue one execution.
+type execOpts struct {
+	force    cache.Force
+	describe bool  // the caller wants the result's columns (a query)
+	stmt     *stmt // an explicitly prepared statement, or nil
+}
+
+// queueExec writes the messages of one execution of res.sql into the send
+// buffer, in front of them any Close the cache asked for and a pending
+// BEGIN, and queues the requests that expect their replies. Arguments are
+// encoded first, so a bad value fails before anything is queued. It does
+// not flush.
+func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) error {
+	if err := c.encodeArgs(args); err != nil {
+		return err
+	}
+	c.queueCloses()
+	c.queueBegin()
+
+	req := request{kind: reqExec, res: res, stage: stBind}
+	name := ""
+	var desc *stmtDesc
+	if st := o.stmt; st != nil && st.usable(c) {
+		name, desc, req.explicit = st.name, st.desc, true
+	} else if st == nil {
+		switch plan, e := c.plan(res.sql, o.force); plan {
+		case cache.UseNamed:
+			name, desc, req.entry = e.Name, e.Data, e
+		case cache.PrepareNamed:
+			name, req.entry, req.prepares = e.Name, e, true
+		}
+	}
+	if name == "" || req.prepares {
+		c.msgParse.Name = name
+		c.msgParse.Query = res.sql
+		c.fe.SendParse(&c.msgParse)
+		c.queued(len(name) + len(res.sql))
+		req.stage = stParse
+	}
+	c.msgBind.PreparedStatement = name
+	c.msgBind.ParameterFormatCodes = c.argFormats
+	c.msgBind.Parameters = c.argValues
+	c.msgBind.ResultFormatCodes = nil
+	if desc != nil && desc.tzText == (c.loc == nil) {
+		c.msgBind.ResultFormatCodes = desc.formats
+		res.cols = desc.cols
+	} else {
+		req.described = o.describe || req.entry != nil
+	}
+	c.fe.SendBind(&c.msgBind)
+	c.queued(len(c.argBuf) + len(name) + 4*len(args))
+	if req.described {
+		c.msgDescribe.ObjectType = 'P'
+		c.msgDescribe.Name = ""
+		c.fe.SendDescribe(&c.msgDescribe)
+	}
+	c.msgExecute.Portal = ""
+	c.msgExecute.MaxRows = 0
+	c.fe.SendExecute(&c.msgExecute)
+	c.q.push(req)
+	return nil
+}
+
+// queueSync writes a Sync: the end of a unit of work, after which the
+// server sends ReadyForQuery.
+func (c *core) queueSync() {
+	c.fe.SendSync(&msgSync)
+	c.queued(0)
+	c.q.push(request{kind: reqSync})
+}
+
+// queueBegin writes a BEGIN that BeginTx deferred, in the same flight as
+// the transaction's first command. The extended protocol runs everything
+// up to the next Sync in order, and an error skips the rest, so a failed
+// BEGIN can never let that command run outside the transaction.
+func (c *core) queueBegin() {
+	if c.pendingBegin == "" {
+		return
+	}
+	c.beginRes.reset(c.pendingBegin)
+	c.beginRes.discard = true
+	c.sentBegin, c.pendingBegin = c.pendingBegin, ""
+	c.msgParse.Name = ""
+	c.msgParse.Query = c.sentBegin
+	c.fe.SendParse(&c.msgParse)
+	c.msgBind.PreparedStatement = ""
+	c.msgBind.ParameterFormatCodes = nil
+	c.msgBind.Parameters = nil
+	c.msgBind.ResultFormatCodes = nil
+	c.fe.SendBind(&c.msgBind)
+	c.msgExecute.Portal = ""
+	c.fe.SendExecute(&c.msgExecute)
+	c.queued(len(c.sentBegin) + 30)
+	c.q.push(request{kind: reqExec, res: &c.beginRes, stage: stParse})
+}
+
+// encodeArgs encodes args for the next Bind into the core's scratch
+// buffers (argValues aliases argBuf; both valid until the next call).
+func (c *core) encodeArgs(args []driver.NamedValue) error {
+	c.argBuf = c.argBuf[:0]
+	c.argFormats = c.argFormats[:0]
+	c.spans = c.spans[:0]
+	binary := false
+	for i := range args {
+		start := len(c.argBuf)
+		buf, format, null, err := appendArg(c.argBuf, args[i].Value)
+		if err != nil {
+			return &ArgError{Position: i + 1, Err: err}
+		}
+		c.argBuf = buf
+		end := len(c.argBuf)
+		if null {
+			end = -1
+		}
+		c.spans = append(c.spans, span{start, end})
+		c.argFormats = append(c.argFormats, format)
+		binary = binary || format != 0
+	}
+	if !binary {
+		c.argFormats = c.argFormats[:0]
+	}
+	c.argValues = c.argValues[:0]
+	for _, s := range c.spans {
+		if s.end < 0 {
+			c.argValues = append(c.argValues, nil)
+		} else {
+			c.argValues = append(c.argValues, c.argBuf[s.start:s.end:s.end])
+		}
+	}
+	return nil
+}
+
+// span locates one encoded argument in argBuf; end -1 is NULL.
+type span struct{ start, end int }
+
+// ArgError reports an argument the driver cannot send. Nothing was sent.
+type ArgError struct {
+	Position int // 1-based, as in $1
+	Err      error
+}
+
+func (e *ArgError) Error() string {
+	return "pgpipe: argument $" + itoa(e.Position) + ": " + strings.TrimPrefix(e.Err.Error(), "pgpipe: ")
+}
+
+// Unwrap returns the encoding error.
+func (e *ArgError) Unwrap() error { return e.Err }
+
+// startQuery runs a query up to the point where its columns are known and
+// rows may follow; Rows reads the rest. A statement the server lost before
+// running anything is retried once, transparently (prepare.go).
+func (c *core) startQuery(res *result, args []driver.NamedValue, o execOpts) error {
+	o.describe = true
+	return c.runRetrying(res, args, o, c.awaitDescribed)
+}
+
+// exec runs one statement to its ReadyForQuery.
+func (c *core) exec(res *result, args []driver.NamedValue, o execOpts) error {
+	res.discard = true
+	return c.runRetrying(res, args, o, func(*result) error { return c.awaitSync() })
+}
+
+// runRetrying queues, flushes and awaits one execution, and retries it once
+// when the server lost the named statement and nothing ran: outside a
+// transaction block, or where the block was only just begun in the same
+// flight (then it is rolled back and begun again).
+func (c *core) runRetrying(res *result, args []driver.NamedValue, o execOpts, await func(*result) error) error {
+	for attempt := 0; ; attempt++ {
+		hadBegin := c.pendingBegin != ""
+		if err := c.queueExec(res, args, o); err != nil {
+			return err
+		}
+		c.queueSync()
+		if err := c.flush(); err != nil {
+			return err
+		}
+		if err := await(res); err != nil {
+			return err
+		}
+		if res.err == nil {
+			if hadBegin && c.beginRes.err != nil {
+				return c.beginRes.err
+			}
+			return nil
+		}
+		if attempt > 0 || !res.retry || res.delivered || !c.canRetry(hadBegin) {
+			return c.explainLost(res)
+		}
+		if err := c.restartTx(hadBegin); err != nil {
+			return err
+		}
+		if st := o.stmt; st != nil && !st.lost {
+			st.lost = true
+			c.stmts.CloseLater(st.name) // harmless if the server lost it
+		}
+		o.force = cache.Never
+		c.stmts.Recovered()
+		sql := res.sql
+		res.reset(sql)
+		if o.describe {
+			res.discard = false
+		} else {
+			res.discard = true
+		}
+	}
+}
+
+// canRetry reports whether re-running the statement cannot run anything
+// twice: no transaction block was open before this flight.
+func (c *core) canRetry(hadBegin bool) bool {
+	return c.txStatus == 'I' || (hadBegin && c.txStatus == 'E')
+}
+
+// restartTx undoes a BEGIN sent in the failed flight, so that the retry
+// begins the transaction afresh.
+func (c *core) restartTx(hadBegin bool) error {
+	if !hadBegin || c.txStatus == 'I' {
+		return nil
+	}
+	if err := c.simpleInternal("ROLLBACK"); err != nil {
+		return err
+	}
+	c.pendingBegin = c.sentBegin
+	return nil
+}
+
+// explainLost returns res's error, saying what happened when a pooler lost
+// a statement inside a transaction, where no retry is possible.
+func (c *core) explainLost(res *result) error {
+	var pgErr *Error
+	if res.retry && errors.As(res.err, &pgErr) && pgErr.Code == "26000" {
+		pgErr.pooler = true
+	}
+	return res.err
+}
+
+// awaitDescribed reads until res knows its columns. When the command
+// failed instead, it reads on to the sync point, so the connection is
+// ready for the next command when the error is returned.
+func (c *core) awaitDescribed(res *result) error {
+	for {
+		switch res.state {
+		case resDescribed:
+			return nil
+		case resDone:
+			return c.awaitSync()
+		}
+		if _, err := c.advance(res); err != nil {
+			return err
+		}
+	}
+}
+
+// awaitSync reads until the next ReadyForQuery, buffering or dropping rows
+// on the way as their results ask.
+func (c *core) awaitSync() error {
+	for {
+		ev, err := c.advance(nil)
+		if err != nil {
+			return err
+		}
+		if ev == evSync {
+			return nil
+		}
+	}
+}
+
+// simpleInternal runs a statement of the driver's own (ROLLBACK, probes)
+// with the simple protocol and waits for it.
+func (c *core) simpleInternal(sql string) error {
+	res := &c.internalRes
+	res.reset(sql)
+	res.discard = true
+	c.queueSimple(res)
+	if err := c.flush(); err != nil {
+		return err
+	}
+	for res.state != resDone {
+		if _, err := c.advance(nil); err != nil {
+			return err
+		}
+	}
+	return res.err
+}
+
+// queueSimple writes a simple Query for res.sql, with any pending Close
+// and BEGIN in front (fenced by a Sync, so the Query starts clean).
+func (c *core) queueSimple(res *result) {
+	if len(c.stmts.Closing()) > 0 || c.pendingBegin != "" {
+		c.queueCloses()
+		c.queueBegin()
+		c.queueSync()
+	}
+	c.fe.SendQuery(&pgproto3.Query{String: res.sql})
+	c.queued(len(res.sql))
+	c.q.push(request{kind: reqSimple, res: res})
+}
+
+// startSimple runs a simple-protocol query up to its first result set
+// that has columns, or to its end when none has.
+func (c *core) startSimple(res *result) error {
+	c.queueSimple(res)
+	if err := c.flush(); err != nil {
+		return err
+	}
+	for {
+		switch {
+		case res.state == resDone:
+			return res.err
+		case res.state == resDescribed && !res.setDone && res.cols != nil:
+			return nil
+		}
+		if _, err := c.advance(res); err != nil {
+			return err
+		}
+	}
+}
+
+// execSimple runs a simple-protocol query to its ReadyForQuery; the rows
+// affected are the last statement's.
+func (c *core) execSimple(res *result) error {
+	res.discard = true
+	c.queueSimple(res)
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if err := c.awaitSync(); err != nil {
+		return err
+	}
+	return res.err
+}

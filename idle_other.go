@@ -1,0 +1,7 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package pgpipe
+
+// checkIdle cannot look at the socket without blocking on this platform;
+// a dead connection is found by the next command instead.
+func (c *core) checkIdle() error { return nil }

@@ -1,0 +1,153 @@
+// Package integration_test runs pgpipe against a real PostgreSQL server.
+//
+// TestMain finds a server, in this order:
+//
+//  1. PGPIPE_TEST_DSN, a DSN of a server you run (a superuser, so the
+//     tests can create roles and tables);
+//  2. a throwaway cluster started from local PostgreSQL binaries (initdb,
+//     pg_ctl; as the postgres user when run as root), with TLS and roles
+//     for every authentication method, removed when the tests end;
+//  3. a container from testcontainers-go, where a Docker engine answers.
+//
+// With none of these it fails and says what to install: a missing server
+// never turns into skipped tests.
+package integration_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/pgpipe/pgpipe"
+	"github.com/pgpipe/pgpipe/internal/pgcluster"
+)
+
+// server is what TestMain found.
+var server struct {
+	dsn     string             // superuser DSN over TCP
+	cluster *pgcluster.Cluster // nil unless the throwaway cluster runs
+	source  string             // how the server was found, for messages
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	cleanup, err := findServer(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration tests: no PostgreSQL server:", err)
+		fmt.Fprintln(os.Stderr, "Install PostgreSQL (Debian: apt-get install postgresql), set PGPIPE_TEST_DSN to a server of yours, or run a Docker engine.")
+		return 1
+	}
+	defer cleanup()
+	fmt.Fprintln(os.Stderr, "integration tests: using", server.source)
+	return m.Run()
+}
+
+// findServer sets server, trying the three sources in order.
+func findServer(ctx context.Context) (cleanup func(), err error) {
+	if dsn := os.Getenv("PGPIPE_TEST_DSN"); dsn != "" {
+		server.dsn, server.source = dsn, "PGPIPE_TEST_DSN"
+		return func() {}, nil
+	}
+	c, localErr := pgcluster.Start(ctx, pgcluster.Options{TLS: true})
+	if localErr == nil {
+		server.cluster, server.dsn = c, c.DSN("postgres", "", "dbname=pgpipe")
+		server.source = "a throwaway cluster from " + c.BinDir
+		return func() { _ = c.Stop() }, nil
+	}
+	dsn, stop, dockerErr := startContainer(ctx)
+	if dockerErr == nil {
+		server.dsn, server.source = dsn, "a testcontainers-go container"
+		return stop, nil
+	}
+	return nil, fmt.Errorf("local binaries: %v; docker: %v", localErr, dockerErr)
+}
+
+// needCluster returns the throwaway cluster, or fails the test when the
+// server came from elsewhere (PGPIPE_TEST_DSN or a container), where the
+// driver cannot set up roles, pg_hba.conf and certificates.
+func needCluster(t testing.TB) *pgcluster.Cluster {
+	t.Helper()
+	if server.cluster == nil {
+		t.Skipf("needs the throwaway cluster's roles, pg_hba.conf and certificates; %s has none (unset PGPIPE_TEST_DSN to run this test)", server.source)
+	}
+	return server.cluster
+}
+
+// dsn returns the superuser DSN with extra keyword=value pairs appended.
+func dsn(extra ...string) string {
+	d := server.dsn
+	for _, e := range extra {
+		d += " " + e
+	}
+	return d
+}
+
+// openDB opens a *sql.DB on the test server, closed when the test ends.
+func openDB(t testing.TB, extra ...string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgpipe", dsn(extra...))
+	if err != nil {
+		t.Fatalf("sql.Open: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// openConn returns one dedicated connection, closed when the test ends.
+func openConn(t testing.TB, extra ...string) *sql.Conn {
+	t.Helper()
+	db := openDB(t, extra...)
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatalf("db.Conn: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+var tableSeq atomic.Int64
+
+// newTable creates a table unique to the test with the given column list
+// and returns its name. It is dropped when the test ends.
+func newTable(t testing.TB, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, columns string) string {
+	t.Helper()
+	name := fmt.Sprintf("t_%s_%d", strings.ToLower(sanitize(t.Name())), tableSeq.Add(1))
+	if len(name) > 60 {
+		name = fmt.Sprintf("t_%d_%d", time.Now().UnixNano()%1e9, tableSeq.Add(1))
+	}
+	if _, err := db.ExecContext(context.Background(), "CREATE TABLE "+name+" ("+columns+")"); err != nil {
+		t.Fatalf("creating table %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		cdb, err := sql.Open("pgpipe", server.dsn)
+		if err == nil {
+			_, _ = cdb.Exec("DROP TABLE IF EXISTS " + name)
+			_ = cdb.Close()
+		}
+	})
+	return name
+}
+
+func sanitize(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,146 @@
+package pgpipe
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+
+	"github.com/pgpipe/pgpipe/internal/cache"
+)
+
+// stmtDesc is what the driver knows of a named statement's result: the
+// columns in the formats it asks for, and those formats for Bind.
+type stmtDesc struct {
+	cols    []column
+	formats []int16
+	// tzText records that timestamptz columns were asked for in text
+	// because the session TimeZone could not be loaded when the formats
+	// were chosen.
+	tzText bool
+}
+
+// newStmtDesc chooses result formats for a statement's columns: binary
+// where that is faster for the type (see resultFormat). cols are as the
+// server described them for the first, text-format execution.
+func (c *core) newStmtDesc(cols []column) *stmtDesc {
+	d := &stmtDesc{tzText: c.loc == nil}
+	if len(cols) == 0 {
+		return d
+	}
+	d.cols = make([]column, len(cols))
+	d.formats = make([]int16, len(cols))
+	binary := false
+	for i, col := range cols {
+		f := resultFormat(col.oid)
+		if col.oid == oidTimestamptz && d.tzText {
+			f = 0
+		}
+		col.format = f
+		col.dec = decoderFor(col.oid, f)
+		d.cols[i] = col
+		d.formats[i] = f
+		binary = binary || f != 0
+	}
+	if !binary {
+		d.formats = nil // all text: Bind says so with no codes
+	}
+	return d
+}
+
+// plan decides how to run one execution of sql on this connection.
+func (c *core) plan(sql string, force cache.Force) (cache.Plan, *cache.Entry[*stmtDesc]) {
+	if c.pooled && c.inTx() {
+		// Behind a pooler a statement prepared outside this transaction may
+		// live on another server session, and a failed Bind inside a
+		// transaction cannot be retried: run unnamed.
+		force = cache.Never
+	}
+	return c.stmts.Lookup(sql, force)
+}
+
+// inTx reports whether a transaction block is open or about to be.
+func (c *core) inTx() bool { return c.txStatus != 'I' || c.pendingBegin != "" }
+
+// confirmDescribed stores the columns a named statement's first described
+// execution reported, so later executions skip Describe and ask for binary.
+func (c *core) confirmDescribed(r *request) {
+	e := r.entry
+	if e == nil || e.Data != nil || c.stmts.Disabled() {
+		return
+	}
+	e.Data = c.newStmtDesc(r.res.cols)
+}
+
+// lostStatement keeps the statement cache true after an error in a command
+// that used a named statement, and marks the result retryable when the
+// server lost the statement before running anything.
+func (c *core) lostStatement(r *request, e *Error) {
+	if r.entry == nil && !r.explicit {
+		return
+	}
+	switch {
+	case r.prepares && r.stage == stParse:
+		// The Parse itself failed: no statement by that name exists.
+		c.stmts.Drop(r.entry, false)
+		if e.Code == "42P05" { // duplicate_prepared_statement
+			c.poolerLost(r, e)
+		}
+	case e.Code == "26000" && r.stage == stBind: // invalid_sql_statement_name
+		if r.entry != nil {
+			c.stmts.Drop(r.entry, false)
+		}
+		c.poolerLost(r, e)
+	case e.Code == "0A000" && strings.Contains(e.Message, "cached plan must not change result type"):
+		if r.entry != nil {
+			c.stmts.Drop(r.entry, true)
+		}
+		r.res.retry = true
+	}
+}
+
+// poolerLost handles a named statement the server does not have (or has
+// twice). On a direct connection that means the user dropped it; behind a
+// pooler, that the pooler moved the session: preparation stops for good on
+// this connection, logged once.
+func (c *core) poolerLost(r *request, e *Error) {
+	r.res.retry = true
+	if !c.pooled {
+		return
+	}
+	e.pooler = true
+	c.stmts.Disable()
+	if !c.poolerNoted {
+		c.poolerNoted = true
+		c.log(slog.LevelWarn, "a connection pooler lost a prepared statement; statements run unnamed on this connection from now on (set prepare_threshold=none to silence this)",
+			"sqlstate", e.Code)
+	}
+}
+
+// noteCommand keeps the cache true after commands that drop or invalidate
+// server statements behind the driver's back.
+func (c *core) noteCommand(tag []byte, sql string) {
+	switch {
+	case bytes.Equal(tag, []byte("DISCARD ALL")), bytes.HasPrefix(tag, []byte("DEALLOCATE")):
+		c.stmts.Reset()
+		c.stmtGen++
+	case bytes.Equal(tag, []byte("SET")) || bytes.Equal(tag, []byte("RESET")):
+		s := strings.ToLower(sql)
+		if strings.Contains(s, "search_path") || strings.Contains(s, "all") {
+			c.stmts.Invalidate()
+		}
+	}
+}
+
+// queueCloses writes a Close for every statement the cache gave up, in
+// front of the next command: no round trip of their own.
+func (c *core) queueCloses() {
+	names := c.stmts.Closing()
+	for _, name := range names {
+		c.msgClose.ObjectType = 'S'
+		c.msgClose.Name = name
+		c.fe.SendClose(&c.msgClose)
+		c.queued(len(name))
+		c.q.push(request{kind: reqClose})
+	}
+	c.stmts.ClearClosing()
+}

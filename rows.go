@@ -1,0 +1,289 @@
+package pgpipe
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"io"
+	"reflect"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// rows streams one query's results from the wire: Next decodes one DataRow
+// at a time, so memory does not grow with the number of rows.
+//
+// A []byte that Next returns (bytea, json, jsonb) points into the read
+// buffer and is valid only until the next call of Next or Close.
+// database/sql copies it when scanning into anything but *sql.RawBytes;
+// a RawBytes is valid until the next Next, as database/sql documents.
+//
+// A query without arguments that holds several statements runs with the
+// simple protocol; each statement that returns rows is one result set,
+// reached with NextResultSet. Statements that return no rows are run and
+// skipped.
+type rows struct {
+	c      *conn
+	res    result
+	simple bool // a simple-protocol query: several result sets possible
+	// finished is set once ReadyForQuery was read: the connection is free.
+	finished bool
+	closed   bool
+}
+
+// column is one result column as the server describes it, with the
+// decoder for the format the values come in.
+type column struct {
+	name     string
+	oid      uint32
+	typmod   int32
+	size     int16
+	format   int16
+	tableOID uint32
+	attnum   uint16
+	dec      decoder
+}
+
+// noColumns is the column list of a statement that returns rows with no
+// columns (SELECT;), as opposed to nil: no rows at all.
+var noColumns = []column{}
+
+// describeColumns turns a RowDescription into columns, appending to buf.
+// The message is only valid until the next receive: names are copied
+// (interned, so a repeated query allocates none).
+func (c *core) describeColumns(buf []column, fields []pgproto3.FieldDescription) []column {
+	if len(fields) == 0 {
+		return noColumns
+	}
+	for i := range fields {
+		f := &fields[i]
+		buf = append(buf, column{
+			name: c.intern(f.Name), oid: f.DataTypeOID, typmod: f.TypeModifier,
+			size: f.DataTypeSize, format: f.Format,
+			tableOID: f.TableOID, attnum: f.TableAttributeNumber,
+			dec: decoderFor(f.DataTypeOID, f.Format),
+		})
+	}
+	return buf
+}
+
+// intern returns b as a string, reusing an earlier copy.
+func (c *core) intern(b []byte) string {
+	if s, ok := c.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if c.names == nil || len(c.names) >= 4096 {
+		c.names = make(map[string]string)
+	}
+	c.names[s] = s
+	return s
+}
+
+// Columns returns the column names. The slice is the caller's.
+func (r *rows) Columns() []string {
+	names := make([]string, len(r.res.cols))
+	for i := range r.res.cols {
+		names[i] = r.res.cols[i].name
+	}
+	return names
+}
+
+// Next decodes the next row into dest. It returns io.EOF after the last
+// row of the current result set, or the error that ended it.
+func (r *rows) Next(dest []driver.Value) error {
+	if vals, ok := r.res.buf.next(); ok {
+		return r.decode(vals, dest)
+	}
+	core := r.c.core
+	for {
+		if r.finished || r.simple && r.res.setDone {
+			return r.endErr()
+		}
+		if r.res.state == resDone && r.res.buf.empty() && r.c.core.broken != nil {
+			return r.res.err
+		}
+		ev, err := core.advance(&r.res)
+		if err != nil {
+			r.finish()
+			return err
+		}
+		switch ev {
+		case evRow:
+			r.res.delivered = true
+			return r.decode(core.rowValues, dest)
+		case evSync:
+			r.finish()
+		}
+	}
+}
+
+// endErr is what Next returns at the end of a result set.
+func (r *rows) endErr() error {
+	if r.res.err != nil {
+		return r.res.err
+	}
+	return io.EOF
+}
+
+// finish records that the connection reached ReadyForQuery.
+func (r *rows) finish() {
+	if !r.finished {
+		r.finished = true
+		r.c.endOp()
+	}
+}
+
+// decode converts one DataRow's values.
+func (r *rows) decode(values [][]byte, dest []driver.Value) error {
+	loc := r.c.core.loc
+	cols := r.res.cols
+	for i := range cols {
+		v := values[i]
+		if v == nil {
+			dest[i] = nil
+			continue
+		}
+		val, err := cols[i].dec(v, loc)
+		if err != nil {
+			return fmt.Errorf("pgpipe: decoding column %q (%s): %w", cols[i].name, typeDesc(cols[i].oid), err)
+		}
+		dest[i] = val
+	}
+	return nil
+}
+
+// typeDesc names a type for messages.
+func typeDesc(oid uint32) string {
+	if n := typeName(oid); n != "" {
+		return n
+	}
+	return "type OID " + itoa(int(oid))
+}
+
+// HasNextResultSet reports whether another result set follows. It reads
+// ahead over statements that return no rows.
+func (r *rows) HasNextResultSet() bool {
+	if !r.simple || r.finished {
+		return false
+	}
+	for !r.finished {
+		if r.res.state == resDescribed && !r.res.setDone {
+			return true
+		}
+		r.res.discard = true
+		ev, err := r.c.core.advance(nil)
+		r.res.discard = false
+		if err != nil {
+			r.res.err = err
+			r.finish()
+			return true
+		}
+		if ev == evSync {
+			r.finish()
+		}
+	}
+	return r.res.err != nil
+}
+
+// NextResultSet moves to the next result set; io.EOF when there is none.
+func (r *rows) NextResultSet() error {
+	if !r.HasNextResultSet() {
+		return io.EOF
+	}
+	if r.res.err != nil && (r.finished || r.res.setDone) {
+		return r.res.err
+	}
+	return nil
+}
+
+// Close discards the rest of the results and leaves the connection ready
+// for the next command.
+func (r *rows) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	var err error
+	if !r.finished {
+		r.res.discard = true
+		err = r.c.core.awaitSync()
+		r.finish()
+	}
+	r.c.rowsClosed(r)
+	if err != nil && r.c.core.broken != nil {
+		return err
+	}
+	return nil
+}
+
+// ColumnTypeScanType returns the Go type Next returns for column i.
+func (r *rows) ColumnTypeScanType(i int) reflect.Type { return scanType(r.res.cols[i].oid) }
+
+// ColumnTypeDatabaseTypeName returns the upper-case type name ("INT4",
+// "TEXT", "_INT4" for int4[]), or "" for a type the driver does not know.
+func (r *rows) ColumnTypeDatabaseTypeName(i int) string { return typeName(r.res.cols[i].oid) }
+
+// ColumnTypeLength returns the length of variable-length text and binary
+// columns: the declared maximum for varchar(n) and char(n), math.MaxInt64
+// when unbounded.
+func (r *rows) ColumnTypeLength(i int) (int64, bool) {
+	return columnLength(r.res.cols[i].oid, r.res.cols[i].typmod)
+}
+
+// ColumnTypePrecisionScale returns numeric(p,s)'s precision and scale.
+func (r *rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
+	return precisionScale(r.res.cols[i].oid, r.res.cols[i].typmod)
+}
+
+// ColumnTypeNullable reports ok=false: a RowDescription does not say
+// whether a column may be NULL.
+func (r *rows) ColumnTypeNullable(i int) (nullable, ok bool) { return false, false }
+
+// rowBuffer holds DataRows read ahead of their consumer (a pipeline whose
+// later result was read first). Values are copied out of the read buffer.
+type rowBuffer struct {
+	data  []byte
+	spans []span // per value; end -1 is NULL
+	ncols int
+	read  int // values handed out
+	vals  [][]byte
+}
+
+func (b *rowBuffer) add(values [][]byte) {
+	b.ncols = len(values)
+	for _, v := range values {
+		if v == nil {
+			b.spans = append(b.spans, span{len(b.data), -1})
+			continue
+		}
+		start := len(b.data)
+		b.data = append(b.data, v...)
+		b.spans = append(b.spans, span{start, len(b.data)})
+	}
+}
+
+func (b *rowBuffer) empty() bool { return b.read >= len(b.spans) }
+
+// next returns the next buffered row, valid until the next call.
+func (b *rowBuffer) next() ([][]byte, bool) {
+	if b.empty() || b.ncols == 0 {
+		return nil, false
+	}
+	b.vals = b.vals[:0]
+	for _, s := range b.spans[b.read : b.read+b.ncols] {
+		if s.end < 0 {
+			b.vals = append(b.vals, nil)
+		} else {
+			b.vals = append(b.vals, b.data[s.start:s.end:s.end])
+		}
+	}
+	b.read += b.ncols
+	return b.vals, true
+}
+
+func (b *rowBuffer) reset() {
+	if cap(b.data) > 1<<20 {
+		b.data = nil
+	}
+	b.data, b.spans, b.read, b.ncols = b.data[:0], b.spans[:0], 0, 0
+}

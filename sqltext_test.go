@@ -1,0 +1,49 @@
+package pgpipe
+
+import "testing"
+
+func TestMultipleStatements(t *testing.T) {
+	for _, tc := range []struct {
+		sql  string
+		want bool
+	}{
+		{"SELECT 1", false},
+		{"SELECT 1;", false},
+		{"SELECT 1;  \n -- trailing comment\n", false},
+		{"SELECT 1; /* c */ ", false},
+		{"SELECT 1; SELECT 2", true},
+		{"BEGIN;INSERT INTO t VALUES (1);COMMIT", true},
+		{"SELECT ';'", false},
+		{"SELECT ';' ; SELECT 2", true},
+		{"SELECT 'it''s; fine'", false},
+		{`SELECT E'a\'; b'`, false},
+		{`SELECT 'a\'; SELECT 2`, true}, // standard strings: the backslash does not escape the quote
+		{`SELECT "a;b"`, false},
+		{`SELECT "a""; b"`, false},
+		{"SELECT $$a; b$$", false},
+		{"SELECT $tag$ a; $$ b $tag$", false},
+		{"SELECT $tag$ a; $tag$; SELECT 1", true},
+		{"SELECT $1; SELECT 2", true},
+		{"SELECT a$b; SELECT 2", true},
+		{"SELECT 1 -- ; SELECT 2", false},
+		{"SELECT 1 /* ; /* nested ; */ still ; */", false},
+		{"SELECT 1 /* ; /* nested */ */; SELECT 2", true},
+		{"CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql", false},
+		{";", false},
+		{";;", false},
+		{"", false},
+	} {
+		if got := multipleStatements(tc.sql); got != tc.want {
+			t.Errorf("multipleStatements(%q) = %v, want %v", tc.sql, got, tc.want)
+		}
+	}
+}
+
+func FuzzMultipleStatementsNeverPanics(f *testing.F) {
+	for _, s := range []string{"SELECT 1; SELECT 2", "$a$;$a$", "/* /* */", "E'\\';'", `"";`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, sql string) {
+		multipleStatements(sql)
+	})
+}

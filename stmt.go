@@ -1,0 +1,135 @@
+package pgpipe
+
+import (
+	"context"
+	"database/sql/driver"
+)
+
+// stmt is a statement prepared with db.Prepare or conn.PrepareContext: a
+// named statement on the server until Close, which closes it there (the
+// Close message goes out in front of the connection's next command).
+//
+// When preparation is off on the connection (prepare_threshold=none, or
+// after a pooler was seen losing statements), or after the server lost the
+// statement (DISCARD ALL, a pooler), it runs as an unnamed statement: one
+// flight per execution, the same results.
+type stmt struct {
+	c      *conn
+	sql    string
+	name   string // "" when the statement runs unnamed
+	desc   *stmtDesc
+	params int    // -1 when unknown
+	gen    uint64 // the core's stmtGen when prepared
+	lost   bool   // the server lost the statement: run unnamed from now on
+	closed bool
+}
+
+// usable reports whether the named server statement can be bound.
+func (s *stmt) usable(c *core) bool {
+	if s.name == "" || s.lost || s.gen != c.stmtGen {
+		return false
+	}
+	// Behind a pooler, a statement prepared outside this transaction may
+	// live on another server session, and inside a transaction a failed
+	// Bind cannot be retried.
+	return !(c.pooled && c.inTx())
+}
+
+// NumInput returns the number of parameters, or -1 when the statement was
+// not prepared on the server (database/sql then does not check the count).
+func (s *stmt) NumInput() int { return s.params }
+
+// Close closes the statement. The server statement is closed with the
+// protocol's Close message in front of the connection's next command.
+func (s *stmt) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.name != "" && !s.lost && s.gen == s.c.core.stmtGen && s.c.core.broken == nil {
+		s.c.core.stmts.CloseLater(s.name)
+	}
+	return nil
+}
+
+// ExecContext runs the statement.
+func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	c := s.c
+	if err := c.begin(ctx, s.sql); err != nil {
+		return nil, err
+	}
+	defer c.endOp()
+	res := &c.execRes
+	res.reset(s.sql)
+	if err := c.core.exec(res, args, execOpts{stmt: s}); err != nil {
+		return nil, err
+	}
+	return driver.RowsAffected(res.rowsAffected), nil
+}
+
+// QueryContext runs the statement and returns its rows.
+func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	c := s.c
+	if err := c.begin(ctx, s.sql); err != nil {
+		return nil, err
+	}
+	r := &c.rows
+	r.reset(c, s.sql)
+	if err := c.core.startQuery(&r.res, args, execOpts{stmt: s}); err != nil {
+		c.endOp()
+		return nil, err
+	}
+	c.rowsOpen = r
+	return r, nil
+}
+
+// Exec is ExecContext without a context; database/sql does not call it.
+func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
+	return s.ExecContext(context.Background(), namedValues(args))
+}
+
+// Query is QueryContext without a context; database/sql does not call it.
+func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
+	return s.QueryContext(context.Background(), namedValues(args))
+}
+
+func namedValues(args []driver.Value) []driver.NamedValue {
+	nv := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	return nv
+}
+
+// CheckNamedValue checks arguments as the connection does.
+func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error { return s.c.CheckNamedValue(nv) }
+
+// prepare creates s on the server: Parse with a fresh name and Describe
+// statement, one round trip, which reports errors in the SQL now and
+// tells the parameter count and result columns.
+func (c *core) prepare(s *stmt) error {
+	res := &c.internalRes
+	res.reset(s.sql)
+	name := c.stmts.NewName()
+	c.queueCloses()
+	c.msgParse.Name = name
+	c.msgParse.Query = s.sql
+	c.fe.SendParse(&c.msgParse)
+	c.msgDescribe.ObjectType = 'S'
+	c.msgDescribe.Name = name
+	c.fe.SendDescribe(&c.msgDescribe)
+	c.q.push(request{kind: reqPrepare, res: res, stage: stParse})
+	c.queueSync()
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if err := c.awaitSync(); err != nil {
+		return err
+	}
+	if res.err != nil {
+		return res.err
+	}
+	s.name, s.params, s.gen = name, res.params, c.stmtGen
+	s.desc = c.newStmtDesc(res.cols)
+	return nil
+}

@@ -1,0 +1,110 @@
+package pgpipe
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+)
+
+// tx is a transaction begun with BeginTx.
+//
+// BeginTx sends nothing: its BEGIN goes out in the same flight as the
+// transaction's first command (exec.go's queueBegin), so a transaction
+// costs one round trip less than BEGIN on its own would. A transaction
+// with no command in it sends nothing at all.
+type tx struct {
+	c *conn
+}
+
+// BeginTx starts a transaction. Isolation levels map to PostgreSQL's:
+// ReadCommitted, RepeatableRead and Serializable as named;
+// ReadUncommitted is accepted and behaves as read committed, as in
+// PostgreSQL itself. Other levels (WriteCommitted, Snapshot,
+// Linearizable) are an error.
+func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.core.broken != nil {
+		return nil, driver.ErrBadConn
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if c.rowsOpen != nil {
+		return nil, &BusyError{Op: "rows of an earlier query", Query: c.rowsOpen.res.sql}
+	}
+	if c.core.txStatus != 'I' || c.core.pendingBegin != "" {
+		return nil, errors.New("pgpipe: a transaction is already open on this connection")
+	}
+	begin, err := beginSQL(opts)
+	if err != nil {
+		return nil, err
+	}
+	c.core.pendingBegin = begin
+	c.core.txFailure = nil
+	c.tx.c = c
+	return &c.tx, nil
+}
+
+// beginSQL is the BEGIN statement for opts.
+func beginSQL(opts driver.TxOptions) (string, error) {
+	s := "BEGIN"
+	switch sql.IsolationLevel(opts.Isolation) {
+	case sql.LevelDefault:
+	case sql.LevelReadUncommitted:
+		s += " ISOLATION LEVEL READ UNCOMMITTED"
+	case sql.LevelReadCommitted:
+		s += " ISOLATION LEVEL READ COMMITTED"
+	case sql.LevelRepeatableRead:
+		s += " ISOLATION LEVEL REPEATABLE READ"
+	case sql.LevelSerializable:
+		s += " ISOLATION LEVEL SERIALIZABLE"
+	default:
+		return "", fmt.Errorf("pgpipe: isolation level %v is not supported by PostgreSQL", sql.IsolationLevel(opts.Isolation))
+	}
+	if opts.ReadOnly {
+		s += " READ ONLY"
+	}
+	return s, nil
+}
+
+// Commit commits the transaction. When a statement in it had failed, the
+// server rolls back instead; Commit then returns an error wrapping
+// ErrTxRolledBack and the statement's error. The transaction is over
+// either way.
+func (t *tx) Commit() error {
+	core := t.c.core
+	if core.pendingBegin != "" {
+		core.pendingBegin = ""
+		return nil
+	}
+	if core.broken != nil {
+		return core.broken
+	}
+	if err := core.simpleInternal("COMMIT"); err != nil {
+		return err
+	}
+	if core.internalRes.commandTag() == "ROLLBACK" {
+		if cause := core.txFailure; cause != nil {
+			return fmt.Errorf("%w: %w", ErrTxRolledBack, cause)
+		}
+		return ErrTxRolledBack
+	}
+	return nil
+}
+
+// Rollback rolls the transaction back.
+func (t *tx) Rollback() error {
+	core := t.c.core
+	if core.pendingBegin != "" {
+		core.pendingBegin = ""
+		return nil
+	}
+	if core.broken != nil {
+		return core.broken
+	}
+	if core.txStatus == 'I' {
+		return nil // already ended, e.g. by a COMMIT sent as a statement
+	}
+	return core.simpleInternal("ROLLBACK")
+}
