@@ -1,0 +1,196 @@
+package pgpipe
+
+import (
+	"bytes"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"time"
+)
+
+// convertAssign stores src, a value as Next returns it (nil, int64,
+// float64, bool, []byte, string, time.Time), into dest, with the
+// conversions database/sql's Rows.Scan applies, so that rows read through
+// pgpipe's extensions (a pipeline, COPY TO as rows) scan as rows read
+// through database/sql do. A []byte src is copied unless dest is
+// *sql.RawBytes.
+func convertAssign(dest, src any) error {
+	if done, err := assignFast(dest, src); done {
+		return err
+	}
+	switch d := dest.(type) {
+	case sql.Scanner:
+		return d.Scan(src)
+	case *any:
+		if b, ok := src.([]byte); ok {
+			src = bytes.Clone(b)
+		}
+		*d = src
+		return nil
+	case *bool:
+		v, err := driver.Bool.ConvertValue(src)
+		if err != nil {
+			return fmt.Errorf("pgpipe: converting %T to bool: %w", src, err)
+		}
+		*d = v.(bool)
+		return nil
+	}
+	return assignReflect(dest, src)
+}
+
+// assignFast handles the common string, []byte and time.Time cases
+// without reflection.
+func assignFast(dest, src any) (bool, error) {
+	switch s := src.(type) {
+	case string:
+		switch d := dest.(type) {
+		case *string:
+			*d = s
+			return true, nil
+		case *[]byte:
+			*d = []byte(s)
+			return true, nil
+		case *sql.RawBytes:
+			*d = append((*d)[:0], s...)
+			return true, nil
+		}
+	case []byte:
+		switch d := dest.(type) {
+		case *string:
+			*d = string(s)
+			return true, nil
+		case *[]byte:
+			*d = bytes.Clone(s)
+			return true, nil
+		case *sql.RawBytes:
+			*d = s
+			return true, nil
+		}
+	case time.Time:
+		switch d := dest.(type) {
+		case *time.Time:
+			*d = s
+			return true, nil
+		case *string:
+			*d = s.Format(time.RFC3339Nano)
+			return true, nil
+		case *[]byte:
+			*d = []byte(s.Format(time.RFC3339Nano))
+			return true, nil
+		}
+	case int64:
+		if d, ok := dest.(*int64); ok {
+			*d = s
+			return true, nil
+		}
+	case float64:
+		if d, ok := dest.(*float64); ok {
+			*d = s
+			return true, nil
+		}
+	case nil:
+		switch d := dest.(type) {
+		case *any:
+			*d = nil
+			return true, nil
+		case *[]byte:
+			*d = nil
+			return true, nil
+		case *sql.RawBytes:
+			*d = nil
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// assignReflect handles pointers to pointers, named types and numeric
+// conversions through strings, as database/sql does.
+func assignReflect(dest, src any) error {
+	dpv := reflect.ValueOf(dest)
+	if dpv.Kind() != reflect.Pointer || dpv.IsNil() {
+		return errors.New("pgpipe: Scan destination is not a non-nil pointer")
+	}
+	dv := dpv.Elem()
+	if src == nil {
+		if dv.Kind() == reflect.Pointer || dv.Kind() == reflect.Interface || dv.Kind() == reflect.Map || dv.Kind() == reflect.Slice {
+			dv.SetZero()
+			return nil
+		}
+		return fmt.Errorf("pgpipe: converting NULL to %s is unsupported", dv.Kind())
+	}
+	if dv.Kind() == reflect.Pointer {
+		dv.Set(reflect.New(dv.Type().Elem()))
+		return convertAssign(dv.Interface(), src)
+	}
+	sv := reflect.ValueOf(src)
+	if sv.Type().AssignableTo(dv.Type()) {
+		if b, ok := src.([]byte); ok {
+			dv.Set(reflect.ValueOf(bytes.Clone(b)))
+			return nil
+		}
+		dv.Set(sv)
+		return nil
+	}
+	if dv.Kind() == sv.Kind() && sv.Type().ConvertibleTo(dv.Type()) {
+		dv.Set(sv.Convert(dv.Type()))
+		return nil
+	}
+	s, ok := asString(src)
+	switch dv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		i, err := strconv.ParseInt(s, 10, dv.Type().Bits())
+		if !ok || err != nil {
+			return convErr(src, dv, err)
+		}
+		dv.SetInt(i)
+		return nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		u, err := strconv.ParseUint(s, 10, dv.Type().Bits())
+		if !ok || err != nil {
+			return convErr(src, dv, err)
+		}
+		dv.SetUint(u)
+		return nil
+	case reflect.Float32, reflect.Float64:
+		f, err := strconv.ParseFloat(s, dv.Type().Bits())
+		if !ok || err != nil {
+			return convErr(src, dv, err)
+		}
+		dv.SetFloat(f)
+		return nil
+	case reflect.String:
+		if ok {
+			dv.SetString(s)
+			return nil
+		}
+	}
+	return fmt.Errorf("pgpipe: unsupported Scan, storing %T into type %T", src, dest)
+}
+
+func convErr(src any, dv reflect.Value, err error) error {
+	if err == nil {
+		err = errors.New("not a number")
+	}
+	return fmt.Errorf("pgpipe: converting %T %v to %s: %w", src, src, dv.Type(), err)
+}
+
+// asString renders the scalar values rows return as database/sql does.
+func asString(src any) (string, bool) {
+	switch v := src.(type) {
+	case string:
+		return v, true
+	case []byte:
+		return string(v), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64), true
+	case bool:
+		return strconv.FormatBool(v), true
+	}
+	return "", false
+}
