@@ -3,7 +3,6 @@ package pgcluster
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +24,8 @@ type BouncerOptions struct {
 	// 500 when zero.
 	MaxClientConn int
 	// Settings are extra [pgbouncer] section settings; they override ours.
+	// They must leave listen_addr, listen_port and logging to stderr alone:
+	// StartPgBouncer learns that PgBouncer is up from its log.
 	Settings map[string]string
 }
 
@@ -146,26 +147,27 @@ func (b *Bouncer) start(ctx context.Context, bin string, settings []setting) err
 	}
 	var err error
 	for attempt := 1; attempt <= 5; attempt++ {
-		if b.Port, err = freePort(false); err != nil {
+		if b.Port, err = pickPort(false); err != nil {
 			return err
 		}
 		ini := b.ini(settings)
 		if err := r.writeFile(filepath.Join(b.Dir, "pgbouncer.ini"), []byte(ini), 0o600); err != nil {
 			return err
 		}
+		logStart := fileSize(b.LogFile)
 		if err := b.launch(bin); err != nil {
 			return err
 		}
-		if err = b.waitReady(ctx); err == nil {
+		if err = b.waitReady(ctx, logStart); err == nil {
 			return nil
 		}
 		b.kill()
-		if !strings.Contains(b.Log(), "Address already in use") {
+		if !strings.Contains(readFrom(b.LogFile, logStart), "Address already in use") {
 			return err
 		}
 		b.c.logf("pgcluster: port %d was taken; trying another", b.Port)
 	}
-	return err
+	return fmt.Errorf("pgcluster: no free port for pgbouncer after 5 attempts: %w", err)
 }
 
 // ini renders pgbouncer.ini.
@@ -232,27 +234,23 @@ func (b *Bouncer) launch(bin string) error {
 	return b.c.runAs.writeFile(filepath.Join(b.Dir, "bouncer.pid"), pid, 0o644)
 }
 
-// waitReady waits until PgBouncer accepts TCP connections, exits, or ctx
-// ends.
-func (b *Bouncer) waitReady(ctx context.Context) error {
+// waitReady waits until PgBouncer's log, from offset logStart on, says it
+// listens on its port, or it exits, or ctx ends. The log line, unlike a
+// successful dial, cannot come from someone else who holds the port.
+func (b *Bouncer) waitReady(ctx context.Context, logStart int64) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(b.Port))
-	var d net.Dialer
+	want := fmt.Sprintf("listening on 127.0.0.1:%d", b.Port)
 	for {
-		dctx, dcancel := context.WithTimeout(ctx, time.Second)
-		conn, err := d.DialContext(dctx, "tcp", addr)
-		dcancel()
-		if err == nil {
-			conn.Close()
+		if strings.Contains(readFrom(b.LogFile, logStart), want) {
 			return nil
 		}
 		select {
 		case <-b.exited:
 			return fmt.Errorf("pgcluster: pgbouncer exited at startup: %v", b.cmd.ProcessState)
 		case <-ctx.Done():
-			return fmt.Errorf("pgcluster: wait for pgbouncer on %s: %w", addr, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
+			return fmt.Errorf("pgcluster: wait for pgbouncer to log %q: %w", want, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }

@@ -191,29 +191,39 @@ func (c *Cluster) initdb(ctx context.Context, tls bool) error {
 }
 
 // startServer picks a port and starts the server, picking another port when
-// someone else took the first one in the meantime.
+// someone else took the first one in the meantime. A server that could bind
+// only one of 127.0.0.1 and ::1 still starts (with a warning in its log);
+// that counts as taken too, since clients of the other address would reach
+// someone else.
 func (c *Cluster) startServer(ctx context.Context, opt Options) error {
 	c.IPv6 = hasIPv6Loopback()
 	var err error
 	for attempt := 1; attempt <= 5; attempt++ {
-		if c.Port, err = freePort(c.IPv6); err != nil {
+		if c.Port, err = pickPort(c.IPv6); err != nil {
 			return err
 		}
 		conf := postgresqlConf(c.serverSettings(opt.TLS, opt.Settings))
 		if err := c.runAs.writeFile(filepath.Join(c.Dir, "pgcluster.conf"), []byte(conf), 0o600); err != nil {
 			return err
 		}
+		logStart := fileSize(c.LogFile)
 		began := time.Now()
-		if err = c.pgCtl(ctx, "start", "-w", "-t", "60", "-l", c.LogFile); err == nil {
+		err = c.pgCtl(ctx, "start", "-w", "-t", "60", "-l", c.LogFile)
+		taken := strings.Contains(readFrom(c.LogFile, logStart), "could not bind")
+		if err == nil && !taken {
 			c.logf("pgcluster: pg_ctl start on port %d in %v", c.Port, time.Since(began).Round(time.Millisecond))
 			return nil
 		}
-		if !strings.Contains(tailFile(c.LogFile, 4096), "could not bind") {
+		if !taken {
 			return err
 		}
+		if err == nil {
+			err = c.stopServer() // it bound one address only
+		}
+		err = errors.Join(fmt.Errorf("pgcluster: port %d is taken", c.Port), err)
 		c.logf("pgcluster: port %d was taken; trying another", c.Port)
 	}
-	return err
+	return fmt.Errorf("pgcluster: no free port after 5 attempts: %w", err)
 }
 
 // populate creates the roles and the database.

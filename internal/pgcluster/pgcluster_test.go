@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -318,6 +319,72 @@ func TestStopRemovesDirectoryAndProcesses(t *testing.T) {
 	if _, err := c.StartPgBouncer(context.Background(), BouncerOptions{}); !errors.Is(err, errStopped) {
 		t.Errorf("StartPgBouncer after Stop: got %v, want %v", err, errStopped)
 	}
+}
+
+// TestStartAndStartPgBouncerSkipTakenPorts hands Start a port taken on both
+// loopback addresses (pg_ctl start fails) and one taken on 127.0.0.1 only
+// (the server starts on ::1 alone, with a warning), and StartPgBouncer a
+// taken port. It changes pickPort, so it does not run in parallel.
+func TestStartAndStartPgBouncerSkipTakenPorts(t *testing.T) {
+	takenBoth := listenPort(t, "tcp4", "127.0.0.1", 0)
+	taken := []int{takenBoth}
+	if hasIPv6Loopback() {
+		listenPort(t, "tcp6", "::1", takenBoth)
+		taken = append(taken, listenPort(t, "tcp4", "127.0.0.1", 0))
+	}
+	picks := handOutPorts(t, taken)
+	c := startCluster(t, Options{})
+	if *picks != len(taken)+1 {
+		t.Errorf("Start picked %d ports, want %d", *picks, len(taken)+1)
+	}
+	dsns := []string{c.DSN(SuperUser, "")}
+	if c.IPv6 {
+		dsns = append(dsns, c.DSN(SuperUser, "", "host=::1"))
+	}
+	for _, dsn := range dsns {
+		if got, want := mustQuery(t, c, dsn, "SELECT inet_server_port()"), strconv.Itoa(c.Port); got != want {
+			t.Errorf("%s reached port %s, want %s", dsn, got, want)
+		}
+	}
+
+	picks = handOutPorts(t, []int{takenBoth})
+	b := startBouncer(t, c, BouncerOptions{})
+	if *picks != 2 || b.Port == takenBoth {
+		t.Errorf("StartPgBouncer picked %d ports and uses %d (taken: %d)", *picks, b.Port, takenBoth)
+	}
+	if got := mustQuery(t, c, b.DSN(SuperUser, ""), "SELECT inet_server_port()"); got != strconv.Itoa(c.Port) {
+		t.Errorf("through PgBouncer reached port %s, want %d", got, c.Port)
+	}
+}
+
+// listenPort listens on host:port (port 0: any) until the test ends and
+// returns the port.
+func listenPort(t *testing.T, network, host string, port int) int {
+	t.Helper()
+	l, err := net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// handOutPorts makes pickPort return the given ports first, then free ones,
+// until the test ends; the returned counter counts its calls.
+func handOutPorts(t *testing.T, ports []int) *int {
+	saved := pickPort
+	calls := 0
+	pickPort = func(v6 bool) (int, error) {
+		calls++
+		if len(ports) > 0 {
+			p := ports[0]
+			ports = ports[1:]
+			return p, nil
+		}
+		return saved(v6)
+	}
+	t.Cleanup(func() { pickPort = saved })
+	return &calls
 }
 
 // TestWatchdogCleansUpAfterOwnerIsKilled starts a cluster and a PgBouncer in

@@ -140,6 +140,10 @@ func hasIPv6Loopback() bool {
 	return true
 }
 
+// pickPort picks the port for a server; a variable so that tests can hand
+// out a taken one.
+var pickPort = freePort
+
 // freePort returns a TCP port that is free right now on 127.0.0.1 and, with
 // v6, on ::1 too. Someone may take it before we use it; callers retry.
 func freePort(v6 bool) (int, error) {
@@ -202,6 +206,24 @@ func readPIDFile(path string) (int, error) {
 	}
 	first, _, _ := strings.Cut(string(b), "\n")
 	return strconv.Atoi(strings.TrimSpace(first))
+}
+
+// fileSize returns the size of a file, 0 if it does not exist.
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// readFrom returns a file's contents from offset off on ("" on error).
+func readFrom(path string, off int64) string {
+	b, err := os.ReadFile(path)
+	if err != nil || off > int64(len(b)) {
+		return ""
+	}
+	return string(b[off:])
 }
 
 // tailFile returns about the last n bytes of a file, starting at a line.
