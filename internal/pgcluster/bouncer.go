@@ -117,6 +117,7 @@ func bouncerSettings(opt BouncerOptions) ([]setting, error) {
 		{"stats_users", SuperUser},
 		{"ignore_startup_parameters", "extra_float_digits,options"},
 		{"server_login_retry", "1"},
+		{"server_tls_sslmode", "disable"},
 	}
 	for _, extra := range sortedSettings(opt.Settings) {
 		s = setSetting(s, extra)

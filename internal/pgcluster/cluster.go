@@ -19,7 +19,8 @@ type Options struct {
 	// Settings are extra postgresql.conf settings; they override ours.
 	// Values are written quoted, so give them as SHOW would print them.
 	Settings map[string]string
-	// Logf, when set, receives one line per step of Start and Stop.
+	// Logf, when set, receives a line per step of Start, StartPgBouncer and
+	// Stop, with timings.
 	Logf func(format string, args ...any)
 }
 

@@ -246,6 +246,11 @@ func TestPgBouncerRunsQueriesForPasswordRoles(t *testing.T) {
 			t.Errorf("through PgBouncer: got %q, want %q", got, want)
 		}
 	}
+	if _, err := query(t, c, b.DSN(SSLUser, SSLPassword), "SELECT 1"); err == nil {
+		t.Errorf("%s got through PgBouncer, which talks to the server without TLS", SSLUser)
+	} else {
+		t.Logf("%s through PgBouncer: %v", SSLUser, err)
+	}
 	pools := mustQuery(t, c, b.DSN(SuperUser, "", "dbname=pgbouncer"), "SHOW CONFIG")
 	for _, want := range []string{"pool_mode|transaction|", "default_pool_size|20|", "max_client_conn|500|"} {
 		if !strings.Contains(pools, want) {
