@@ -40,6 +40,8 @@ type DSNError struct {
 	value string // shown in the message; never set for secrets
 }
 
+// Error returns "pgpipe: invalid dsn: ", the keyword, its value unless it
+// is secret, the environment variable it came from, and what is wrong.
 func (e *DSNError) Error() string {
 	var b strings.Builder
 	b.WriteString("pgpipe: invalid dsn: ")
@@ -636,6 +638,9 @@ func setHostaddr(c *Config, v string) error {
 	addrs := strings.Split(v, ",")
 	for i, a := range addrs {
 		if _, err := netip.ParseAddr(a); a != "" && err != nil {
+			if len(addrs) == 1 {
+				return errors.New("not a numeric IP address")
+			}
 			return fmt.Errorf("entry %d of %d is not a numeric IP address", i+1, len(addrs))
 		}
 	}

@@ -234,7 +234,7 @@ func TestParseDSNUsesEnvironmentOnlyForMissingKeywords(t *testing.T) {
 		SSLMode: SSLRequire, SSLRootCert: "/env/ca", SSLCert: "/env/cert", SSLKey: "/env/key",
 		SSLMinProtocolVersion: "TLSv1.3", ChannelBinding: "disable", RequireAuth: "md5",
 		TargetSessionAttrs: TargetReadOnly, LoadBalanceHosts: "random", KeepAlives: true,
-		RuntimeParams: map[string]string{"timezone": "UTC", "datestyle": "ISO, DMY"},
+		RuntimeParams:    map[string]string{"timezone": "UTC", "datestyle": "ISO, DMY"},
 		PrepareThreshold: 5, PreparedMax: 100, CancelGrace: 5 * time.Second,
 	}
 	if d := configDiff(fromEnv, want); d != "" {
