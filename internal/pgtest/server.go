@@ -375,7 +375,7 @@ func (s *Server) awaitClient() (*wire, error) {
 	case <-s.closing:
 		return nil, fmt.Errorf("pgtest: %w before a client connected", errServerClosed)
 	case <-t.C:
-		return nil, fmt.Errorf("pgtest: no client connected within %v", s.timeout)
+		return nil, fmt.Errorf("pgtest: no client connected and sent a startup packet within %v", s.timeout)
 	}
 }
 

@@ -202,7 +202,7 @@ func TestStepTimeoutFailsNamingTheStep(t *testing.T) {
 
 func TestNoClientFailsAfterStepTimeout(t *testing.T) {
 	s := startWith(t, Options{StepTimeout: 20 * time.Millisecond}, Handshake())
-	wantErr(t, s.Wait(safetyNet), "pgtest: no client connected within 20ms")
+	wantErr(t, s.Wait(safetyNet), "pgtest: no client connected and sent a startup packet within 20ms")
 }
 
 func TestWaitReportsScriptStillWaitingForClient(t *testing.T) {
