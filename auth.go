@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -100,7 +101,9 @@ func (c *core) password(h Host, method string) (string, error) {
 	}
 	pw, err := lookupPassfile(c.cfg.Passfile, host, port, db, c.cfg.User)
 	if err != nil {
-		return "", fmt.Errorf("pgpipe: reading passfile: %w", err)
+		// As libpq: an unreadable or group-readable passfile is
+		// reported and ignored.
+		c.log(slog.LevelWarn, "passfile ignored", "error", err)
 	}
 	if pw == "" {
 		return "", fmt.Errorf("pgpipe: the server asks for %s authentication and no password was given: set password in the DSN, PGPASSWORD, or an entry in the passfile", method)

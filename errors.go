@@ -234,7 +234,9 @@ type ConnError struct {
 	Err error
 }
 
-func (e *ConnError) Error() string { return "pgpipe: connection broken while " + e.Op + ": " + e.Err.Error() }
+func (e *ConnError) Error() string {
+	return "pgpipe: connection broken while " + e.Op + ": " + e.Err.Error()
+}
 
 // Unwrap returns the underlying network or protocol error.
 func (e *ConnError) Unwrap() error { return e.Err }
