@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -207,8 +208,8 @@ func attempt(ctx context.Context, cfg *Config, h Host, tlsCfg any) (*core, error
 	}
 	if err != nil {
 		_ = raw.Close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if cerr := ctxCause(ctx, err); cerr != nil {
+			return nil, fmt.Errorf("%w (%v)", cerr, err)
 		}
 		return nil, err
 	}
@@ -216,8 +217,8 @@ func attempt(ctx context.Context, cfg *Config, h Host, tlsCfg any) (*core, error
 	c.key = cancelKey{network: network, addr: addr, tls: sessionTLS, dial: dial}
 	if err := c.startup(h); err != nil {
 		_ = netConn.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w (%v)", ctx.Err(), err)
+		if cerr := ctxCause(ctx, err); cerr != nil {
+			return nil, fmt.Errorf("%w (%v)", cerr, err)
 		}
 		return nil, err
 	}
@@ -228,6 +229,19 @@ func attempt(ctx context.Context, cfg *Config, h Host, tlsCfg any) (*core, error
 	_ = raw.SetDeadline(time.Time{})
 	c.lastUsed = time.Now()
 	return c, nil
+}
+
+// ctxCause returns the context's error when err is the socket deadline the
+// context set (it can fire a moment before the context itself reports
+// being done), or when the context ended; nil otherwise.
+func ctxCause(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if d, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // dialer builds the net.Dialer for cfg's keepalive settings.

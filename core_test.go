@@ -271,7 +271,6 @@ func TestCancelSendsCancelRequestAndKeepsTheConnection(t *testing.T) {
 
 func TestCancelGraceExpiredClosesTheConnection(t *testing.T) {
 	never := make(chan struct{})
-	t.Cleanup(func() { close(never) })
 	s := script(t,
 		pgtest.ExpectFlight(flightExec...),
 		pgtest.WaitForCancel(),
@@ -288,7 +287,7 @@ func TestCancelGraceExpiredClosesTheConnection(t *testing.T) {
 	if valid(t, conn) {
 		t.Fatal("the connection is still valid after the grace period ran out")
 	}
-	s.Close()
+	close(never)
 }
 
 func TestContextDoneBeforeStartSendsNothing(t *testing.T) {

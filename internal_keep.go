@@ -1,3 +1,0 @@
-package pgpipe
-
-import _ "github.com/jackc/pgx/v5/pgproto3"
