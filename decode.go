@@ -2,12 +2,14 @@ package pgpipe
 
 // This file decodes the column values of DataRow messages.
 //
-// The text decoders assume the settings the driver establishes at startup:
-// DateStyle ISO (dates as YYYY-MM-DD, the only style with numeric zone
-// offsets), client_encoding UTF8, and extra_float_digits of at least 1
-// (PostgreSQL 12's default, under which floats are printed in their shortest
-// exact form). IntervalStyle and bytea_output may be anything: intervals come
-// back as the server's text, and both bytea forms are read.
+// The text decoders assume session settings the driver must establish in
+// its startup message: DateStyle ISO (YYYY-MM-DD; the only style that prints
+// zone offsets as numbers rather than abbreviations) and client_encoding
+// UTF8. extra_float_digits should be at least 1 (PostgreSQL 12's default,
+// under which floats print in their shortest exact form; older servers
+// round to 15 digits otherwise). IntervalStyle and bytea_output may be
+// anything: intervals come back as the server's text, and both bytea forms
+// are read.
 
 import (
 	"bytes"
@@ -142,9 +144,9 @@ func binaryDecoder(oid uint32) decoder {
 
 // decodeError reports a value that does not parse as the type it claims.
 func decodeError(typ, format string, src []byte) error {
-	const max = 64
-	if len(src) > max {
-		return fmt.Errorf("pgpipe: malformed %s value in %s format: %q... (%d bytes)", typ, format, src[:max], len(src))
+	const shown = 64
+	if len(src) > shown {
+		return fmt.Errorf("pgpipe: malformed %s value in %s format: %q... (%d bytes)", typ, format, src[:shown], len(src))
 	}
 	return fmt.Errorf("pgpipe: malformed %s value in %s format: %q", typ, format, src)
 }
