@@ -38,6 +38,7 @@ func TestCancelWhileReadingRows(t *testing.T) {
 	t.Parallel()
 	conn := openConn(t)
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	rows, err := conn.QueryContext(ctx, "SELECT g, pg_sleep(0.0001) FROM generate_series(1, 1000000) g")
 	if err != nil {
 		t.Fatal(err)

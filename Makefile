@@ -1,0 +1,34 @@
+# pgpipe's commands. README.md names two of them: `make demo` and `make test`.
+GO       ?= go
+FUZZTIME ?= 5s
+FUZZERS  := FuzzParseDSN FuzzDecodeText FuzzDecodeBinary FuzzTimestampText FuzzArrayText FuzzSASLprep FuzzMultipleStatementsNeverPanics
+
+.PHONY: test vet unit integration fuzz demo bench
+
+# test: vet, unit and integration tests with the race detector, and each
+# fuzzer for a short fixed time.
+test: vet unit integration fuzz
+
+vet:
+	@unformatted=$$(gofmt -l . | grep -v '^bench/' || true); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	cd integration_test && $(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+integration:
+	cd integration_test && $(GO) test -race -count=1 -timeout 45m ./...
+
+fuzz:
+	@for f in $(FUZZERS); do \
+	  echo "fuzz $$f for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) . || exit 1; \
+	done
+
+demo:
+	$(GO) run ./cmd/pgpipe-demo
+
+bench:
+	cd bench && $(MAKE) bench
