@@ -340,6 +340,11 @@ func (c *core) checkSession(ctx context.Context, want TargetSessionAttrs) error 
 		return err
 	}
 	c.pooled = pid != strconv.FormatUint(uint64(c.key.pid), 10)
+	if c.pooled && c.cfg.pool != nil && c.cfg.pool.poolerLoses.Load() {
+		// Another connection of this pool already saw the pooler lose
+		// statements: it runs in transaction mode.
+		c.stmts.Disable()
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -143,8 +144,20 @@ type Config struct {
 	// and must not use that connection. Nil drops notices.
 	NoticeHandler func(*Notice)
 	// Logger receives the driver's own log lines (recoveries, fallbacks).
-	// Nil means slog.Default() at Warn level and above only.
+	// Nil means slog.Default().
 	Logger *slog.Logger
+
+	// pool is shared by the connections of one Connector.
+	pool *poolState
+}
+
+// poolState is what the connections of one Connector learn together.
+type poolState struct {
+	// poolerLoses is set once a connection saw a pooler lose a prepared
+	// statement: a pooler in transaction mode. Connections opened later
+	// that find a pooler start with preparation off, and the warning is
+	// logged once per Connector.
+	poolerLoses atomic.Bool
 }
 
 // Connector opens connections with one Config. database/sql keeps one per
@@ -180,6 +193,7 @@ func NewConnectorConfig(cfg *Config) (*Connector, error) {
 	}
 	c := *cfg
 	c.Hosts = append([]Host(nil), cfg.Hosts...)
+	c.pool = &poolState{}
 	return &Connector{cfg: &c}, nil
 }
 

@@ -72,8 +72,7 @@ type core struct {
 	// pooled is set when the backend behind this connection is not the one
 	// that answered the startup (a pooler sits between): named statements
 	// are then only trusted where the server session is known (prepare.go).
-	pooled      bool
-	poolerNoted bool // the pooler fallback was logged once
+	pooled bool
 	// boundChannel is set when SCRAM authentication used channel binding.
 	boundChannel bool
 

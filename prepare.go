@@ -101,7 +101,8 @@ func (c *core) lostStatement(r *request, e *Error) {
 // poolerLost handles a named statement the server does not have (or has
 // twice). On a direct connection that means the user dropped it; behind a
 // pooler, that the pooler moved the session: preparation stops for good on
-// this connection, logged once.
+// this connection and on the pool's later connections behind the pooler,
+// logged once per Connector.
 func (c *core) poolerLost(r *request, e *Error) {
 	r.res.retry = true
 	if !c.pooled {
@@ -109,9 +110,8 @@ func (c *core) poolerLost(r *request, e *Error) {
 	}
 	e.pooler = true
 	c.stmts.Disable()
-	if !c.poolerNoted {
-		c.poolerNoted = true
-		c.log(slog.LevelWarn, "a connection pooler lost a prepared statement; statements run unnamed on this connection from now on (set prepare_threshold=none to silence this)",
+	if c.cfg.pool == nil || !c.cfg.pool.poolerLoses.Swap(true) {
+		c.log(slog.LevelWarn, "a connection pooler (PgBouncer in transaction mode?) lost a prepared statement; the statement was re-run unnamed, and this pool's connections stop preparing statements behind that pooler (set prepare_threshold=none to skip the detection)",
 			"sqlstate", e.Code)
 	}
 }

@@ -1,0 +1,185 @@
+package integration_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/pgpipe/pgpipe"
+	"github.com/pgpipe/pgpipe/internal/pgcluster"
+)
+
+// startBouncer runs a PgBouncer in front of the throwaway cluster.
+func startBouncer(t *testing.T, mode string) *pgcluster.Bouncer {
+	t.Helper()
+	c := needCluster(t)
+	b, err := c.StartPgBouncer(context.Background(), pgcluster.BouncerOptions{PoolMode: mode, DefaultPoolSize: 2, MaxClientConn: 100})
+	if err != nil {
+		t.Fatalf("starting PgBouncer (install it with apt-get install pgbouncer): %v", err)
+	}
+	t.Cleanup(func() { b.Stop() })
+	return b
+}
+
+// mixedLoad runs goroutines × ops mixed operations through db and returns
+// the errors and wrong results seen. Every result is checked.
+func mixedLoad(t *testing.T, db *sql.DB, goroutines, ops int) (errs []error, wrong int64) {
+	t.Helper()
+	tbl := newTable(t, db, "g int, i int, v text")
+	stmt, err := db.Prepare("SELECT $1::int * 3, $2::text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	var mu sync.Mutex
+	var bad atomic.Int64
+	fail := func(err error) {
+		mu.Lock()
+		if len(errs) < 20 {
+			errs = append(errs, err)
+		}
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 7))
+			for i := 0; i < ops; i++ {
+				if err := mixedOp(db, stmt, tbl, r.IntN(5), g, i, &bad); err != nil {
+					fail(fmt.Errorf("goroutine %d op %d: %w", g, i, err))
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	return errs, bad.Load()
+}
+
+// mixedOp runs one operation of kind k: point queries of ten shapes, an
+// insert, a short transaction, or the explicitly prepared statement.
+func mixedOp(db *sql.DB, stmt *sql.Stmt, tbl string, k, g, i int, bad *atomic.Int64) error {
+	ctx := context.Background()
+	switch k {
+	case 0:
+		var n int
+		shape := i % 10
+		if err := db.QueryRowContext(ctx, fmt.Sprintf("SELECT $1::int + %d", shape), i).Scan(&n); err != nil {
+			return err
+		}
+		if n != i+shape {
+			bad.Add(1)
+		}
+	case 1:
+		if _, err := db.ExecContext(ctx, "INSERT INTO "+tbl+" (g, i, v) VALUES ($1, $2, $3)", g, i, "x"); err != nil {
+			return err
+		}
+	case 2:
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		var n int
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+tbl+" (g, i, v) VALUES ($1, $2, 'tx')", g, i); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+tbl+" WHERE g = $1 AND i = $2 AND v = 'tx'", g, i).Scan(&n); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if n != 1 {
+			bad.Add(1)
+		}
+		return tx.Commit()
+	case 3:
+		var n int
+		var s string
+		if err := stmt.QueryRowContext(ctx, i, fmt.Sprint(g)).Scan(&n, &s); err != nil {
+			return err
+		}
+		if n != 3*i || s != fmt.Sprint(g) {
+			bad.Add(1)
+		}
+	default:
+		var s string
+		if err := db.QueryRowContext(ctx, "SELECT $1::text || '-' || $2::text", g, i).Scan(&s); err != nil {
+			return err
+		}
+		if s != fmt.Sprintf("%d-%d", g, i) {
+			bad.Add(1)
+		}
+	}
+	return nil
+}
+
+func TestPgBouncerTransactionModeHasNoErrors(t *testing.T) {
+	b := startBouncer(t, "transaction")
+	for _, threshold := range []string{"5", "none"} {
+		t.Run("prepare_threshold="+threshold, func(t *testing.T) {
+			db, err := sql.Open("pgpipe", b.DSN(pgcluster.SuperUser, "", "dbname=pgpipe", "sslmode=disable", "prepare_threshold="+threshold))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			db.SetMaxOpenConns(16)
+			errs, wrong := mixedLoad(t, db, 16, 2000)
+			if len(errs) > 0 || wrong > 0 {
+				t.Fatalf("%d wrong results; errors (first %d): %v", wrong, len(errs), errs)
+			}
+		})
+	}
+}
+
+func TestPgBouncerSessionModePreparesAsDirect(t *testing.T) {
+	b := startBouncer(t, "session")
+	db, err := sql.Open("pgpipe", b.DSN(pgcluster.SuperUser, "", "dbname=pgpipe", "sslmode=disable"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i := 0; i < 8; i++ {
+		var n int
+		if err := conn.QueryRowContext(context.Background(), "SELECT $1::int", i).Scan(&n); err != nil || n != i {
+			t.Fatalf("%d, %v", n, err)
+		}
+	}
+	if got := preparedCount(t, conn); got != 1 {
+		t.Fatalf("%d statements prepared through a session-mode pooler, want 1", got)
+	}
+	s := stats(t, conn)
+	if !s.Pooled || s.Disabled || s.Hits < 2 {
+		t.Fatalf("stats %+v: want pooled, preparation still on, hits", s)
+	}
+}
+
+func TestPgBouncerTransactionModeStopsPreparingAndSaysSo(t *testing.T) {
+	b := startBouncer(t, "transaction")
+	cfg, err := pgpipe.ParseDSN(b.DSN(pgcluster.SuperUser, "", "dbname=pgpipe", "sslmode=disable", "prepare_threshold=0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logBuffer{}
+	cfg.Logger = logs.logger()
+	cn, _ := pgpipe.NewConnectorConfig(cfg)
+	db := sql.OpenDB(cn)
+	defer db.Close()
+	db.SetMaxOpenConns(4)
+	errs, wrong := mixedLoad(t, db, 8, 300)
+	if len(errs) > 0 || wrong > 0 {
+		t.Fatalf("%d wrong; errors: %v", wrong, errs)
+	}
+	if n := logs.count("pooler"); n != 1 {
+		t.Fatalf("%d log lines about the pooler, want exactly one per Connector:\n%s", n, logs.String())
+	}
+}

@@ -1,0 +1,92 @@
+package pgpipe
+
+import (
+	"database/sql"
+	"errors"
+)
+
+// Conn is the driver connection as (*sql.Conn).Raw hands it to its
+// callback, with pgpipe's extensions:
+//
+//	err := sqlConn.Raw(func(driverConn any) error {
+//		pc := driverConn.(pgpipe.Conn)
+//		fmt.Println(pc.StatementStats())
+//		return nil
+//	})
+//
+// A Conn must not be used after the callback returns, nor from another
+// goroutine while the callback runs: database/sql holds the connection for
+// the callback only. The helpers that take a *sql.Conn ([Stats], ...) do
+// the type assertion for you.
+type Conn interface {
+	// StatementStats returns this connection's prepared-statement
+	// counters.
+	StatementStats() StatementStats
+	// ServerParam returns a parameter the server reported
+	// (ParameterStatus), such as "server_version" or "TimeZone".
+	ServerParam(name string) string
+	// BackendPID is the process ID of the server backend, as the server
+	// gave it at startup (behind a pooler, the pooler's).
+	BackendPID() uint32
+
+	conn() *conn // only pgpipe implements Conn
+}
+
+// StatementStats are one connection's prepared-statement counters.
+type StatementStats struct {
+	Prepared   int    // statements prepared on the server now (automatic ones)
+	Hits       uint64 // executions that reused a prepared statement
+	Prepares   uint64 // statements prepared automatically so far
+	Evictions  uint64 // statements closed to stay within prepared_max
+	Recoveries uint64 // executions re-run after the server lost a statement
+	// Disabled reports that automatic preparation stopped on this
+	// connection after a pooler was seen losing statements.
+	Disabled bool
+	// Pooled reports that a pooler sits between the driver and the server
+	// (the backend process differs from the one that answered the startup).
+	Pooled bool
+}
+
+func (c *conn) conn() *conn { return c }
+
+// StatementStats returns the connection's prepared-statement counters.
+func (c *conn) StatementStats() StatementStats {
+	s := c.core.stmts.Stats()
+	return StatementStats{
+		Prepared: s.Prepared, Hits: s.Hits, Prepares: s.Prepares,
+		Evictions: s.Evictions, Recoveries: s.Recoveries,
+		Disabled: c.core.stmts.Disabled(), Pooled: c.core.pooled,
+	}
+}
+
+// ServerParam returns a ParameterStatus value the server reported.
+func (c *conn) ServerParam(name string) string { return c.core.params[name] }
+
+// BackendPID returns the backend process ID from BackendKeyData.
+func (c *conn) BackendPID() uint32 { return c.core.key.pid }
+
+// errNotPgpipe is returned by the helpers when a *sql.Conn belongs to
+// another driver.
+var errNotPgpipe = errors.New("pgpipe: the *sql.Conn was not opened with the pgpipe driver")
+
+// withConn runs f on the pgpipe connection behind sc.
+func withConn(sc *sql.Conn, f func(*conn) error) error {
+	return sc.Raw(func(dc any) error {
+		pc, ok := dc.(Conn)
+		if !ok {
+			return errNotPgpipe
+		}
+		return f(pc.conn())
+	})
+}
+
+// Stats returns the prepared-statement counters of the connection behind
+// sc.
+func Stats(sc *sql.Conn) (StatementStats, error) {
+	var s StatementStats
+	err := withConn(sc, func(c *conn) error {
+		s = c.StatementStats()
+		return nil
+	})
+	return s, err
+}
