@@ -56,6 +56,9 @@ func configDiff(a, b *Config) string {
 	var diffs []string
 	for i := 0; i < va.NumField(); i++ {
 		name := va.Type().Field(i).Name
+		if !va.Type().Field(i).IsExported() {
+			continue // runtime state, not configuration
+		}
 		fa, fb := va.Field(i).Interface(), vb.Field(i).Interface()
 		if name == "RuntimeParams" && len(a.RuntimeParams) == 0 && len(b.RuntimeParams) == 0 {
 			continue
