@@ -84,6 +84,9 @@ func (w *ctxWatch) fire() {
 	w.timer = time.AfterFunc(grace, w.expire)
 	w.mu.Unlock()
 	defer close(done)
+	if w.c.pipelining.Load() {
+		w.c.injectSync()
+	}
 	_ = w.c.key.sendCancel(grace)
 }
 
@@ -127,6 +130,13 @@ func (w *ctxWatch) stop() {
 		// connection cannot be trusted with the next one.
 		w.c.fail(&ConnError{Op: "finishing a canceled command", Err: errors.New("the cancel grace period ended")})
 	}
+}
+
+// isExpired reports whether the grace period ran out.
+func (w *ctxWatch) isExpired() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.expired
 }
 
 // err returns the error to report when the watched context has ended, or

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -34,6 +35,7 @@ type core struct {
 	rawConn net.Conn // the socket under TLS, for idle liveness checks
 	fe      *pgproto3.Frontend
 	rd      stashReader
+	wr      dropWriter
 
 	// Fixed at connect time; the cancel goroutine reads these.
 	key cancelKey
@@ -95,6 +97,21 @@ type core struct {
 	spans       []span
 	unflushed   int // bytes queued since the last flush, estimated
 
+	// onDone, set while a pipeline is open, is told of every result that
+	// ends, so the pipeline can report errors nobody looked at.
+	onDone func(*result)
+	// pipelining is set while a pipeline is open; the cancel goroutine
+	// reads it to know it must end the pipeline with a Sync.
+	pipelining atomic.Bool
+	// writeMu serialises a pipeline's socket writes with the Sync the
+	// cancel goroutine injects (injectSync); it guards no fields, and no
+	// read happens while it is held.
+	writeMu      sync.Mutex
+	syncInjected atomic.Bool
+	// syncAccounted is set once the connection's goroutine matched the
+	// injected Sync in its queue.
+	syncAccounted bool
+
 	lastUsed      time.Time
 	notifications []Notification
 	logger        *slog.Logger
@@ -116,10 +133,12 @@ type abortCause struct {
 }
 
 // stashReader is what pgproto3 reads from: bytes a background reader
-// stashed while a pipeline was being written come first, then the socket.
+// stashed while a pipeline was being written come first, then the socket
+// (or the error the background reader met).
 type stashReader struct {
 	conn  net.Conn
 	stash []byte
+	err   error
 }
 
 // buffered is the number of stashed bytes not yet read.
@@ -134,7 +153,25 @@ func (r *stashReader) Read(p []byte) (int, error) {
 		}
 		return n, nil
 	}
+	if r.err != nil {
+		return 0, r.err
+	}
 	return r.conn.Read(p)
+}
+
+// dropWriter is what pgproto3 writes to: the socket, unless drop is set,
+// which discards a flush (commands queued in a pipeline whose context
+// ended are never sent).
+type dropWriter struct {
+	conn net.Conn
+	drop bool
+}
+
+func (w *dropWriter) Write(p []byte) (int, error) {
+	if w.drop {
+		return len(p), nil
+	}
+	return w.conn.Write(p)
 }
 
 // newCore wraps an established, authenticated connection.
@@ -151,7 +188,8 @@ func newCore(cfg *Config, netConn, rawConn net.Conn) *core {
 		c.logger = slog.Default()
 	}
 	c.rd.conn = netConn
-	c.fe = pgproto3.NewFrontend(&c.rd, netConn)
+	c.wr.conn = netConn
+	c.fe = pgproto3.NewFrontend(&c.rd, &c.wr)
 	c.stmts = cache.New[*stmtDesc](cfg.PrepareThreshold, cfg.PreparedMax)
 	c.watch.c = c
 	return c
@@ -179,6 +217,9 @@ func (c *core) handleAsync(msg pgproto3.BackendMessage) bool {
 	case *pgproto3.ParameterStatus:
 		c.setParam(m.Name, m.Value)
 	case *pgproto3.NoticeResponse:
+		if r := c.q.front(); r != nil && r.quiet && m.Code == "25P01" {
+			break // the pipeline's ROLLBACK after a transaction fence that committed
+		}
 		c.notice(m)
 	case *pgproto3.NotificationResponse:
 		c.notifications = append(c.notifications, Notification{
@@ -247,8 +288,19 @@ func (c *core) queued(n int) { c.unflushed += n + 5 }
 // (nothing of the statement can have run).
 func (c *core) flush() error {
 	c.unflushed = 0
+	if c.pipelining.Load() {
+		c.writeMu.Lock()
+		defer c.writeMu.Unlock()
+		if c.syncInjected.Load() {
+			// The cancel goroutine ended the pipeline with a Sync: what is
+			// still buffered must never run. accountInjectedSync ends it.
+			c.dropBuffered()
+			return nil
+		}
+	}
 	err := c.fe.Flush()
 	if err == nil {
+		c.q.unsent = 0
 		return nil
 	}
 	var retry interface{ SafeToRetry() bool }
@@ -262,6 +314,116 @@ func (c *core) flush() error {
 		return &badConnError{err: c.broken}
 	}
 	return c.broken
+}
+
+// dropBuffered discards what pgproto3 buffered and not yet wrote.
+func (c *core) dropBuffered() {
+	c.wr.drop = true
+	_ = c.fe.Flush()
+	c.wr.drop = false
+	c.unflushed = 0
+}
+
+// syncMessage is an encoded Sync, written by injectSync without pgproto3.
+var syncMessage = []byte{'S', 0, 0, 0, 4}
+
+// injectSync ends a pipeline whose context ended: it writes a Sync after
+// everything already sent, so the server, which after the cancelled
+// command's error skips all messages but Sync and holds its output until
+// one comes, answers everything and returns to normal. It runs on the
+// cancel goroutine (or on the pipeline's, whichever sees the end first)
+// and touches only the socket, under writeMu, which every pipeline flush
+// holds while writing: the Sync never lands inside another message.
+func (c *core) injectSync() {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.syncInjected.Load() {
+		return
+	}
+	_, _ = c.netConn.Write(syncMessage) // a failure shows up to the reader
+	c.syncInjected.Store(true)
+}
+
+// accountInjectedSync, on the connection's own goroutine, matches the
+// injected Sync in the queue: the commands never sent are dropped with the
+// context's error, and the Sync's ReadyForQuery is expected after the rest.
+func (c *core) accountInjectedSync() {
+	c.syncAccounted = true
+	err := c.watch.err()
+	if err == nil {
+		err = context.Canceled
+	}
+	c.writeMu.Lock()
+	c.dropBuffered()
+	c.writeMu.Unlock()
+	c.q.truncate(c.q.len()-c.q.unsent, err, c.onDone)
+	c.q.push(request{kind: reqSync})
+	c.q.unsent = 0
+}
+
+// endPipeline ends a pipeline whose context ended (see injectSync).
+func (c *core) endPipeline() {
+	c.injectSync()
+	if !c.syncAccounted {
+		c.accountInjectedSync()
+	}
+}
+
+// flushReading writes everything queued while a goroutine reads what the
+// server sends meanwhile into the stash, so a pipeline can never deadlock:
+// a server whose output buffer is full stops reading, and a client that
+// only wrote would wait for it forever.
+//
+// The reading goroutine is owned by flushReading: it starts here, stops
+// when flushReading sets a past read deadline after the write returned,
+// and hands over what it read (and its error, if the socket failed)
+// before flushReading returns. Concurrent Read and Write are allowed on
+// net.Conn and tls.Conn.
+func (c *core) flushReading() error {
+	if c.broken != nil {
+		return c.broken
+	}
+	type readResult struct {
+		data []byte
+		err  error
+	}
+	done := make(chan readResult, 1)
+	go func() {
+		var data []byte
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := c.netConn.Read(buf)
+			data = append(data, buf[:n]...)
+			if err != nil {
+				done <- readResult{data, err}
+				return
+			}
+		}
+	}()
+	werr := c.flush()
+	_ = c.netConn.SetReadDeadline(time.Now())
+	rr := <-done
+	c.restoreDeadline()
+	c.rd.stash = append(c.rd.stash, rr.data...)
+	if werr != nil {
+		return werr
+	}
+	if rr.err != nil && !errors.Is(rr.err, os.ErrDeadlineExceeded) {
+		// The socket failed while reading; the stashed bytes (perhaps the
+		// server's FATAL error) are still processed before the error.
+		c.rd.err = rr.err
+	}
+	return nil
+}
+
+// restoreDeadline clears the read deadline flushReading set, unless the
+// cancel grace period ran out meanwhile: then the connection stays doomed.
+func (c *core) restoreDeadline() {
+	if c.watch.isExpired() {
+		_ = c.netConn.SetDeadline(time.Now())
+		return
+	}
+	_ = c.netConn.SetReadDeadline(time.Time{})
 }
 
 // readFailed turns a read error into the connection's final error.
@@ -303,7 +465,7 @@ func (c *core) fail(err error) {
 	}
 	c.broken = err
 	_ = c.netConn.Close()
-	c.q.failAll(err)
+	c.q.failAll(err, c.onDone)
 }
 
 // close sends Terminate (best effort) and closes the socket.

@@ -189,10 +189,17 @@ func (e *AbortedError) Error() string {
 	return fmt.Sprintf("%v: %q failed first: %v", ErrPipelineAborted, shortSQL(e.Query), e.Cause)
 }
 
-// Unwrap returns ErrPipelineAborted, so errors.Is finds it. The cause is
-// deliberately not unwrapped: errors.As(err, *Error) must not make a skipped
-// command look as if it failed itself.
-func (e *AbortedError) Unwrap() error { return ErrPipelineAborted }
+// Unwrap returns ErrPipelineAborted, so errors.Is finds it, and, when the
+// command was skipped because a context ended, that context's error. The
+// cause is otherwise not unwrapped: errors.As(err, *Error) must not make a
+// skipped command look as if it failed itself.
+func (e *AbortedError) Unwrap() []error {
+	var ce *CancelError
+	if errors.As(e.Cause, &ce) {
+		return []error{ErrPipelineAborted, ce.Ctx}
+	}
+	return []error{ErrPipelineAborted}
+}
 
 // CancelError is returned when a context ended while the server was
 // working. It wraps both the context's error (errors.Is(err,

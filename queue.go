@@ -54,6 +54,9 @@ type request struct {
 	entry    *cache.Entry[*stmtDesc]
 	prepares bool // the request's Parse creates entry
 	explicit bool // the request binds an explicitly prepared statement
+	// quiet drops the "no transaction in progress" warning of the
+	// pipeline's own ROLLBACK.
+	quiet bool
 }
 
 // event is what advance saw.
@@ -108,6 +111,8 @@ type result struct {
 	// retry marks a failure where the server lost a named statement before
 	// running anything (prepare.go).
 	retry bool
+	// owner is the pipeline handle this result belongs to, if any.
+	owner *handle
 }
 
 // reset readies a reused result for a new command.
@@ -115,7 +120,7 @@ func (r *result) reset(sql string) {
 	buf := r.colBuf
 	rb := r.buf
 	rb.reset()
-	*r = result{sql: sql, colBuf: buf[:0], buf: rb}
+	*r = result{sql: sql, colBuf: buf[:0], buf: rb, owner: r.owner}
 }
 
 // commandTag returns the CommandComplete tag, e.g. "INSERT 0 1".
@@ -127,6 +132,9 @@ type queue struct {
 	buf  []request
 	head int
 	n    int
+	// unsent counts the requests at the back whose messages are still in
+	// the send buffer; a successful flush zeroes it.
+	unsent int
 }
 
 func (q *queue) push(r request) {
@@ -139,6 +147,7 @@ func (q *queue) push(r request) {
 	}
 	q.buf[(q.head+q.n)%len(q.buf)] = r
 	q.n++
+	q.unsent++
 }
 
 func (q *queue) front() *request {
@@ -146,6 +155,14 @@ func (q *queue) front() *request {
 		return nil
 	}
 	return &q.buf[q.head]
+}
+
+// back returns the request pushed last.
+func (q *queue) back() *request {
+	if q.n == 0 {
+		return nil
+	}
+	return &q.buf[(q.head+q.n-1)%len(q.buf)]
 }
 
 func (q *queue) pop() {
@@ -157,14 +174,36 @@ func (q *queue) pop() {
 func (q *queue) len() int { return q.n }
 
 // failAll ends every request with err (the connection broke).
-func (q *queue) failAll(err error) {
+func (q *queue) failAll(err error, done func(*result)) {
 	for q.n > 0 {
 		if r := q.front(); r.res != nil && r.res.state != resDone {
 			r.res.err = err
 			r.res.state = resDone
+			if done != nil {
+				done(r.res)
+			}
 		}
 		q.pop()
 	}
+	q.unsent = 0
+}
+
+// truncate drops the requests after the first n (commands that were
+// never sent), ending their results with err.
+func (q *queue) truncate(n int, err error, done func(*result)) {
+	for q.n > n {
+		i := (q.head + q.n - 1) % len(q.buf)
+		if r := &q.buf[i]; r.res != nil && r.res.state != resDone {
+			r.res.err = err
+			r.res.state = resDone
+			if done != nil {
+				done(r.res)
+			}
+		}
+		q.buf[i] = request{}
+		q.n--
+	}
+	q.unsent = min(q.unsent, q.n)
 }
 
 // advance reads one message and applies it to the request at the head of
@@ -175,6 +214,9 @@ func (q *queue) failAll(err error) {
 func (c *core) advance(sink *result) (event, error) {
 	if c.broken != nil {
 		return evNone, c.broken
+	}
+	if c.syncInjected.Load() && !c.syncAccounted {
+		c.accountInjectedSync()
 	}
 	msg, err := c.receive()
 	if err != nil {
@@ -374,10 +416,19 @@ func (c *core) onCommandComplete(r *request, m *pgproto3.CommandComplete) (event
 // reports at Sync (a deferred constraint, a failed implicit COMMIT) is
 // that result's.
 func (c *core) complete(r *request) (event, error) {
-	r.res.state = resDone
-	c.segmentLast = r.res
+	res := r.res // r is the queue's slot: pop clears it
+	res.state = resDone
+	c.segmentLast = res
 	c.q.pop()
+	c.resultDone(res)
 	return evResult, nil
+}
+
+// resultDone tells the pipeline, if one is open, that res ended.
+func (c *core) resultDone(res *result) {
+	if c.onDone != nil {
+		c.onDone(res)
+	}
 }
 
 func (c *core) onEmptyQuery(r *request, msg pgproto3.BackendMessage) (event, error) {
@@ -423,6 +474,7 @@ func (c *core) onError(r *request, m *pgproto3.ErrorResponse) (event, error) {
 		// segment's last command, which must not look successful.
 		if last := c.segmentLast; last != nil && last.err == nil {
 			last.err = pgErr
+			c.resultDone(last)
 		}
 		return evNone, nil
 	}
@@ -437,10 +489,11 @@ func (c *core) onError(r *request, m *pgproto3.ErrorResponse) (event, error) {
 			return evResult, nil
 		}
 		r.res.state = resDone
+		c.resultDone(r.res)
 	}
 	c.lostStatement(r, pgErr)
-	c.q.pop()
 	c.aborting = &abortCause{query: resultSQL(r), err: err}
+	c.q.pop() // clears *r
 	c.skipToSync()
 	return evResult, nil
 }
@@ -455,6 +508,7 @@ func (c *core) skipToSync() {
 		if r.res != nil && r.res.state != resDone {
 			r.res.err = &AbortedError{Query: c.aborting.query, Cause: c.aborting.err}
 			r.res.state = resDone
+			c.resultDone(r.res)
 		}
 		if r.prepares {
 			c.stmts.Drop(r.entry, false)
@@ -470,6 +524,7 @@ func (c *core) onReadyForQuery(r *request, m *pgproto3.ReadyForQuery) (event, er
 	c.txStatus = m.TxStatus
 	if r.kind == reqSimple && r.res != nil {
 		r.res.state = resDone
+		c.resultDone(r.res)
 	}
 	if m.TxStatus == 'E' && c.txFailure == nil {
 		c.txFailure = c.segmentErr

@@ -1,6 +1,7 @@
 package pgpipe
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 )
@@ -28,6 +29,8 @@ type Conn interface {
 	// BackendPID is the process ID of the server backend, as the server
 	// gave it at startup (behind a pooler, the pooler's).
 	BackendPID() uint32
+	// Pipeline runs f in pipeline mode; see [RunPipeline].
+	Pipeline(ctx context.Context, f func(*Pipeline) error) error
 
 	conn() *conn // only pgpipe implements Conn
 }

@@ -1,0 +1,653 @@
+package pgpipe
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgpipe/pgpipe/internal/cache"
+)
+
+// Pipeline is a connection in pipeline mode (PostgreSQL libpq, "Pipeline
+// Mode"): commands are written without waiting for the results of earlier
+// ones, and the results come back in order, each bound to the handle its
+// command returned. Get one with [RunPipeline], or with Conn.Pipeline
+// inside (*sql.Conn).Raw.
+//
+//	err := pgpipe.RunPipeline(ctx, sqlConn, func(p *pgpipe.Pipeline) error {
+//		for _, item := range items {
+//			p.Exec("INSERT INTO t (x) VALUES ($1)", item)
+//		}
+//		return nil
+//	})
+//
+// Exec, Query and QueryRow queue a command and return its handle at once.
+// Reading a handle (Result.Err, Rows.Next, ...) sends what is queued and
+// reads up to that command's result; results of earlier commands read on
+// the way are kept for their handles. Queued data is sent in chunks as it
+// grows, while a goroutine reads the server's replies, so neither side
+// blocks on a full buffer; memory holds the unsent chunk and the replies
+// not yet read by their handles.
+//
+// Errors: when a command fails, the server skips every later command up to
+// the next sync point ([Pipeline.Sync], a [Pipeline.Block] or
+// [Pipeline.Tx] boundary, the end of the pipeline). The failed command's
+// handle returns the *[Error]; each skipped one returns an *[AbortedError]
+// (errors.Is(err, ErrPipelineAborted)) naming the failed command. Commands
+// in one segment between sync points form one implicit transaction: they
+// commit together at the sync point, or, after an error, roll back
+// together.
+//
+// A Pipeline and its handles belong to the goroutine running the callback
+// and must not be used after it returns. COPY cannot run in a pipeline.
+type Pipeline struct {
+	c      *conn
+	core   *core
+	ctx    context.Context
+	closed bool
+	// curTx is the Tx block being queued, if any.
+	curTx *txFence
+	// failed lists the handles whose command failed, in order, to report
+	// the first one nobody looked at when the pipeline ends.
+	failed []*handle
+}
+
+// pipelineChunk is how much queued data a pipeline buffers before writing.
+const pipelineChunk = 64 << 10
+
+// handle is what every pipeline command result holds.
+type handle struct {
+	p        *Pipeline
+	res      result
+	observed bool  // the caller saw the error (or asked for it)
+	queued   bool  // the command went into the queue
+	localErr error // why it was not queued, or a Tx callback's error
+	// tx is the transaction fence the command ran in: looking at the
+	// transaction's outcome counts as looking at its commands' errors.
+	tx *txFence
+}
+
+// txFence is one Pipeline.Tx block.
+type txFence struct{ observed bool }
+
+// seen reports whether the caller looked at h's error, directly or
+// through its transaction's outcome.
+func (h *handle) seen() bool { return h.observed || h.tx != nil && h.tx.observed }
+
+// RunPipeline runs f with the connection behind sc in pipeline mode. When
+// f returns, the pipeline writes a final Sync and reads every outstanding
+// result, so the connection is back in normal mode. It returns f's error,
+// or else the first command error that no handle reported. ctx bounds the
+// whole pipeline: when it ends, the running command is cancelled,
+// commands not yet sent are dropped (their handles return ctx's error),
+// and the connection is drained and kept.
+func RunPipeline(ctx context.Context, sc *sql.Conn, f func(*Pipeline) error) error {
+	return withConn(sc, func(c *conn) error { return c.Pipeline(ctx, f) })
+}
+
+// Pipeline runs f in pipeline mode on this connection; see [RunPipeline].
+func (c *conn) Pipeline(ctx context.Context, f func(*Pipeline) error) error {
+	if err := c.begin(ctx, "pipeline"); err != nil {
+		if errors.Is(err, driver.ErrBadConn) {
+			return c.core.broken
+		}
+		return err
+	}
+	p := &Pipeline{c: c, core: c.core, ctx: ctx}
+	c.inPipeline = true
+	c.core.onDone = p.noteDone
+	c.core.pipelining.Store(true)
+	defer func() {
+		c.inPipeline = false
+		c.core.onDone = nil
+		c.endOp() // waits for the cancel goroutine, if it ran
+		c.core.pipelining.Store(false)
+		c.core.syncInjected.Store(false)
+		c.core.syncAccounted = false
+	}()
+	ferr := f(p)
+	err := p.finish()
+	if ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// noteDone records a failed result for the end-of-pipeline report.
+func (p *Pipeline) noteDone(res *result) {
+	if res.err != nil && res.owner != nil {
+		p.failed = append(p.failed, res.owner)
+	}
+}
+
+// finish writes the final Sync, drains every result, and returns the
+// first error no handle reported.
+func (p *Pipeline) finish() error {
+	p.closed = true
+	core := p.core
+	if core.broken == nil {
+		if p.ctx.Err() != nil || core.syncInjected.Load() {
+			core.endPipeline()
+		} else {
+			core.queueSync()
+			_ = core.flushReading()
+		}
+		for core.q.len() > 0 && core.broken == nil {
+			if _, err := core.advance(nil); err != nil {
+				break
+			}
+		}
+	}
+	for _, h := range p.failed {
+		if !h.seen() {
+			return h.res.err
+		}
+	}
+	if core.broken != nil {
+		return core.broken
+	}
+	return nil
+}
+
+// newHandle prepares a handle for sql, or fails it at once when the
+// pipeline cannot take the command.
+func (p *Pipeline) newHandle(sql string) *handle {
+	h := &handle{p: p, tx: p.curTx}
+	h.res.reset(sql)
+	h.res.owner = h
+	switch {
+	case p.closed:
+		h.fail(errors.New("pgpipe: pipeline used after its callback returned"))
+	case p.core.broken != nil:
+		h.fail(p.core.broken)
+	case p.ctx.Err() != nil:
+		h.fail(p.ctx.Err())
+	case isCopy(sql):
+		h.fail(errors.New("pgpipe: COPY cannot run inside a pipeline: run it after the pipeline ends"))
+	}
+	return h
+}
+
+// fail ends a command the pipeline could not queue.
+func (h *handle) fail(err error) {
+	h.localErr = err
+	h.res.err = err
+	h.res.state = resDone
+	h.p.failed = append(h.p.failed, h)
+}
+
+// queue adds one execution to the pipeline and returns its request.
+func (p *Pipeline) queue(h *handle, args []any, describe bool, force cache.Force) *request {
+	if h.localErr != nil {
+		return nil
+	}
+	nv, err := namedArgs(args)
+	if err == nil {
+		err = p.core.queueExec(&h.res, nv, execOpts{describe: describe, force: force})
+	}
+	if err != nil {
+		h.fail(err)
+		return nil
+	}
+	h.queued = true
+	r := p.core.q.back()
+	if p.core.unflushed >= pipelineChunk {
+		p.send(false)
+	}
+	return r
+}
+
+// internal queues a statement of the pipeline's own (BEGIN, COMMIT,
+// ROLLBACK), never prepared.
+func (p *Pipeline) internal(sql string) *handle {
+	h := p.newHandle(sql)
+	h.res.discard = true
+	p.queue(h, nil, false, cache.Never)
+	return h
+}
+
+// namedArgs converts pipeline arguments as database/sql would for a
+// pgpipe connection: the driver's own checks, then database/sql's default
+// conversion for the rest.
+func namedArgs(args []any) ([]driver.NamedValue, error) {
+	nv := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		v, err := checkArg(a)
+		if errors.Is(err, driver.ErrSkip) {
+			v, err = driver.DefaultParameterConverter.ConvertValue(a)
+		}
+		if err != nil {
+			return nil, &ArgError{Position: i + 1, Err: err}
+		}
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	return nv, nil
+}
+
+// send writes what is queued, with a Flush message when the caller is
+// about to read (the server holds its output until a Sync or a Flush).
+func (p *Pipeline) send(forRead bool) error {
+	core := p.core
+	if core.broken != nil {
+		return core.broken
+	}
+	if p.ctx.Err() != nil {
+		// Commands not yet sent are dropped; what was sent is answered
+		// up to the Sync that ends the pipeline.
+		core.endPipeline()
+		return nil
+	}
+	if core.q.unsent == 0 && core.unflushed == 0 {
+		return nil
+	}
+	if forRead {
+		core.fe.Send(&msgFlush)
+	}
+	return core.flushReading()
+}
+
+// msgFlush asks the server to send what it holds without a sync point.
+var msgFlush pgproto3.Flush
+
+// await reads until h's result reaches want (resDescribed or resDone).
+func (p *Pipeline) await(h *handle, want resState, sink *result) error {
+	if h.res.state >= want {
+		return nil
+	}
+	if err := p.send(true); err != nil && h.res.state < want {
+		return err
+	}
+	for h.res.state < want {
+		if _, err := p.core.advance(sink); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sync writes a sync point: the commands before it form a unit (an
+// implicit transaction) whose failure does not skip the commands after it.
+func (p *Pipeline) Sync() error {
+	if p.closed {
+		return errors.New("pgpipe: pipeline used after its callback returned")
+	}
+	if p.core.broken != nil {
+		return p.core.broken
+	}
+	p.core.queueSync()
+	if p.core.unflushed >= pipelineChunk {
+		return p.send(false)
+	}
+	return nil
+}
+
+// Block runs f between two sync points (psycopg's nested pipeline): a
+// failure inside it skips only the rest of the block, and a failure before
+// it does not skip it.
+func (p *Pipeline) Block(f func(*Pipeline) error) error {
+	if err := p.Sync(); err != nil {
+		return err
+	}
+	ferr := f(p)
+	if err := p.Sync(); err != nil && ferr == nil {
+		return err
+	}
+	return ferr
+}
+
+// Tx runs f as one transaction fenced by sync points: BEGIN, f's
+// commands, COMMIT. If a command in it fails, the transaction rolls back
+// alone: commands after the fence still run. If f returns an error, the
+// transaction is rolled back instead of committed. The returned handle
+// reports the outcome: nil once committed, else the error of the command
+// that failed first. Transactions cannot nest in a pipeline.
+func (p *Pipeline) Tx(f func(*Pipeline) error) *Result {
+	if p.curTx != nil {
+		h := p.newHandle("COMMIT")
+		h.fail(errors.New("pgpipe: transactions cannot nest in a pipeline"))
+		return &Result{h: h, tx: true}
+	}
+	p.Sync()
+	fence := &txFence{}
+	p.curTx = fence
+	p.internal("BEGIN")
+	ferr := f(p)
+	end := "COMMIT"
+	if ferr != nil {
+		end = "ROLLBACK"
+	}
+	h := p.internal(end)
+	p.curTx = nil
+	if ferr != nil && h.localErr == nil {
+		h.localErr = ferr
+	}
+	p.Sync()
+	// After a failure the transaction block is still open, aborted, at
+	// the sync point: this ROLLBACK ends it (and after a commit it is a
+	// no-op whose warning the driver drops).
+	rb := p.newHandle("ROLLBACK")
+	rb.observed = true
+	if r := p.queue(rb, nil, false, cache.Never); r != nil {
+		r.quiet = true
+	}
+	return &Result{h: h, tx: true}
+}
+
+// Exec queues a statement and returns the handle of its result.
+func (p *Pipeline) Exec(query string, args ...any) *Result {
+	h := p.newHandle(query)
+	h.res.discard = true
+	p.queue(h, args, false, force(p.ctx))
+	return &Result{h: h}
+}
+
+// Query queues a query and returns the handle of its rows.
+func (p *Pipeline) Query(query string, args ...any) *Rows {
+	h := p.newHandle(query)
+	p.queue(h, args, true, force(p.ctx))
+	return &Rows{h: h}
+}
+
+// QueryRow queues a query whose first row is wanted.
+func (p *Pipeline) QueryRow(query string, args ...any) *Row {
+	return &Row{rows: p.Query(query, args...)}
+}
+
+// Result is the handle of a command queued with [Pipeline.Exec] or of a
+// transaction queued with [Pipeline.Tx].
+type Result struct {
+	h  *handle
+	tx bool
+}
+
+// Err waits for the command's result and returns its error: an *[Error]
+// when it failed, an *[AbortedError] when the server skipped it, nil when
+// it succeeded.
+func (r *Result) Err() error {
+	h := r.h
+	h.observed = true
+	if r.tx && h.tx != nil {
+		h.tx.observed = true
+	}
+	if !h.queued {
+		return h.localErr
+	}
+	if err := h.p.await(h, resDone, nil); err != nil {
+		return err
+	}
+	err := h.res.err
+	if !r.tx {
+		return err
+	}
+	var ab *AbortedError
+	if errors.As(err, &ab) {
+		return ab.Cause // the transaction's outcome is the command that failed
+	}
+	if err == nil {
+		err = h.localErr // the callback's error: rolled back
+	}
+	return err
+}
+
+// RowsAffected waits for the command and returns the rows it affected.
+func (r *Result) RowsAffected() (int64, error) {
+	if err := r.Err(); err != nil {
+		return 0, err
+	}
+	return r.h.res.rowsAffected, nil
+}
+
+// CommandTag waits for the command and returns its tag, e.g. "INSERT 0 1".
+func (r *Result) CommandTag() (string, error) {
+	if err := r.Err(); err != nil {
+		return "", err
+	}
+	return r.h.res.commandTag(), nil
+}
+
+// Rows is the handle of a query queued with [Pipeline.Query]. Its methods
+// follow *sql.Rows: Next, Scan (with database/sql's conversions), Err,
+// Close, Columns.
+type Rows struct {
+	h      *handle
+	vals   []driver.Value
+	err    error
+	closed bool
+}
+
+// Next waits for the query's next row; false at the end or on error.
+func (r *Rows) Next() bool {
+	if r.closed || r.err != nil {
+		return false
+	}
+	h := r.h
+	h.observed = true
+	if err := h.p.await(h, resDescribed, &h.res); err != nil {
+		r.err = err
+		return false
+	}
+	if raw, ok := h.res.buf.next(); ok {
+		return r.decode(raw)
+	}
+	for h.res.state != resDone {
+		ev, err := h.p.core.advance(&h.res)
+		if err != nil {
+			r.err = err
+			return false
+		}
+		if ev == evRow {
+			h.res.delivered = true
+			return r.decode(h.p.core.rowValues)
+		}
+	}
+	if raw, ok := h.res.buf.next(); ok {
+		return r.decode(raw)
+	}
+	r.err = h.res.err
+	return false
+}
+
+// decode converts one row into r.vals.
+func (r *Rows) decode(raw [][]byte) bool {
+	cols := r.h.res.cols
+	if cap(r.vals) < len(cols) {
+		r.vals = make([]driver.Value, len(cols))
+	}
+	r.vals = r.vals[:len(cols)]
+	for i := range cols {
+		if raw[i] == nil {
+			r.vals[i] = nil
+			continue
+		}
+		v, err := cols[i].dec(raw[i], r.h.p.core.loc)
+		if err != nil {
+			r.err = fmt.Errorf("pgpipe: decoding column %q (%s): %w", cols[i].name, typeDesc(cols[i].oid), err)
+			return false
+		}
+		r.vals[i] = v
+	}
+	return true
+}
+
+// Scan copies the current row into dest, as (*sql.Rows).Scan does.
+func (r *Rows) Scan(dest ...any) error {
+	if len(dest) != len(r.vals) {
+		return fmt.Errorf("pgpipe: Scan expected %d destination arguments, not %d", len(r.vals), len(dest))
+	}
+	for i := range dest {
+		if err := convertAssign(dest[i], r.vals[i]); err != nil {
+			return fmt.Errorf("pgpipe: Scan column %d (%s): %w", i, r.h.res.cols[i].name, err)
+		}
+	}
+	return nil
+}
+
+// Err returns the error that ended the rows, if any.
+func (r *Rows) Err() error {
+	if r.err == io.EOF {
+		return nil
+	}
+	return r.err
+}
+
+// Columns waits for the query to be described and returns its column names.
+func (r *Rows) Columns() ([]string, error) {
+	h := r.h
+	h.observed = true
+	if err := h.p.await(h, resDescribed, &h.res); err != nil {
+		return nil, err
+	}
+	if h.res.err != nil && h.res.cols == nil {
+		return nil, h.res.err
+	}
+	names := make([]string, len(h.res.cols))
+	for i, c := range h.res.cols {
+		names[i] = c.name
+	}
+	return names, nil
+}
+
+// Close discards the rest of the rows. It does not wait for them.
+func (r *Rows) Close() error {
+	if !r.closed {
+		r.closed = true
+		r.h.res.discard = true
+		r.h.res.buf.reset()
+	}
+	return r.Err()
+}
+
+// Row is the handle of a query queued with [Pipeline.QueryRow].
+type Row struct {
+	rows *Rows
+}
+
+// Scan waits for the query and copies its first row into dest;
+// sql.ErrNoRows when there is none.
+func (r *Row) Scan(dest ...any) error {
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	return r.rows.Scan(dest...)
+}
+
+// isCopy reports whether sql is a COPY statement.
+func isCopy(sql string) bool {
+	i := 0
+	for i < len(sql) {
+		switch ch := sql[i]; {
+		case ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '(':
+			i++
+		case ch == '-' && i+1 < len(sql) && sql[i+1] == '-':
+			i = skipLineComment(sql, i)
+		case ch == '/' && i+1 < len(sql) && sql[i+1] == '*':
+			i = skipBlockComment(sql, i)
+		default:
+			return len(sql)-i >= 4 && equalFoldASCII(sql[i:i+4], "copy") &&
+				(len(sql) == i+4 || !isIdentByte(sql[i+4]))
+		}
+	}
+	return false
+}
+
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i]|0x20 != b[i]|0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+// BatchMode chooses how [ExecBatch] fences the executions of a batch.
+type BatchMode int
+
+const (
+	// BatchAtomic runs the whole batch as one unit (one sync point, one
+	// implicit transaction): if one execution fails, none takes effect.
+	BatchAtomic BatchMode = iota
+	// BatchIndependent puts a sync point after every execution: each row
+	// succeeds or fails on its own, and the result lists the failures.
+	BatchIndependent
+)
+
+// BatchResult is what [ExecBatch] did.
+type BatchResult struct {
+	// RowsAffected is the sum over the executions that took effect.
+	RowsAffected int64
+	// Errors has one entry per argument set, nil where the execution
+	// succeeded. For BatchAtomic, after a failure every entry is non-nil
+	// (the others were skipped or rolled back with it).
+	Errors []error
+}
+
+// ExecBatch executes query once per argument set in one pipeline (psycopg's
+// executemany): round trips are paid once per batch, not once per row. db
+// is a *sql.DB or a *sql.Conn opened with pgpipe. With BatchAtomic the
+// error is the first failure; with BatchIndependent it is nil unless the
+// connection failed, and the failures are in BatchResult.Errors.
+func ExecBatch[DB *sql.DB | *sql.Conn](ctx context.Context, db DB, query string, argSets [][]any, mode BatchMode) (BatchResult, error) {
+	var sc *sql.Conn
+	switch d := any(db).(type) {
+	case *sql.Conn:
+		sc = d
+	case *sql.DB:
+		c, err := d.Conn(ctx)
+		if err != nil {
+			return BatchResult{}, err
+		}
+		defer c.Close()
+		sc = c
+	}
+	res := BatchResult{Errors: make([]error, len(argSets))}
+	var firstErr error
+	err := RunPipeline(ctx, sc, func(p *Pipeline) error {
+		if mode == BatchAtomic {
+			p.Sync() // the batch is its own unit, whatever came before
+		}
+		handles := make([]*Result, len(argSets))
+		for i, args := range argSets {
+			handles[i] = p.Exec(query, args...)
+			if mode == BatchIndependent {
+				p.Sync()
+			}
+		}
+		if mode == BatchAtomic {
+			p.Sync()
+		}
+		for i, h := range handles {
+			n, err := h.RowsAffected()
+			res.Errors[i] = err
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			res.RowsAffected += n
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	if mode == BatchAtomic && firstErr != nil {
+		res.RowsAffected = 0
+		for i := range res.Errors {
+			if res.Errors[i] == nil {
+				res.Errors[i] = fmt.Errorf("pgpipe: rolled back with the batch: %w", firstErr)
+			}
+		}
+		return res, firstErr
+	}
+	return res, nil
+}
