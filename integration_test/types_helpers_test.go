@@ -289,6 +289,58 @@ func checkPrepared(t *testing.T, conn *sql.Conn, m formatMode, q, name string) {
 	}
 }
 
+// argPaths are the ways a statement with arguments runs inside a
+// transaction: Exec, Query and the Exec of a prepared statement.
+var argPaths = []struct {
+	name string
+	run  func(tx *sql.Tx, query string, args ...any) error
+}{
+	{"Exec", func(tx *sql.Tx, query string, args ...any) error {
+		_, err := tx.Exec(query, args...)
+		return err
+	}},
+	{"Query", func(tx *sql.Tx, query string, args ...any) error {
+		rows, err := tx.Query(query+" RETURNING 1", args...)
+		if err == nil {
+			err = rows.Close()
+		}
+		return err
+	}},
+	{"prepared Stmt", func(tx *sql.Tx, query string, args ...any) error {
+		st, err := tx.Prepare(query)
+		if err != nil {
+			return fmt.Errorf("unexpected Prepare failure: %w", err)
+		}
+		defer st.Close()
+		_, err = st.Exec(args...)
+		return err
+	}},
+}
+
+// aroundGoodInserts runs f in a transaction between two good executions
+// of insert (with the arguments 1, "before" and 3, "after") and commits,
+// and returns f's error. The transaction shows whether f sent anything
+// that failed on the server: that would abort it, and the second insert
+// or the commit would fail.
+func aroundGoodInserts(t *testing.T, db *sql.DB, insert, where string, f func(*sql.Tx) error) error {
+	t.Helper()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatalf("%s: Begin: %v", where, err)
+	}
+	if _, err := tx.Exec(insert, 1, "before"); err != nil {
+		t.Fatalf("%s: insert before: %v", where, err)
+	}
+	ferr := f(tx)
+	if _, err := tx.Exec(insert, 3, "after"); err != nil {
+		t.Errorf("%s: the transaction did not survive: %v", where, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Errorf("%s: commit: %v", where, err)
+	}
+	return ferr
+}
+
 // sameValue reports whether got is want exactly: the same dynamic type and
 // value, floats bit for bit (NaN equal to NaN, -0 not equal to 0), times
 // as the same instant in a location of the same name and zone, byte

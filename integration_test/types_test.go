@@ -10,6 +10,7 @@ package integration_test
 // requires the same value every time.
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -116,6 +117,7 @@ func TestBoolAndStringArgumentsRoundTrip(t *testing.T) {
 		{name: "string into interval", query: "SELECT $1::interval", args: []any{"1 day 2 hours"}, want: "1 day 02:00:00"},
 		{name: "string into int array", query: "SELECT $1::int4[]", args: []any{"{1, 2,3}"}, want: "{1,2,3}"},
 		{name: "string into timestamptz", query: "SELECT $1::timestamptz", args: []any{"2024-01-02 03:04:05.5+02"}, want: time.Date(2024, 1, 2, 1, 4, 5, 5e8, time.UTC)},
+		{name: "time into text", query: "SELECT $1::text", args: []any{time.Date(2024, 1, 2, 3, 4, 5, 6e8, time.FixedZone("", 19800))}, want: "2024-01-02 03:04:05.6+05:30"},
 		{name: "string into inet", query: "SELECT $1::inet", args: []any{"2001:db8::1/64"}, want: "2001:db8::1/64", dbType: "INET"},
 	})
 }
@@ -129,6 +131,7 @@ func TestByteSliceArgumentsAreSentInBinary(t *testing.T) {
 		{name: "empty bytea", query: "SELECT $1::bytea", args: []any{[]byte{}}, want: []byte{}},
 		{name: "empty bytea is not NULL", query: "SELECT $1::bytea IS NULL", args: []any{[]byte{}}, want: false},
 		{name: "nil is NULL", query: "SELECT $1::bytea", args: []any{[]byte(nil)}, want: nil, typed: []any{ptr([]byte(nil))}},
+		{name: "a megabyte", query: "SELECT $1::bytea", args: []any{bytes.Repeat(allBytes(), 4096)}, want: bytes.Repeat(allBytes(), 4096)},
 		{name: "named byte type", query: "SELECT $1::bytea", args: []any{blob{1, 2, 3}}, want: []byte{1, 2, 3}},
 		{name: "bytes into text", query: "SELECT $1::text", args: []any{[]byte("héllo")}, want: "héllo"},
 		{name: "bytes into varchar", query: "SELECT $1::varchar", args: []any{[]byte("x y")}, want: "x y"},
@@ -343,58 +346,21 @@ func TestUnsupportedArgumentsFailBeforeAnythingIsSent(t *testing.T) {
 		{name: "failing Valuer", v: failingValuer{}, wants: []string{"$2", errValuer.Error()},
 			check: func(err error) bool { return errors.Is(err, errValuer) }},
 	}
-	ctx := context.Background()
-	paths := []struct {
-		name string
-		run  func(tx *sql.Tx, v any) error
-	}{
-		{"Exec", func(tx *sql.Tx, v any) error { _, err := tx.ExecContext(ctx, insert, 2, v); return err }},
-		{"Query", func(tx *sql.Tx, v any) error {
-			rows, err := tx.QueryContext(ctx, insert+" RETURNING a", 2, v)
-			if err == nil {
-				rows.Close()
-			}
-			return err
-		}},
-		{"prepared Stmt", func(tx *sql.Tx, v any) error {
-			st, err := tx.PrepareContext(ctx, insert)
-			if err != nil {
-				return fmt.Errorf("unexpected Prepare failure: %w", err)
-			}
-			defer st.Close()
-			_, err = st.ExecContext(ctx, 2, v)
-			return err
-		}},
-	}
 	for _, b := range bad {
-		for _, p := range paths {
-			// A transaction shows whether anything reached the server: a
-			// failed statement would abort it, and the insert after the
-			// error would fail.
-			tx, err := db.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.ExecContext(ctx, insert, 1, "before"); err != nil {
-				t.Fatalf("%s, %s: insert before: %v", b.name, p.name, err)
-			}
-			err = p.run(tx, b.v)
+		for _, p := range argPaths {
+			where := b.name + ", " + p.name
+			err := aroundGoodInserts(t, db, insert, where, func(tx *sql.Tx) error { return p.run(tx, insert, 2, b.v) })
 			switch {
 			case err == nil:
-				t.Errorf("%s, %s: no error", b.name, p.name)
+				t.Errorf("%s: no error", where)
+				continue
 			case b.check != nil && !b.check(err):
-				t.Errorf("%s, %s: error %q (%T) is not the expected kind", b.name, p.name, err, err)
+				t.Errorf("%s: error %q (%T) is not the expected kind", where, err, err)
 			}
 			for _, w := range b.wants {
-				if err != nil && !strings.Contains(err.Error(), w) {
-					t.Errorf("%s, %s: error %q does not say %q", b.name, p.name, err, w)
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%s: error %q does not say %q", where, err, w)
 				}
-			}
-			if _, err := tx.ExecContext(ctx, insert, 3, "after"); err != nil {
-				t.Errorf("%s, %s: the transaction did not survive the argument error: %v", b.name, p.name, err)
-			}
-			if err := tx.Commit(); err != nil {
-				t.Errorf("%s, %s: commit: %v", b.name, p.name, err)
 			}
 		}
 	}
@@ -402,7 +368,7 @@ func TestUnsupportedArgumentsFailBeforeAnythingIsSent(t *testing.T) {
 	if err := db.QueryRow("SELECT count(*), count(*) FILTER (WHERE a = 2) FROM "+tbl).Scan(&total, &twos); err != nil {
 		t.Fatalf("the connection does not work after the argument errors: %v", err)
 	}
-	if want := int64(2 * len(bad) * len(paths)); total != want || twos != 0 {
+	if want := int64(2 * len(bad) * len(argPaths)); total != want || twos != 0 {
 		t.Errorf("table has %d rows, %d of them from a failed statement; want %d and 0", total, twos, want)
 	}
 }
@@ -463,7 +429,7 @@ func TestServerValuesDecodeIdenticallyInEveryFormat(t *testing.T) {
 	t.Parallel()
 	utc := time.UTC
 	all := "SELECT decode(string_agg(lpad(to_hex(i), 2, '0'), '' ORDER BY i), 'hex') FROM generate_series(0, 255) i"
-	checkValues(t, []string{"SET TimeZone = 'UTC'", "SET lc_monetary = 'C'", "SET IntervalStyle = 'postgres'"}, []valueCase{
+	cases := []valueCase{
 		{name: "int2 min", query: "SELECT (-32768)::int2", want: int64(math.MinInt16), dbType: "INT2", typed: []any{ptr(int16(math.MinInt16)), ptr("-32768"), ptr(sql.NullInt16{Int16: math.MinInt16, Valid: true})}},
 		{name: "int4 max", query: "SELECT 2147483647::int4", want: int64(math.MaxInt32), dbType: "INT4", typed: []any{ptr(int32(math.MaxInt32)), ptr(uint32(math.MaxInt32))}},
 		{name: "int8 min", query: "SELECT (-9223372036854775808)::int8", want: int64(math.MinInt64), dbType: "INT8", typed: []any{ptr(int64(math.MinInt64)), ptr(float64(math.MinInt64))}},
@@ -536,7 +502,11 @@ func TestServerValuesDecodeIdenticallyInEveryFormat(t *testing.T) {
 		{name: "point", query: "SELECT point(1, 2)", want: "(1,2)", dbType: "POINT"},
 		{name: "record", query: "SELECT ROW(1, 'a b', NULL::int)", want: `(1,"a b",)`, dbType: "RECORD"},
 		{name: "void", query: "SELECT pg_sleep(0)", want: nil, dbType: "VOID"},
-	})
+	}
+	for _, typ := range []string{"int2", "int4", "int8", "oid", "float4", "float8", "bool", "bytea", "date", "timestamp", "timestamptz", "uuid", "json", "jsonb", "numeric"} {
+		cases = append(cases, valueCase{name: "NULL " + typ, query: "SELECT NULL::" + typ, want: nil})
+	}
+	checkValues(t, []string{"SET TimeZone = 'UTC'", "SET lc_monetary = 'C'", "SET IntervalStyle = 'postgres'"}, cases)
 }
 
 func TestByteaEscapeOutputDecodesLikeHex(t *testing.T) {
@@ -603,6 +573,8 @@ func TestTimestamptzComesBackInTheSessionTimeZone(t *testing.T) {
 		}
 		checkValues(t, []string{"SET TimeZone = '" + zone + "'"}, []valueCase{
 			{name: zone + " summer", query: "SELECT '2024-07-01 12:00:00.5+00'::timestamptz", want: at(2024, 7, 1, 12, 0, 0, 5e8).In(loc), typed: []any{ptr(at(2024, 7, 1, 12, 0, 0, 5e8).In(loc))}},
+			{name: zone + " first 01:30 of New York's fall-back", query: "SELECT '2024-11-03 05:30:00+00'::timestamptz", want: at(2024, 11, 3, 5, 30, 0, 0).In(loc)},
+			{name: zone + " second 01:30 of New York's fall-back", query: "SELECT '2024-11-03 06:30:00+00'::timestamptz", want: at(2024, 11, 3, 6, 30, 0, 0).In(loc)},
 			{name: zone + " winter", query: "SELECT '2024-01-01 00:00:00+00'::timestamptz", want: at(2024, 1, 1, 0, 0, 0, 0).In(loc)},
 			{name: zone + " argument", query: "SELECT $1::timestamptz", args: []any{at(2024, 3, 31, 1, 30, 0, 1000)}, want: at(2024, 3, 31, 1, 30, 0, 1000).In(loc)},
 			{name: zone + " local mean time", query: "SELECT '1850-06-01 12:00:00+00'::timestamptz", want: at(1850, 6, 1, 12, 0, 0, 0).In(loc)},
