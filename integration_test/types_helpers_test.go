@@ -341,6 +341,44 @@ func aroundGoodInserts(t *testing.T, db *sql.DB, insert, where string, f func(*s
 	return ferr
 }
 
+// dateStyleCases are dates and times whose text form DateStyle changes.
+func dateStyleCases() []valueCase {
+	at := time.Date(2024, 7, 1, 12, 0, 0, 5e8, time.UTC)
+	return []valueCase{
+		{name: "date", query: "SELECT '2024-07-01'::date", want: time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)},
+		{name: "timestamp", query: "SELECT '2024-07-01 12:00:00.5'::timestamp", want: at},
+		{name: "timestamptz", query: "SELECT '2024-07-01 12:00:00.5+00'::timestamptz", want: at},
+		{name: "date BC", query: "SELECT '0044-03-15 BC'::date", want: time.Date(-43, 3, 15, 0, 0, 0, 0, time.UTC)},
+		{name: "argument", query: "SELECT $1::timestamptz", args: []any{at}, want: at},
+		{name: "date argument", query: "SELECT $1::date", args: []any{at}, want: time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)},
+	}
+}
+
+// rowQueryer runs a query expected to return one row: a *sql.Conn, a
+// *sql.Tx, a *sql.DB or a stmtQueryer.
+type rowQueryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// stmtQueryer runs its prepared statement whatever query it is given.
+type stmtQueryer struct{ st *sql.Stmt }
+
+func (s stmtQueryer) QueryRowContext(ctx context.Context, _ string, args ...any) *sql.Row {
+	return s.st.QueryRowContext(ctx, args...)
+}
+
+// expectEachRun runs query m.runs times through db and fails on any value
+// Scan into any gives that is not want.
+func expectEachRun(t *testing.T, m formatMode, where string, db rowQueryer, query string, args []any, want any) {
+	t.Helper()
+	for run := 1; run <= m.runs; run++ {
+		var got any
+		if err := db.QueryRowContext(context.Background(), query, args...).Scan(&got); err != nil || !sameValue(got, want) {
+			t.Errorf("%s, %s: got %s, %v; want %s", where, m.label(run), show(got), err, show(want))
+		}
+	}
+}
+
 // sameValue reports whether got is want exactly: the same dynamic type and
 // value, floats bit for bit (NaN equal to NaN, -0 not equal to 0), times
 // as the same instant in a location of the same name and zone, byte

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/pgpipe/pgpipe"
+	"github.com/pgpipe/pgpipe/internal/pgcluster"
 )
 
 // inUTC makes the session TimeZone UTC, so that timestamptz results are
@@ -198,7 +199,7 @@ func TestTimeArgumentsRoundTrip(t *testing.T) {
 	checkValues(t, inUTC, cases)
 }
 
-func TestValuerAndNamedTypeArguments(t *testing.T) {
+func TestValuerAndNamedTypeArgumentsAreConverted(t *testing.T) {
 	t.Parallel()
 	when := time.Date(2024, 7, 4, 12, 0, 0, 0, mustLoad(t, "America/New_York"))
 	checkValues(t, inUTC, []valueCase{
@@ -238,7 +239,7 @@ func TestValuerAndNamedTypeArguments(t *testing.T) {
 	})
 }
 
-func TestJSONArguments(t *testing.T) {
+func TestJSONArgumentsRoundTrip(t *testing.T) {
 	t.Parallel()
 	doc := `{"b": 1,  "a": [1, 2.50, "x\u00e9", null]}`
 	checkValues(t, inUTC, []valueCase{
@@ -402,12 +403,7 @@ func TestArgumentsTheServerRejectsReturnItsErrorAndTheConnectionSurvives(t *test
 			for _, c := range cases {
 				// Good runs first, so that the failing Bind is on a named
 				// statement where the mode prepares one.
-				for run := 1; run <= m.runs; run++ {
-					var got any
-					if err := conn.QueryRowContext(ctx, c.query, c.good).Scan(&got); err != nil || !sameValue(got, c.want) {
-						t.Errorf("%s, %s: good argument gave %s, %v; want %s", c.name, m.label(run), show(got), err, show(c.want))
-					}
-				}
+				expectEachRun(t, m, c.name+", good argument", conn, c.query, []any{c.good}, c.want)
 				var got any
 				err := conn.QueryRowContext(ctx, c.query, c.bad).Scan(&got)
 				var pgErr *pgpipe.Error
@@ -521,7 +517,7 @@ func TestByteaEscapeOutputDecodesLikeHex(t *testing.T) {
 	})
 }
 
-func TestEnumDomainAndCompositeValues(t *testing.T) {
+func TestEnumDomainAndCompositeValuesDecode(t *testing.T) {
 	t.Parallel()
 	db := openDB(t)
 	n := fmt.Sprintf("%d_%d", os.Getpid(), tableSeq.Add(1))
@@ -639,18 +635,11 @@ func TestTimestamptzFollowsTimeZoneChangesOnOneConnection(t *testing.T) {
 				if loc == nil {
 					loc = sessionLocation(t, defaultZone)
 				}
-				for run := 1; run <= m.runs; run++ {
-					var got any
-					var err error
-					if m.explicit {
-						err = st.QueryRowContext(ctx, at).Scan(&got)
-					} else {
-						err = conn.QueryRowContext(ctx, q, at).Scan(&got)
-					}
-					if want := at.In(loc); err != nil || !sameValue(got, want) {
-						t.Errorf("after %s, %s: got %s, %v; want %s", p.set, m.label(run), show(got), err, show(want))
-					}
+				var db rowQueryer = conn
+				if m.explicit {
+					db = stmtQueryer{st}
 				}
+				expectEachRun(t, m, "after "+p.set, db, q, []any{at}, at.In(loc))
 			}
 		})
 	}
@@ -663,49 +652,39 @@ func TestTimestamptzFollowsATimeZoneThatEndsWithItsTransaction(t *testing.T) {
 	kolkata, tokyo := mustLoad(t, "Asia/Kolkata"), mustLoad(t, "Asia/Tokyo")
 	at := time.Date(2024, 7, 1, 12, 0, 0, 0, time.UTC)
 	q := "SELECT $1::timestamptz"
+	steps := []struct {
+		set    string
+		commit bool
+		after  *time.Location
+	}{
+		{"SET TimeZone = 'Asia/Kolkata'", false, tokyo},
+		{"SET LOCAL TimeZone = 'Asia/Kolkata'", true, tokyo},
+		{"SET LOCAL TimeZone = 'Asia/Kolkata'", false, tokyo},
+		{"SET TimeZone = 'Asia/Kolkata'", true, kolkata},
+	}
 	for _, m := range formatModes {
 		if m.simple || m.explicit {
 			continue // runs with arguments, through the connection
 		}
 		withModeConn(t, server.dsn, m, []string{"SET TimeZone = 'Asia/Tokyo'"}, func(conn *sql.Conn) {
 			ctx := context.Background()
-			expect := func(where string, q func() *sql.Row, loc *time.Location) {
-				for run := 1; run <= m.runs; run++ {
-					var got any
-					if err := q().Scan(&got); err != nil || !sameValue(got, at.In(loc)) {
-						t.Errorf("%s, %s: got %s, %v; want %s", where, m.label(run), show(got), err, show(at.In(loc)))
-					}
+			for _, st := range steps {
+				tx, err := conn.BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			outside := func() *sql.Row { return conn.QueryRowContext(ctx, q, at) }
-			expect("before", outside, tokyo)
-			for _, set := range []string{"SET TimeZone = 'Asia/Kolkata'", "SET LOCAL TimeZone = 'Asia/Kolkata'"} {
-				for _, end := range []string{"ROLLBACK", "COMMIT"} {
-					tx, err := conn.BeginTx(ctx, nil)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if _, err := tx.ExecContext(ctx, set); err != nil {
-						t.Fatal(err)
-					}
-					expect("inside "+set, func() *sql.Row { return tx.QueryRowContext(ctx, q, at) }, kolkata)
-					if end == "ROLLBACK" {
-						err = tx.Rollback()
-					} else {
-						err = tx.Commit()
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
-					want := tokyo
-					if end == "COMMIT" && !strings.Contains(set, "LOCAL") {
-						want = kolkata
-					}
-					expect("after "+set+" and "+end, outside, want)
-					if _, err := conn.ExecContext(ctx, "SET TimeZone = 'Asia/Tokyo'"); err != nil {
-						t.Fatal(err)
-					}
+				if _, err := tx.ExecContext(ctx, st.set); err != nil {
+					t.Fatal(err)
 				}
+				expectEachRun(t, m, "inside "+st.set, tx, q, []any{at}, at.In(kolkata))
+				end := tx.Rollback
+				if st.commit {
+					end = tx.Commit
+				}
+				if err := end(); err != nil {
+					t.Fatal(err)
+				}
+				expectEachRun(t, m, fmt.Sprintf("after %s and commit=%t", st.set, st.commit), conn, q, []any{at}, at.In(st.after))
 			}
 		})
 	}
@@ -752,16 +731,32 @@ func TestFloatsAreExactWhenTheRoleDefaultsToFewerFloatDigits(t *testing.T) {
 	})
 }
 
-// dateStyleCases are dates and times whose text form DateStyle changes.
-func dateStyleCases() []valueCase {
-	at := time.Date(2024, 7, 1, 12, 0, 0, 5e8, time.UTC)
-	return []valueCase{
-		{name: "date", query: "SELECT '2024-07-01'::date", want: time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)},
-		{name: "timestamp", query: "SELECT '2024-07-01 12:00:00.5'::timestamp", want: at},
-		{name: "timestamptz", query: "SELECT '2024-07-01 12:00:00.5+00'::timestamptz", want: at},
-		{name: "date BC", query: "SELECT '0044-03-15 BC'::date", want: time.Date(-43, 3, 15, 0, 0, 0, 0, time.UTC)},
-		{name: "argument", query: "SELECT $1::timestamptz", args: []any{at}, want: at},
-		{name: "date argument", query: "SELECT $1::date", args: []any{at}, want: time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)},
+// Whatever the driver does for exact floats (or any other session
+// setting) must not cost the startup through a PgBouncer with default
+// settings, which refuses startup parameters it does not track
+// (ignore_startup_parameters is empty by default).
+func TestStartupPassesAPgBouncerWithDefaultSettings(t *testing.T) {
+	c := needCluster(t)
+	t.Parallel()
+	b, err := c.StartPgBouncer(context.Background(), pgcluster.BouncerOptions{
+		Settings: map[string]string{"ignore_startup_parameters": ""},
+	})
+	if errors.Is(err, pgcluster.ErrNoPgBouncer) {
+		t.Skip(err)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Stop() })
+	db, err := sql.Open("pgpipe", b.DSN(pgcluster.SuperUser, "any", "dbname=pgpipe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for run := 1; run <= 7; run++ {
+		var got any
+		if err := db.QueryRow("SELECT 1::float8 / 3").Scan(&got); err != nil || !sameValue(got, 1.0/3) {
+			t.Fatalf("run %d through PgBouncer: %s, %v; want %s", run, show(got), err, show(1.0/3))
+		}
 	}
 }
 
