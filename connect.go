@@ -134,7 +134,10 @@ func connectHost(ctx context.Context, cfg *Config, h Host, want TargetSessionAtt
 		// As libpq: plaintext first; TLS when pg_hba.conf rejects that.
 		c, err = attempt(ctx, cfg, h, nil)
 		if err != nil && ctx.Err() == nil && isHBAReject(err) {
-			c, err = attemptTLS(ctx, cfg, h, true)
+			plainErr := err
+			if c, err = attemptTLS(ctx, cfg, h, true); err != nil {
+				err = fmt.Errorf("%w; then with TLS: %w", plainErr, err)
+			}
 		}
 	case SSLPrefer, "":
 		// As libpq: TLS first; plaintext when the TLS handshake fails or
@@ -142,7 +145,10 @@ func connectHost(ctx context.Context, cfg *Config, h Host, want TargetSessionAtt
 		// retried, nor a TLS setting the user got wrong.
 		c, err = attemptTLS(ctx, cfg, h, false)
 		if err != nil && ctx.Err() == nil && !isConfigError(err) && (!isServerError(err) || isHBAReject(err)) {
-			c, err = attempt(ctx, cfg, h, nil)
+			tlsErr := err
+			if c, err = attempt(ctx, cfg, h, nil); err != nil {
+				err = fmt.Errorf("%w; then without TLS: %w", tlsErr, err)
+			}
 		}
 	default:
 		c, err = attemptTLS(ctx, cfg, h, true)
@@ -174,8 +180,31 @@ func attemptTLS(ctx context.Context, cfg *Config, h Host, required bool) (*core,
 type tlsOptional struct{ *tls.Config }
 
 // attempt dials h, negotiates TLS when tlsCfg is a *tls.Config (required)
-// or *tlsOptional, and runs the startup and authentication.
+// or *tlsOptional, and runs the startup and authentication. It asks for
+// extra_float_digits=3, so that floats in text format are exact whatever
+// the role's default; a pooler that refuses the parameter (PgBouncer does
+// unless ignore_startup_parameters lists it) is tried again without it,
+// and the Connector remembers not to ask again.
 func attempt(ctx context.Context, cfg *Config, h Host, tlsCfg any) (*core, error) {
+	digits := cfg.pool == nil || !cfg.pool.noFloatDigits.Load()
+	c, err := attemptOnce(ctx, cfg, h, tlsCfg, digits)
+	if err != nil && digits && ctx.Err() == nil && refusedFloatDigits(err) {
+		if cfg.pool != nil {
+			cfg.pool.noFloatDigits.Store(true)
+		}
+		c, err = attemptOnce(ctx, cfg, h, tlsCfg, false)
+	}
+	return c, err
+}
+
+// refusedFloatDigits reports a pooler's refusal of the startup parameter.
+func refusedFloatDigits(err error) bool {
+	var pgErr *Error
+	return errors.As(err, &pgErr) && pgErr.Code == "08P01" &&
+		strings.Contains(pgErr.Message, "extra_float_digits")
+}
+
+func attemptOnce(ctx context.Context, cfg *Config, h Host, tlsCfg any, floatDigits bool) (*core, error) {
 	network, addr := hostAddr(h)
 	dial := cfg.DialFunc
 	if dial == nil {
@@ -215,7 +244,7 @@ func attempt(ctx context.Context, cfg *Config, h Host, tlsCfg any) (*core, error
 	}
 	c := newCore(cfg, netConn, raw)
 	c.key = cancelKey{network: network, addr: addr, tls: sessionTLS, dial: dial}
-	if err := c.startup(h); err != nil {
+	if err := c.startup(h, floatDigits); err != nil {
 		_ = netConn.Close()
 		if cerr := ctxCause(ctx, err); cerr != nil {
 			return nil, fmt.Errorf("%w (%v)", cerr, err)
@@ -267,8 +296,10 @@ func dialer(cfg *Config) *net.Dialer {
 }
 
 // startup sends the StartupMessage, authenticates, and reads until the
-// first ReadyForQuery.
-func (c *core) startup(h Host) error {
+// first ReadyForQuery. The driver reads dates in the ISO style, so a
+// datestyle setting only chooses the field order (DMY, MDY, YMD) for
+// input.
+func (c *core) startup(h Host, floatDigits bool) error {
 	cfg := c.cfg
 	params := map[string]string{
 		"user":            cfg.User,
@@ -288,7 +319,14 @@ func (c *core) startup(h Host) error {
 		params["options"] = cfg.Options
 	}
 	for k, v := range cfg.RuntimeParams {
+		if strings.EqualFold(k, "datestyle") {
+			delete(params, "datestyle")
+			k, v = "datestyle", isoDateStyle(v)
+		}
 		params[k] = v
+	}
+	if floatDigits && !hasParamFold(params, "extra_float_digits") {
+		params["extra_float_digits"] = "3"
 	}
 	c.fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: params})
 	if err := c.fe.Flush(); err != nil {
@@ -431,4 +469,38 @@ func isHBAReject(err error) bool {
 func isConfigError(err error) bool {
 	var e *tlsSetupError
 	return errors.As(err, &e)
+}
+
+// isoDateStyle returns the DateStyle sent for a user's datestyle setting:
+// the ISO output style the decoders read, with the user's field order
+// (German implies DMY, as in PostgreSQL), which decides how ambiguous date
+// input such as 01/02/2024 is read.
+func isoDateStyle(user string) string {
+	order, implied := "", "MDY"
+	for _, f := range strings.FieldsFunc(strings.ToUpper(user), func(r rune) bool { return r == ',' || r == ' ' }) {
+		switch f {
+		case "GERMAN":
+			implied = "DMY"
+		case "DMY", "EURO", "EUROPEAN":
+			order = "DMY"
+		case "MDY", "US", "NONEURO", "NONEUROPEAN":
+			order = "MDY"
+		case "YMD":
+			order = "YMD"
+		}
+	}
+	if order == "" {
+		order = implied
+	}
+	return "ISO, " + order
+}
+
+// hasParamFold reports whether params sets name, in any letter case.
+func hasParamFold(params map[string]string, name string) bool {
+	for k := range params {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }

@@ -158,6 +158,9 @@ type poolState struct {
 	// that find a pooler start with preparation off, and the warning is
 	// logged once per Connector.
 	poolerLoses atomic.Bool
+	// noFloatDigits is set once a pooler refused extra_float_digits in
+	// the StartupMessage: later connections do not ask for it.
+	noFloatDigits atomic.Bool
 }
 
 // Connector opens connections with one Config. database/sql keeps one per

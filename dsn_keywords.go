@@ -88,7 +88,7 @@ var keywords = []keyword{
 	{name: "prepared_max", pgpipe: true, def: "100", doc: "statements kept prepared per connection (1 or more); the least recently used is closed beyond it", field: intField(func(c *Config) *int { return &c.PreparedMax }, 1)},
 	{name: "cancel_grace", pgpipe: true, def: "5s", doc: "after a cancelled query, how long to wait for the server to finish it before closing the connection (a Go duration or seconds)", field: durationField(func(c *Config) *time.Duration { return &c.CancelGrace }, false)},
 	{name: "timezone", env: "PGTZ", server: true, doc: "server setting TimeZone (PGTZ=default sends nothing)"},
-	{name: "datestyle", env: "PGDATESTYLE", server: true, doc: "server setting DateStyle (PGDATESTYLE=default sends nothing)"},
+	{name: "datestyle", env: "PGDATESTYLE", server: true, doc: "server setting DateStyle: only its field order (DMY, MDY, YMD) is kept, as pgpipe reads dates in the ISO style (PGDATESTYLE=default sends nothing)"},
 	{name: "geqo", env: "PGGEQO", server: true, doc: "server setting geqo (PGGEQO=default sends nothing)"},
 }
 

@@ -466,7 +466,7 @@ func (r *Rows) decode(raw [][]byte) bool {
 		}
 		v, err := cols[i].dec(raw[i], r.h.p.core.loc)
 		if err != nil {
-			r.err = fmt.Errorf("pgpipe: decoding column %q (%s): %w", cols[i].name, typeDesc(cols[i].oid), err)
+			r.err = r.h.p.core.decodeError(&cols[i], err)
 			return false
 		}
 		r.vals[i] = v

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -145,11 +146,37 @@ func (r *rows) decode(values [][]byte, dest []driver.Value) error {
 		}
 		val, err := cols[i].dec(v, loc)
 		if err != nil {
-			return fmt.Errorf("pgpipe: decoding column %q (%s): %w", cols[i].name, typeDesc(cols[i].oid), err)
+			return r.c.core.decodeError(&cols[i], err)
 		}
 		dest[i] = val
 	}
 	return nil
+}
+
+// decodeError explains a value the driver could not decode.
+func (c *core) decodeError(col *column, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "pgpipe: ")
+	if ds := c.params["DateStyle"]; col.format == 0 && isDateTime(col.oid) && ds != "" && !strings.HasPrefix(ds, "ISO") {
+		return fmt.Errorf("pgpipe: decoding column %q (%s): the session's DateStyle is %q, and pgpipe reads dates and times in the ISO style only (SET DateStyle = 'ISO, DMY' keeps a DMY input order): %s",
+			col.name, typeDesc(col.oid), ds, msg)
+	}
+	return &decodeErr{col: col.name, typ: typeDesc(col.oid), msg: msg, err: err}
+}
+
+// decodeErr is a value the driver could not decode.
+type decodeErr struct {
+	col, typ, msg string
+	err           error
+}
+
+func (e *decodeErr) Error() string {
+	return fmt.Sprintf("pgpipe: decoding column %q (%s): %s", e.col, e.typ, e.msg)
+}
+func (e *decodeErr) Unwrap() error { return e.err }
+
+// isDateTime reports whether oid is a type whose text form DateStyle sets.
+func isDateTime(oid uint32) bool {
+	return oid == oidDate || oid == oidTimestamp || oid == oidTimestamptz
 }
 
 // typeDesc names a type for messages.

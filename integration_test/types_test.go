@@ -769,9 +769,27 @@ func TestDatesDecodeWithTheDateStyleOfTheDSN(t *testing.T) {
 
 // DateStyle is reported to the driver (ParameterStatus) when a session
 // changes it.
-func TestDatesDecodeAfterTheSessionChangesDateStyle(t *testing.T) {
+// A session that switches DateStyle away from ISO gets a clear error for
+// dates in text format (pgpipe reads the ISO style only), and the
+// connection keeps working.
+func TestDatesAfterTheSessionLeavesISODateStyleFailClearly(t *testing.T) {
 	t.Parallel()
-	checkValues(t, []string{"SET TimeZone = 'UTC'", "SET DateStyle = 'SQL, DMY'"}, dateStyleCases())
+	conn := openConn(t, "prepare_threshold=none")
+	ctx := context.Background()
+	if _, err := conn.ExecContext(ctx, "SET DateStyle = 'SQL, DMY'"); err != nil {
+		t.Fatal(err)
+	}
+	var d time.Time
+	err := conn.QueryRowContext(ctx, "SELECT DATE '2024-07-01' + $1::int", 0).Scan(&d)
+	if err == nil || !strings.Contains(err.Error(), "DateStyle") || !strings.Contains(err.Error(), "ISO") {
+		t.Fatalf("err = %v; want an error naming DateStyle and what to set", err)
+	}
+	if _, err := conn.ExecContext(ctx, "SET DateStyle = 'ISO, DMY'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT DATE '2024-07-01' + $1::int", 0).Scan(&d); err != nil || d.Month() != time.July {
+		t.Fatalf("after SET DateStyle = 'ISO, DMY': %v, %v", d, err)
+	}
 }
 
 func TestColumnTypesDescribeEveryFormat(t *testing.T) {
