@@ -257,6 +257,14 @@ func attemptOnce(ctx context.Context, cfg *Config, h Host, tlsCfg any, floatDigi
 	}
 	_ = raw.SetDeadline(time.Time{})
 	c.lastUsed = time.Now()
+	w, err := cfg.traceWriter()
+	if err != nil {
+		_ = c.close()
+		return nil, err
+	}
+	if w != nil {
+		c.trace(w, cfg.TraceRegress) // after the startup: no password exchange in it
+	}
 	return c, nil
 }
 

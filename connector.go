@@ -5,8 +5,11 @@ import (
 	"crypto/tls"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
+	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -130,7 +133,20 @@ type Config struct {
 	// instead. Default 5s.
 	CancelGrace time.Duration
 
+	// Trace is trace: where to write a protocol trace in libpq's PQtrace
+	// format ("stderr", "stdout", or a file path, appended to); empty
+	// traces nothing. TraceRegress (trace_regress) leaves out timestamps
+	// and values that change between runs. TraceWriter, set in code, takes
+	// precedence over Trace.
+	Trace        string
+	TraceRegress bool
+
 	// The fields below have no DSN keyword; set them in code.
+
+	// TraceWriter receives the protocol trace of every connection (see
+	// Trace). Lines of concurrent connections interleave; each line is one
+	// Write.
+	TraceWriter io.Writer
 
 	// TLSConfig, when set, is used for TLS instead of the configuration
 	// derived from the ssl* fields (SSLMode still decides whether TLS is
@@ -161,6 +177,41 @@ type poolState struct {
 	// noFloatDigits is set once a pooler refused extra_float_digits in
 	// the StartupMessage: later connections do not ask for it.
 	noFloatDigits atomic.Bool
+
+	// traceMu guards traceFile, the trace file opened once per Connector
+	// (kept open for the process's life). No I/O other than the open
+	// happens while it is held.
+	traceMu   sync.Mutex
+	traceFile io.Writer
+}
+
+// traceWriter returns where the connections of cfg write their protocol
+// trace, or nil.
+func (cfg *Config) traceWriter() (io.Writer, error) {
+	if cfg.TraceWriter != nil {
+		return cfg.TraceWriter, nil
+	}
+	switch cfg.Trace {
+	case "":
+		return nil, nil
+	case "stderr":
+		return os.Stderr, nil
+	case "stdout":
+		return os.Stdout, nil
+	}
+	if cfg.pool == nil {
+		return nil, errors.New("pgpipe: trace to a file needs a Connector")
+	}
+	cfg.pool.traceMu.Lock()
+	defer cfg.pool.traceMu.Unlock()
+	if cfg.pool.traceFile == nil {
+		f, err := os.OpenFile(cfg.Trace, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, &DSNError{Keyword: "trace", Err: err}
+		}
+		cfg.pool.traceFile = f
+	}
+	return cfg.pool.traceFile, nil
 }
 
 // Connector opens connections with one Config. database/sql keeps one per

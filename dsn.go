@@ -646,7 +646,15 @@ func (c Config) GoString() string {
 		}
 		b.WriteString(f.Name + ":")
 		switch fv.Kind() {
-		case reflect.Pointer, reflect.Func, reflect.Interface, reflect.Chan, reflect.UnsafePointer:
+		case reflect.Interface:
+			// An interface may hold secrets (a writer over a file); show
+			// only the dynamic type.
+			if fv.IsNil() {
+				fmt.Fprintf(&b, "(%s)(nil)", fv.Type())
+			} else {
+				fmt.Fprintf(&b, "(%s)(%s)", fv.Type(), fv.Elem().Type())
+			}
+		case reflect.Pointer, reflect.Func, reflect.Chan, reflect.UnsafePointer:
 			fmt.Fprintf(&b, "(%s)(%#x)", fv.Type(), fv.Pointer())
 		default:
 			if slices.Contains(secretFields, f.Name) && !fv.IsZero() {

@@ -86,6 +86,8 @@ var keywords = []keyword{
 	{name: "scram_server_key", secret: true, doc: "not supported (an error): SCRAM pass-through", field: field{set: unsupported("SCRAM pass-through is not implemented")}},
 	{name: "prepare_threshold", pgpipe: true, def: "5", doc: "executions of a query on a connection before it is prepared on the server; 0: at first use; none: never automatically", field: field{setPrepareThreshold, getPrepareThreshold}},
 	{name: "prepared_max", pgpipe: true, def: "100", doc: "statements kept prepared per connection (1 or more); the least recently used is closed beyond it", field: intField(func(c *Config) *int { return &c.PreparedMax }, 1)},
+	{name: "trace", pgpipe: true, doc: "protocol trace in libpq's PQtrace format: stderr, stdout or a file path (appended to); empty: off", field: stringField(func(c *Config) *string { return &c.Trace })},
+	{name: "trace_regress", pgpipe: true, def: "0", doc: "1: the trace leaves out timestamps and values that change between runs (libpq's regress mode)", field: boolField(func(c *Config) *bool { return &c.TraceRegress })},
 	{name: "cancel_grace", pgpipe: true, def: "5s", doc: "after a cancelled query, how long to wait for the server to finish it before closing the connection (a Go duration or seconds)", field: durationField(func(c *Config) *time.Duration { return &c.CancelGrace }, false)},
 	{name: "timezone", env: "PGTZ", server: true, doc: "server setting TimeZone (PGTZ=default sends nothing)"},
 	{name: "datestyle", env: "PGDATESTYLE", server: true, doc: "server setting DateStyle: only its field order (DMY, MDY, YMD) is kept, as pgpipe reads dates in the ISO style (PGDATESTYLE=default sends nothing)"},

@@ -2,8 +2,12 @@ package pgpipe
 
 import (
 	"context"
+	"io"
+
 	"database/sql"
 	"errors"
+
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // Conn is the driver connection as (*sql.Conn).Raw hands it to its
@@ -31,6 +35,13 @@ type Conn interface {
 	BackendPID() uint32
 	// Pipeline runs f in pipeline mode; see [RunPipeline].
 	Pipeline(ctx context.Context, f func(*Pipeline) error) error
+	// Trace starts writing a protocol trace of this connection to w in
+	// libpq's PQtrace format (F for messages sent, B for received, then
+	// the length, the message and its fields); regress leaves out
+	// timestamps and values that change between runs. A nil w stops it.
+	// Messages are traced when queued, so a pipeline's commands show
+	// before their replies.
+	Trace(w io.Writer, regress bool)
 
 	conn() *conn // only pgpipe implements Conn
 }
@@ -92,4 +103,16 @@ func Stats(sc *sql.Conn) (StatementStats, error) {
 		return nil
 	})
 	return s, err
+}
+
+// Trace starts or (with a nil w) stops the protocol trace.
+func (c *conn) Trace(w io.Writer, regress bool) { c.core.trace(w, regress) }
+
+// trace sets pgproto3's tracer, which writes libpq's PQtrace format.
+func (c *core) trace(w io.Writer, regress bool) {
+	if w == nil {
+		c.fe.Untrace()
+		return
+	}
+	c.fe.Trace(w, pgproto3.TracerOptions{SuppressTimestamps: regress, RegressMode: regress})
 }

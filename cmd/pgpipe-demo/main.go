@@ -11,10 +11,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/pgpipe/pgpipe"
+	"github.com/pgpipe/pgpipe/internal/latencyproxy"
 	"github.com/pgpipe/pgpipe/internal/pgcluster"
 )
 
@@ -51,6 +54,8 @@ func run() error {
 		{"Connect and query", demoQuery},
 		{"Transactions", demoTx},
 		{"Cancellation keeps the connection", demoCancel},
+		{"Automatic prepared statements", demoPrepare},
+		{"Pipeline mode: 1,000 inserts of (n!, now(), bool)", func(ctx context.Context, db *sql.DB) error { return demoPipeline(ctx, db, dsn) }},
 	} {
 		fmt.Printf("\n== %s\n", step.title)
 		if err := step.run(ctx, db); err != nil {
@@ -127,5 +132,108 @@ func demoCancel(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("the same connection failed afterwards: %w", err)
 	}
 	fmt.Println("  the same connection then answered:", n)
+	return nil
+}
+
+func demoPrepare(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	count := func() (n int) {
+		never := pgpipe.WithPrepare(ctx, pgpipe.PrepareNever)
+		conn.QueryRowContext(never, "SELECT count(*) FROM pg_prepared_statements").Scan(&n)
+		return n
+	}
+	for i := 1; i <= 7; i++ {
+		var name string
+		if err := conn.QueryRowContext(ctx, "SELECT name FROM demo_items WHERE id = $1", 1+i%3).Scan(&name); err != nil {
+			return err
+		}
+		fmt.Printf("  execution %d: %-5s  statements prepared on the server: %d\n", i, name, count())
+	}
+	st, err := pgpipe.Stats(conn)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  prepared on the 6th execution (prepare_threshold=5), in the same round trip; stats: %+v\n", st)
+	return nil
+}
+
+// demoPipeline is the scenario of "Pipeline mode in Psycopg": 1,000
+// inserts of (n!, now(), bool), one round trip each, then pipelined;
+// directly and through a proxy that adds 0.5ms each way.
+func demoPipeline(ctx context.Context, db *sql.DB, dsn string) error {
+	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS t; CREATE UNLOGGED TABLE t (x numeric, d timestamp, p boolean)"); err != nil {
+		return err
+	}
+	facts := make([]string, 1000)
+	f := big.NewInt(1)
+	for n := range facts {
+		if n > 0 {
+			f.Mul(f, big.NewInt(int64(n)))
+		}
+		facts[n] = f.String()
+	}
+	cfg, err := pgpipe.ParseDSN(dsn)
+	if err != nil {
+		return err
+	}
+	if len(cfg.Hosts) == 0 || cfg.Hosts[0].Name == "" || cfg.Hosts[0].Name[0] == '/' {
+		return errors.New("the pipeline demo needs a TCP host in the DSN")
+	}
+	h := cfg.Hosts[0]
+	addr := h.Addr
+	if addr == "" {
+		addr = h.Name
+	}
+	proxy, err := latencyproxy.Start(addr+":"+strconv.Itoa(int(h.Port)), 500*time.Microsecond)
+	if err != nil {
+		return err
+	}
+	defer proxy.Close()
+	viaProxy := *cfg
+	viaProxy.Hosts = []pgpipe.Host{{Name: "127.0.0.1", Port: uint16(proxy.Port())}}
+	for _, route := range []struct {
+		name string
+		cfg  *pgpipe.Config
+	}{{"direct (loopback)", cfg}, {"through a 1ms round-trip proxy", &viaProxy}} {
+		cn, err := pgpipe.NewConnectorConfig(route.cfg)
+		if err != nil {
+			return err
+		}
+		rdb := sql.OpenDB(cn)
+		defer rdb.Close()
+		conn, err := rdb.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		const q = "INSERT INTO t (x, d, p) VALUES ($1, $2, $3)"
+		start := time.Now()
+		for n := 0; n < 1000; n++ {
+			if _, err := conn.ExecContext(ctx, q, facts[n], time.Now(), false); err != nil {
+				return err
+			}
+		}
+		loop := time.Since(start)
+		start = time.Now()
+		err = pgpipe.RunPipeline(ctx, conn, func(p *pgpipe.Pipeline) error {
+			for n := 0; n < 1000; n++ {
+				p.Exec(q, facts[n], time.Now(), true)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		piped := time.Since(start)
+		fmt.Printf("  %-31s loop %8v   pipeline %8v   speed-up %.1fx\n", route.name+":",
+			loop.Round(time.Millisecond), piped.Round(time.Millisecond), float64(loop)/float64(piped))
+	}
+	var rows int
+	db.QueryRowContext(ctx, "SELECT count(*) FROM t").Scan(&rows)
+	fmt.Printf("  -> %d rows\n", rows)
 	return nil
 }
