@@ -24,8 +24,9 @@ type conn struct {
 	execRes  result
 	tx       tx
 	// inPipeline is set while a pipeline (pipeline_ext.go) holds the
-	// connection.
+	// connection; copyOpen while a COPY (copy_ext.go, copy_stmt.go) does.
 	inPipeline bool
+	copyOpen   interface{ Close() error }
 }
 
 // BusyError is returned when a command is started on a connection that
@@ -87,6 +88,9 @@ func (c *conn) begin(ctx context.Context, query string) error {
 	}
 	if c.inPipeline {
 		return &BusyError{Op: "pipeline", Query: query}
+	}
+	if c.copyOpen != nil {
+		return &BusyError{Op: "COPY", Query: query}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -151,6 +155,9 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 // the statement then runs unnamed, one flight per execution, which keeps
 // it working behind a pooler in transaction mode.
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if copyFromStdin.MatchString(query) {
+		return &copyStmt{c: c, sql: query}, nil // lib/pq's COPY idiom (copy_stmt.go)
+	}
 	s := &stmt{c: c, sql: query, params: -1}
 	if c.core.cfg.PrepareThreshold == PrepareNone || c.core.stmts.Disabled() || multipleStatements(query) {
 		return s, nil
@@ -198,6 +205,15 @@ func (c *conn) Ping(ctx context.Context) error {
 // sat idle is checked for a server that went away meanwhile.
 func (c *conn) ResetSession(ctx context.Context) error {
 	if c.core.broken != nil || c.rowsOpen != nil || c.inPipeline {
+		return driver.ErrBadConn
+	}
+	if _, ok := c.copyOpen.(*copyStmt); ok {
+		// A lib/pq-style COPY goes back to the pool between its Execs
+		// (database/sql releases the connection after each): keep it for
+		// the statement's next Exec. Another command gets a BusyError.
+		return nil
+	}
+	if c.copyOpen != nil {
 		return driver.ErrBadConn
 	}
 	if time.Since(c.core.lastUsed) > idleCheckAfter {

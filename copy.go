@@ -25,6 +25,12 @@ func (c *core) onCopyIn(r *request, msg pgproto3.BackendMessage) (event, error) 
 		return evNone, c.unexpected(r, msg)
 	}
 	r.res.copyIn = true
+	if r.res.copyWanted {
+		if m, ok := msg.(*pgproto3.CopyInResponse); ok {
+			r.res.copyBinary = m.OverallFormat == 1
+		}
+		return evCopyIn, nil
+	}
 	c.fe.Send(&pgproto3.CopyFail{Message: errCopyNoSource.Error()})
 	if r.kind == reqExec {
 		c.fe.SendSync(&msgSync)
@@ -45,6 +51,9 @@ func (c *core) onCopyOut(r *request, msg pgproto3.BackendMessage) (event, error)
 		return evNone, c.unexpected(r, msg)
 	}
 	r.res.copyOut = true
+	if r.res.copyWanted {
+		return evCopyOut, nil
+	}
 	if r.res.err == nil {
 		r.res.err = errCopyNoSink
 	}
@@ -55,6 +64,10 @@ func (c *core) onCopyOut(r *request, msg pgproto3.BackendMessage) (event, error)
 func (c *core) onCopyOutData(r *request, msg pgproto3.BackendMessage) (event, error) {
 	if r.res == nil || !r.res.copyOut {
 		return evNone, c.unexpected(r, msg)
+	}
+	if d, ok := msg.(*pgproto3.CopyData); ok && r.res.copyWanted && !r.res.discard {
+		c.copyData = d.Data
+		return evCopyData, nil
 	}
 	return evNone, nil
 }

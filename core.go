@@ -47,9 +47,11 @@ type core struct {
 	q        queue
 	aborting *abortCause // set from an ErrorResponse until the next ReadyForQuery
 	broken   error       // non-nil once the connection is unusable; sticky
-	// rowValues holds the DataRow values of the last evRow, valid until
-	// the next receive.
+	// rowValues holds the DataRow values of the last evRow, and
+	// copyData the data of the last evCopyData; both are valid until the
+	// next receive.
 	rowValues [][]byte
+	copyData  []byte
 	// segmentLast is the last result completed since the last
 	// ReadyForQuery, segmentErr the first error: an error at Sync belongs
 	// to the former, and a failed transaction's cause is the latter.

@@ -57,6 +57,10 @@ var (
 	_ driver.StmtQueryContext  = (*stmt)(nil)
 	_ driver.NamedValueChecker = (*stmt)(nil)
 
+	_ driver.Stmt              = (*copyStmt)(nil)
+	_ driver.StmtExecContext   = (*copyStmt)(nil)
+	_ driver.NamedValueChecker = (*copyStmt)(nil)
+
 	_ driver.Tx = (*tx)(nil)
 
 	_ driver.Rows                           = (*rows)(nil)

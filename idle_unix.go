@@ -12,13 +12,36 @@ import (
 // went away: a closed socket, or bytes waiting (a FATAL error such as an
 // administrator's termination, or a notification, which is kept).
 func (c *core) checkIdle() error {
+	switch waiting, err := c.peekSocket(); {
+	case err != nil:
+		c.fail(&ConnError{Op: "checking an idle connection", Err: err})
+		return c.broken
+	case !waiting:
+		return nil // nothing waiting: alive
+	}
+	return c.drainIdle()
+}
+
+// pendingInput reports, without blocking, whether the server has sent
+// something not yet read (a COPY uses it to notice an error early).
+func (c *core) pendingInput() bool {
+	if c.rd.buffered() > 0 || c.fe.ReadBufferLen() > 0 {
+		return true
+	}
+	waiting, err := c.peekSocket()
+	return waiting || err != nil
+}
+
+// peekSocket looks at the socket under TLS without blocking: waiting is
+// true when bytes are there; err reports a closed or failed socket.
+func (c *core) peekSocket() (waiting bool, err error) {
 	sc, ok := c.rawConn.(syscall.Conn)
 	if !ok {
-		return nil
+		return false, nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return err
+		return false, err
 	}
 	var n int
 	var rerr error
@@ -27,19 +50,17 @@ func (c *core) checkIdle() error {
 		n, _, rerr = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		return true
 	}); err != nil {
-		return err
+		return false, err
 	}
 	switch {
 	case errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EWOULDBLOCK):
-		return nil // nothing waiting: alive
+		return false, nil
 	case rerr != nil:
-		c.fail(&ConnError{Op: "checking an idle connection", Err: rerr})
-		return rerr
+		return false, rerr
 	case n == 0:
-		c.fail(&ConnError{Op: "checking an idle connection", Err: errors.New("the server closed the connection")})
-		return c.broken
+		return false, errors.New("the server closed the connection")
 	}
-	return c.drainIdle()
+	return true, nil
 }
 
 // drainIdle reads what the server sent while the connection was idle.

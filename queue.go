@@ -68,6 +68,9 @@ const (
 	evDescribed              // the head result learned its columns (or that it has none)
 	evResult                 // a result (or one result set of a simple query) ended
 	evSync                   // a ReadyForQuery ended a sync point
+	evCopyIn                 // the server waits for COPY data (CopyInResponse)
+	evCopyOut                // the server starts sending COPY data (CopyOutResponse)
+	evCopyData               // a CopyData for the COPY's reader; its data is in c.copyData
 )
 
 // resState is where a result stands.
@@ -104,8 +107,10 @@ type result struct {
 	// setDone marks, for a simple query, that the current result set
 	// ended; another may follow before ReadyForQuery.
 	setDone bool
-	// copyIn/copyOut are set when the command started a COPY.
-	copyIn, copyOut bool
+	// copyIn/copyOut are set when the command started a COPY;
+	// copyWanted when the caller feeds or reads its data (copy_ext.go),
+	// copyBinary when the server expects binary COPY data.
+	copyIn, copyOut, copyWanted, copyBinary bool
 	// params is the number of parameters of an explicitly prepared statement.
 	params int
 	// retry marks a failure where the server lost a named statement before

@@ -42,6 +42,12 @@ type Conn interface {
 	// Messages are traced when queued, so a pipeline's commands show
 	// before their replies.
 	Trace(w io.Writer, regress bool)
+	// CopyFrom, CopyFromRows, CopyTo and CopyToStream run COPY; see the
+	// package functions of the same names.
+	CopyFrom(ctx context.Context, query string, r io.Reader) (int64, error)
+	CopyFromRows(ctx context.Context, table string, columns []string, src RowSource) (int64, error)
+	CopyTo(ctx context.Context, query string, w io.Writer) (int64, error)
+	CopyToStream(ctx context.Context, query string) (*CopyStream, error)
 
 	conn() *conn // only pgpipe implements Conn
 }

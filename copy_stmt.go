@@ -1,0 +1,197 @@
+package pgpipe
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// copyStmt is a COPY ... FROM STDIN prepared the way lib/pq users do COPY
+// (and the way lib/pq's CopyIn helper builds the statement):
+//
+//	stmt, _ := tx.Prepare(`COPY "t" ("a", "b") FROM STDIN`)
+//	for _, r := range rows {
+//		stmt.Exec(r.A, r.B) // one row
+//	}
+//	res, _ := stmt.Exec() // no arguments: ends the COPY
+//	n, _ := res.RowsAffected()
+//	stmt.Close()
+//
+// The COPY starts with the first Exec; rows go out in the text format, in
+// chunks, as they come. From then until the final Exec the connection is
+// busy with the COPY. Closing the statement before the final Exec aborts
+// the COPY (inside a transaction block, that aborts the transaction, as
+// any failed statement does).
+type copyStmt struct {
+	c        *conn
+	sql      string
+	res      result
+	w        *copyWriter
+	started  bool
+	finished bool
+	err      error // sticky: the COPY failed
+}
+
+// copyFromStdin matches a COPY ... FROM STDIN statement.
+var copyFromStdin = regexp.MustCompile(`(?is)^\s*copy\b.*\bfrom\s+stdin\b`)
+
+// NumInput returns -1: each Exec carries one row, the last none.
+func (s *copyStmt) NumInput() int { return -1 }
+
+// ExecContext sends one row, or, with no arguments, ends the COPY and
+// reports the rows copied.
+func (s *copyStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if s.finished {
+		return nil, errors.New("pgpipe: the COPY statement already ended")
+	}
+	if !s.started {
+		if err := s.start(ctx); err != nil {
+			s.err = err
+			return nil, err
+		}
+	} else {
+		if s.c.core.broken != nil {
+			return nil, s.c.core.broken
+		}
+		s.c.core.watch.start(ctx)
+	}
+	defer s.c.core.watch.stop()
+	s.w.ctx = ctx
+	if len(args) == 0 {
+		return s.finish()
+	}
+	if err := s.row(args); err != nil {
+		s.abort(err)
+		return nil, err
+	}
+	return driver.RowsAffected(0), nil
+}
+
+// start sends the COPY and waits for the server to take data.
+func (s *copyStmt) start(ctx context.Context) error {
+	c := s.c
+	if err := c.begin(ctx, s.sql); err != nil {
+		return err
+	}
+	core := c.core
+	s.res.reset(s.sql)
+	s.res.copyWanted, s.res.discard = true, true
+	if err := core.startCopy(&s.res, evCopyIn); err != nil || s.res.state == resDone {
+		c.endOp()
+		return firstErr(err, core.txNote(s.res.err), errors.New("pgpipe: the statement is not a COPY FROM STDIN"))
+	}
+	s.started = true
+	s.w = &copyWriter{core: core, ctx: ctx}
+	c.copyOpen = s
+	return nil
+}
+
+// row appends one row in the text COPY format, sending full chunks.
+func (s *copyStmt) row(args []driver.NamedValue) error {
+	w := s.w
+	if len(w.buf) == 0 {
+		w.space()
+	}
+	for i, a := range args {
+		if i > 0 {
+			w.buf = append(w.buf, '\t')
+		}
+		var err error
+		if w.buf, err = appendCopyText(w.buf, a.Value); err != nil {
+			return &ArgError{Position: i + 1, Err: err}
+		}
+	}
+	w.buf = append(w.buf, '\n')
+	return w.maybeFlush()
+}
+
+// finish sends the rest and CopyDone, and reads the result.
+func (s *copyStmt) finish() (driver.Result, error) {
+	s.finished = true
+	core := s.c.core
+	defer s.release()
+	if err := s.w.flush(); err != nil {
+		return nil, s.end(err)
+	}
+	core.fe.Send(&pgproto3.CopyDone{})
+	if err := core.flush(); err != nil {
+		return nil, err
+	}
+	if err := core.awaitSync(); err != nil {
+		return nil, err
+	}
+	if s.res.err != nil {
+		return nil, core.txNote(s.res.err)
+	}
+	return driver.RowsAffected(s.res.rowsAffected), nil
+}
+
+// abort ends the COPY after a failure on the client's side.
+func (s *copyStmt) abort(cause error) {
+	s.err = cause
+	s.finished = true
+	defer s.release()
+	s.end(cause)
+}
+
+// end sends CopyFail with cause and reads the server's answer, so the
+// connection is ready; it returns cause (or the server's error, when the
+// server failed first).
+func (s *copyStmt) end(cause error) error {
+	core := s.c.core
+	if core.broken != nil {
+		return core.broken
+	}
+	core.fe.Send(&pgproto3.CopyFail{Message: "pgpipe: " + cause.Error()})
+	if err := core.flush(); err != nil {
+		return err
+	}
+	if err := core.awaitSync(); err != nil {
+		return err
+	}
+	if s.w.serverFailed {
+		return core.txNote(s.res.err)
+	}
+	return cause
+}
+
+// release frees the connection from the COPY.
+func (s *copyStmt) release() {
+	if s.c.copyOpen == s {
+		s.c.copyOpen = nil
+		s.c.core.lastUsed = time.Now()
+	}
+}
+
+// Close aborts a COPY that was started and not ended with Exec().
+func (s *copyStmt) Close() error {
+	if s.started && !s.finished {
+		s.abort(errors.New("the COPY statement was closed before the final Exec() that ends it"))
+	}
+	return nil
+}
+
+// QueryContext is not possible on a COPY FROM STDIN.
+func (s *copyStmt) QueryContext(context.Context, []driver.NamedValue) (driver.Rows, error) {
+	return nil, errors.New("pgpipe: a COPY FROM STDIN statement takes Exec, not Query")
+}
+
+// Exec is ExecContext without a context.
+func (s *copyStmt) Exec(args []driver.Value) (driver.Result, error) {
+	return s.ExecContext(context.Background(), namedValues(args))
+}
+
+// Query is QueryContext without a context.
+func (s *copyStmt) Query(args []driver.Value) (driver.Rows, error) {
+	return s.QueryContext(context.Background(), namedValues(args))
+}
+
+// CheckNamedValue checks arguments as the connection does.
+func (s *copyStmt) CheckNamedValue(nv *driver.NamedValue) error { return s.c.CheckNamedValue(nv) }

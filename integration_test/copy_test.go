@@ -1,0 +1,404 @@
+package integration_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pgpipe/pgpipe"
+)
+
+// stillWorks checks that conn runs the next query.
+func stillWorks(t *testing.T, conn *sql.Conn) {
+	t.Helper()
+	var n int
+	if err := conn.QueryRowContext(context.Background(), "SELECT $1::int", 11).Scan(&n); err != nil || n != 11 {
+		t.Fatalf("the connection does not run the next query: %d, %v", n, err)
+	}
+}
+
+func countRows(t *testing.T, db *sql.DB, tbl string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM " + tbl).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestCopyFromReaderInEveryFormat(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "id int, name text")
+	conn := openConn(t)
+	ctx := context.Background()
+	n, err := pgpipe.CopyFrom(ctx, conn, "COPY "+tbl+" FROM STDIN", strings.NewReader("1\tone\n2\t\\N\n3\ttab\\there\n"))
+	if err != nil || n != 3 {
+		t.Fatalf("text: %d, %v", n, err)
+	}
+	n, err = pgpipe.CopyFrom(ctx, conn, "COPY "+tbl+" FROM STDIN (FORMAT csv)", strings.NewReader("4,\"comma, quoted\"\n5,five\n"))
+	if err != nil || n != 2 {
+		t.Fatalf("csv: %d, %v", n, err)
+	}
+	var bin bytes.Buffer
+	if _, err := pgpipe.CopyTo(ctx, conn, "COPY (SELECT id + 100, name FROM "+tbl+") TO STDOUT (FORMAT binary)", &bin); err != nil {
+		t.Fatal(err)
+	}
+	n, err = pgpipe.CopyFrom(ctx, conn, "COPY "+tbl+" FROM STDIN (FORMAT binary)", &bin)
+	if err != nil || n != 5 {
+		t.Fatalf("binary: %d, %v", n, err)
+	}
+	var got string
+	conn.QueryRowContext(ctx, "SELECT string_agg(id || ':' || coalesce(name, 'NULL'), ',' ORDER BY id) FROM "+tbl).Scan(&got)
+	want := "1:one,2:NULL,3:tab\there,4:comma, quoted,5:five,101:one,102:NULL,103:tab\there,104:comma, quoted,105:five"
+	if got != want {
+		t.Fatalf("table holds %q, want %q", got, want)
+	}
+}
+
+// failingReader yields n bytes of rows, then an error.
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func TestCopyFromReaderFailingMidStream(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "id int")
+	conn := openConn(t)
+	var rows strings.Builder
+	for i := 0; i < 100000; i++ {
+		fmt.Fprintf(&rows, "%d\n", i)
+	}
+	boom := errors.New("disk on fire")
+	_, err := pgpipe.CopyFrom(context.Background(), conn, "COPY "+tbl+" FROM STDIN", &failingReader{data: []byte(rows.String()), err: boom})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the reader's error", err)
+	}
+	if n := countRows(t, db, tbl); n != 0 {
+		t.Fatalf("%d rows after an aborted COPY", n)
+	}
+	stillWorks(t, conn)
+}
+
+func TestCopyFromServerErrorNamesTheLine(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "id int")
+	conn := openConn(t)
+	var rows strings.Builder
+	for i := 1; i <= 100000; i++ {
+		if i == 1234 {
+			rows.WriteString("not a number\n")
+			continue
+		}
+		fmt.Fprintf(&rows, "%d\n", i)
+	}
+	_, err := pgpipe.CopyFrom(context.Background(), conn, "COPY "+tbl+" FROM STDIN", strings.NewReader(rows.String()))
+	var pgErr *pgpipe.Error
+	if !errors.As(err, &pgErr) || pgErr.Code != "22P02" || !strings.Contains(pgErr.Where, "line 1234") {
+		t.Fatalf("err = %v (where %q); want 22P02 at line 1234", err, pgErr.Where)
+	}
+	stillWorks(t, conn)
+}
+
+func TestCopyFromRowsRoundTrip(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "id int8, name text, score float8, at timestamptz, ok bool, raw bytea, amount numeric, tags text[]")
+	conn := openConn(t)
+	at := time.Date(2024, 2, 29, 12, 30, 45, 123456000, time.UTC)
+	src := [][]any{
+		{int64(1), "one", 1.5, at, true, []byte{0, 1, 2}, "12345.678", []string{"a", "b,c"}},
+		{2, "tab\tand\nnewline", -0.25, at.Add(time.Hour), false, []byte(`\`), "-0.001", []string{}},
+		{3, nil, nil, nil, nil, nil, nil, nil},
+	}
+	n, err := pgpipe.CopyFromRows(context.Background(), conn, tbl, nil, pgpipe.CopyFromSlice(src))
+	if err != nil || n != 3 {
+		t.Fatalf("%d, %v", n, err)
+	}
+	rows, err := conn.QueryContext(context.Background(), "SELECT id, name, score, at, ok, raw, amount, tags FROM "+tbl+" ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var id int64
+		var name, amount, tags sql.NullString
+		var score sql.NullFloat64
+		var ts sql.NullTime
+		var ok sql.NullBool
+		var raw []byte
+		rows.Scan(&id, &name, &score, &ts, &ok, &raw, &amount, &tags)
+		got = append(got, fmt.Sprintf("%d|%v|%v|%v|%v|%x|%v|%v", id, name.String, score.Float64, ts.Time.UTC().Format(time.RFC3339Nano), ok.Bool, raw, amount.String, tags.String))
+	}
+	want := []string{
+		"1|one|1.5|2024-02-29T12:30:45.123456Z|true|000102|12345.678|{a,\"b,c\"}",
+		"2|tab\tand\nnewline|-0.25|2024-02-29T13:30:45.123456Z|false|5c|-0.001|{}",
+		"3||0|0001-01-01T00:00:00Z|false|||",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestCopyFromRowsNamesTheBadValue(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "id int4, name text")
+	conn := openConn(t)
+	src := [][]any{{1, "a"}, {2, "b"}, {struct{}{}, "c"}}
+	_, err := pgpipe.CopyFromRows(context.Background(), conn, tbl, []string{"id", "name"}, pgpipe.CopyFromSlice(src))
+	var ve *pgpipe.CopyValueError
+	if !errors.As(err, &ve) || ve.Row != 3 || ve.Column != "id" {
+		t.Fatalf("err = %v; want a CopyValueError at row 3, column id", err)
+	}
+	if n := countRows(t, db, tbl); n != 0 {
+		t.Fatalf("%d rows after a failed COPY", n)
+	}
+	stillWorks(t, conn)
+}
+
+func TestCopyToWriterAndStream(t *testing.T) {
+	t.Parallel()
+	conn := openConn(t)
+	var buf bytes.Buffer
+	n, err := pgpipe.CopyTo(context.Background(), conn, "COPY (SELECT g, 'r' || g FROM generate_series(1, 3) g) TO STDOUT", &buf)
+	if err != nil || n != 3 || buf.String() != "1\tr1\n2\tr2\n3\tr3\n" {
+		t.Fatalf("%d, %q, %v", n, buf.String(), err)
+	}
+	var all []byte
+	err = pgpipe.CopyToStream(context.Background(), conn, "COPY (SELECT g FROM generate_series(1, 100000) g) TO STDOUT (FORMAT csv)", func(r io.Reader) error {
+		var err error
+		all, err = io.ReadAll(r)
+		return err
+	})
+	if err != nil || bytes.Count(all, []byte("\n")) != 100000 {
+		t.Fatalf("stream: %d lines, %v", bytes.Count(all, []byte("\n")), err)
+	}
+	stillWorks(t, conn)
+}
+
+type failingWriter struct{ after int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.after -= len(p); w.after < 0 {
+		return 0, errors.New("pipe closed")
+	}
+	return len(p), nil
+}
+
+// The seeds/001 scenario: a COPY TO stream abandoned part way, outside and
+// inside a transaction; the connection (and the transaction) stay usable.
+func TestCopyToClosedEarly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	big := "COPY (SELECT g, repeat('x', 50) FROM generate_series(1, 2000000) g) TO STDOUT"
+	conn := openConn(t)
+	read := func() error {
+		return pgpipe.CopyToStream(ctx, conn, big, func(r io.Reader) error {
+			_, err := io.ReadFull(r, make([]byte, 100000))
+			return err
+		})
+	}
+	if err := read(); err != nil {
+		t.Fatalf("outside a transaction: %v", err)
+	}
+	stillWorks(t, conn)
+
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("CREATE TEMP TABLE early_close_" + fmt.Sprint(time.Now().UnixNano()) + " (x int)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := read(); err != nil {
+		t.Fatalf("inside a transaction: %v", err)
+	}
+	var one int
+	if err := tx.QueryRow("SELECT 1").Scan(&one); err != nil {
+		t.Fatalf("the transaction after an early close: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("commit after an early close: %v", err)
+	}
+	_, err = pgpipe.CopyTo(ctx, conn, big, &failingWriter{after: 100000})
+	if err == nil || !strings.Contains(err.Error(), "pipe closed") {
+		t.Fatalf("a failing writer: %v", err)
+	}
+	stillWorks(t, conn)
+}
+
+func TestCopyCancelledContextInsideATransactionSaysItAborted(t *testing.T) {
+	t.Parallel()
+	conn := openConn(t)
+	tx, err := conn.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	tx.Exec("SELECT 1")
+	ctx, cancel := context.WithCancel(context.Background())
+	err = pgpipe.CopyToStream(ctx, conn, "COPY (SELECT g, pg_sleep(0.001) FROM generate_series(1, 100000) g) TO STDOUT", func(r io.Reader) error {
+		r.Read(make([]byte, 100))
+		cancel()
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "aborted") {
+		t.Fatalf("err = %v; want context.Canceled and a note that the transaction is aborted", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	stillWorks(t, conn)
+}
+
+func TestLibpqStyleCopyInAndOutOfATransaction(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "a int, b text")
+	run := func(prep func(string) (*sql.Stmt, error)) {
+		stmt, err := prep(`COPY "` + tbl + `" ("a", "b") FROM STDIN`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 1000; i++ {
+			if _, err := stmt.Exec(i, fmt.Sprintf("row\t%d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := stmt.Exec()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n != 1000 {
+			t.Fatalf("final Exec reported %d rows", n)
+		}
+		if err := stmt.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(db.Prepare)
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(tx.Prepare)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, db, tbl); n != 2000 {
+		t.Fatalf("%d rows, want 2000", n)
+	}
+	var b string
+	db.QueryRow("SELECT b FROM " + tbl + " WHERE a = 7 LIMIT 1").Scan(&b)
+	if b != "row\t7" {
+		t.Fatalf("value %q: tabs must survive the text format", b)
+	}
+	// Closing before the final Exec aborts the COPY; the connection works.
+	conn := openConn(t)
+	stmt, _ := conn.PrepareContext(context.Background(), "COPY "+tbl+" (a) FROM STDIN")
+	stmt.Exec(1)
+	stmt.Close()
+	if n := countRows(t, db, tbl); n != 2000 {
+		t.Fatalf("%d rows after an abandoned COPY, want 2000", n)
+	}
+	stillWorks(t, conn)
+}
+
+func TestPlainExecOfCopyFromStdinFailsClearly(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "a int")
+	conn := openConn(t)
+	_, err := conn.ExecContext(context.Background(), "COPY "+tbl+" FROM STDIN")
+	if err == nil || !strings.Contains(err.Error(), "CopyFrom") {
+		t.Fatalf("err = %v", err)
+	}
+	stillWorks(t, conn)
+}
+
+func TestCopyMemoryStaysFlat(t *testing.T) {
+	db := openDB(t)
+	tbl := newTable(t, db, "id int8, name text, score float8, at timestamptz")
+	conn := openConn(t)
+	const total = 2_000_000
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	peak := uint64(0)
+	sample := func() {
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		peak = max(peak, ms.HeapAlloc)
+	}
+	src := &genSource{n: total, sample: sample}
+	n, err := pgpipe.CopyFromRows(context.Background(), conn, tbl, nil, src)
+	if err != nil || n != total {
+		t.Fatalf("COPY FROM: %d, %v", n, err)
+	}
+	w := &countingWriter{sample: sample}
+	n, err = pgpipe.CopyTo(context.Background(), conn, "COPY "+tbl+" TO STDOUT", w)
+	if err != nil || n != total {
+		t.Fatalf("COPY TO: %d, %v", n, err)
+	}
+	if growth := int64(peak) - int64(base); growth > 16<<20 {
+		t.Fatalf("heap grew by %d MiB copying %d rows each way", growth>>20, total)
+	}
+}
+
+// genSource generates rows without holding them.
+type genSource struct {
+	i, n   int
+	row    []any
+	sample func()
+}
+
+func (g *genSource) Next() bool {
+	g.i++
+	if g.i%500_000 == 0 {
+		g.sample()
+	}
+	return g.i <= g.n
+}
+
+func (g *genSource) Values() ([]any, error) {
+	g.row = append(g.row[:0], int64(g.i), "name", float64(g.i)/3, time.Unix(int64(g.i), 0))
+	return g.row, nil
+}
+
+func (g *genSource) Err() error { return nil }
+
+type countingWriter struct {
+	n      int64
+	sample func()
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	if w.n/(64<<20) != (w.n+int64(len(p)))/(64<<20) {
+		w.sample()
+	}
+	w.n += int64(len(p))
+	return len(p), nil
+}
