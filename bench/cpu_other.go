@@ -1,0 +1,6 @@
+//go:build !unix
+
+package bench
+
+// CPUTime returns 0: process CPU time is measured on Unix systems only.
+func CPUTime() int64 { return 0 }
