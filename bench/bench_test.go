@@ -17,6 +17,10 @@ import (
 // dsn is the server every contender connects to, set by TestMain.
 var dsn string
 
+// localServer is set when the server runs on this machine: the benchmarks
+// then report its backend's CPU time too.
+var localServer = os.Getenv(LocalServerEnv) == "1"
+
 // pools holds one pool per contender, opened on first use and kept for
 // the whole process, so the benchmark's repeated calls (b.N = 1, 100, ...)
 // reuse one warm connection.
@@ -44,6 +48,7 @@ func run(m *testing.M) int {
 		}
 		defer c.Stop()
 		dsn = c.DSN(pgcluster.SuperUser, "", "sslmode=disable")
+		localServer = true
 	}
 	if err := Setup(ctx, dsn); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -75,7 +80,10 @@ var warm = map[string]bool{}
 // runWorkload times b.N operations of w on c's connection, after an
 // untimed warm-up. Besides ns/op it reports cpu-ns/op, the CPU time the
 // whole client process used per operation (all threads, GC included),
-// which other load on the machine disturbs less than wall time. With
+// which other load on the machine disturbs less than wall time, and, when
+// the server is local, server-cpu-ns/op, the CPU time of the connection's
+// server backend (pid from pg_backend_pid(), checked unchanged after the
+// loop; time from /proc/<pid>/schedstat). With
 // w.Rows it reports per-row metrics, counting allocations as the testing
 // package does for allocs/op.
 func runWorkload(b *testing.B, w Workload, c Contender) {
@@ -90,10 +98,11 @@ func runWorkload(b *testing.B, w Workload, c Contender) {
 			b.Fatalf("%s/%s: warm-up: %v", w.Name, c.Name, err)
 		}
 	}
+	backend := backendPID(b, db)
 	b.ReportAllocs()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	cpu := CPUTime()
+	cpu, serverCPU := CPUTime(), ProcessCPUTime(backend)
 	b.ResetTimer()
 	for i := range b.N {
 		if err := w.Op(ctx, db, i+1); err != nil {
@@ -104,6 +113,9 @@ func runWorkload(b *testing.B, w Workload, c Contender) {
 	if cpu > 0 {
 		b.ReportMetric(float64(CPUTime()-cpu)/float64(b.N), "cpu-ns/op")
 	}
+	if serverCPU > 0 && backendPID(b, db) == backend {
+		b.ReportMetric(float64(ProcessCPUTime(backend)-serverCPU)/float64(b.N), "server-cpu-ns/op")
+	}
 	runtime.ReadMemStats(&after)
 	if w.Rows > 0 {
 		rows := float64(b.N) * float64(w.Rows)
@@ -111,6 +123,19 @@ func runWorkload(b *testing.B, w Workload, c Contender) {
 		b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/rows, "B/row")
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/rows, "ns/row")
 	}
+}
+
+// backendPID returns the pid of the server process serving db's only
+// connection, or 0 when the server is not local.
+func backendPID(b *testing.B, db *sql.DB) int {
+	if !localServer {
+		return 0
+	}
+	var pid int
+	if err := db.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		b.Fatalf("pg_backend_pid(): %v", err)
+	}
+	return pid
 }
 
 // pool returns c's pool, opening it on first use.

@@ -25,6 +25,11 @@ import (
 // libpq keyword/value or URL form, that every contender connects to.
 const DSNEnv = "PGPIPE_BENCH_DSN"
 
+// LocalServerEnv names the environment variable that, set to 1, says the
+// server runs on this machine, so that the benchmarks may read its
+// backend's CPU time from /proc.
+const LocalServerEnv = "PGPIPE_BENCH_LOCAL_SERVER"
+
 // Contender is one way of talking to PostgreSQL from Go, measured on
 // every workload.
 type Contender struct {

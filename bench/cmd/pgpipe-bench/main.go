@@ -153,7 +153,7 @@ func run(ctx context.Context, cfg config) (failed int, err error) {
 			rep.Settings.LoadAverageStart+"): expect noise, compare the paired ranges")
 		logf("the machine is busy (load average %s): expect noisy numbers", rep.Settings.LoadAverageStart)
 	}
-	r := runner{cfg: cfg, bin: bin, tmp: tmp, dsn: srv.dsn, client: client}
+	r := runner{cfg: cfg, bin: bin, tmp: tmp, dsn: srv.dsn, local: srv.local, client: client}
 	rep.Runs, failed = r.all(ctx)
 	rep.Settings.LoadAverageEnd = loadAverage()
 	if ctx.Err() != nil {

@@ -255,8 +255,8 @@ func pinningText(s settings) string {
 
 func printWorkload(w io.Writer, ws workloadSummary) {
 	fmt.Fprintf(w, "\n## %s\n\n%s.\n\n", ws.Workload, ws.About)
-	head := "| contender | time/op | vs " + ws.Baseline + " (median of paired ratios) | paired range | client CPU/op | CPU vs " + ws.Baseline + " | B/op | allocs/op |"
-	rule := "|---|---:|---:|---:|---:|---:|---:|---:|"
+	head := "| contender | time/op | vs " + ws.Baseline + " (median of paired ratios) | paired range | client CPU/op | client CPU vs " + ws.Baseline + " | server CPU/op | B/op | allocs/op |"
+	rule := "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	if ws.Rows > 0 {
 		head += " allocs/row | B/row | time/row |"
 		rule += "---:|---:|---:|"
@@ -264,9 +264,9 @@ func printWorkload(w io.Writer, ws workloadSummary) {
 	fmt.Fprintln(w, head)
 	fmt.Fprintln(w, rule)
 	for _, c := range ws.Contenders {
-		line := fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s |", c.Label, fmtNs(c.Median["ns/op"]),
+		line := fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |", c.Label, fmtNs(c.Median["ns/op"]),
 			fmtRatio(c.Ratio), fmtRange(c.Ratio), fmtNs(c.Median["cpu-ns/op"]), fmtRatio(c.CPURatio),
-			fmtNum(c.Median, "B/op", 0), fmtNum(c.Median, "allocs/op", 0))
+			fmtNs(c.Median["server-cpu-ns/op"]), fmtNum(c.Median, "B/op", 0), fmtNum(c.Median, "allocs/op", 0))
 		if ws.Rows > 0 {
 			line += fmt.Sprintf(" %s | %s | %s |", fmtNum(c.Median, "allocs/row", 3),
 				fmtNum(c.Median, "B/row", 1), fmtNs(c.Median["ns/row"]))

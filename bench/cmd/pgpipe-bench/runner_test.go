@@ -199,7 +199,7 @@ func TestPrintMarkdownShowsEveryContenderAndTheVerdict(t *testing.T) {
 	printMarkdown(&buf, rep)
 	out := buf.String()
 	for _, want := range []string{
-		"## Read100k", "| pgpipe | 70 ms | 0.875x | 0.875–0.875 (1) | – | – |", "| lib/pq | 120 ms | 1.500x",
+		"## Read100k", "| pgpipe | 70 ms | 0.875x | 0.875–0.875 (1) | – | – | – |", "| lib/pq | 120 ms | 1.500x",
 		"| allocs/row |", "| 5.000 | 79.3 | 700 ns |",
 		"## PointQuery", "| libpq (pgbench) | 30 µs | 0.750x",
 		"**Verdict** Read100k: pgpipe FAIL", "5.000 allocs/row (target < pgx stdlib's 5.000) MISSED",

@@ -28,7 +28,8 @@ type result struct {
 	Rep        int    `json:"rep"`
 	Iterations int64  `json:"iterations"`
 	// Metrics are keyed by unit as go test prints them: ns/op,
-	// cpu-ns/op (the client process's CPU time), B/op, allocs/op, and
+	// cpu-ns/op (the client process's CPU time), server-cpu-ns/op (its
+	// server backend's, when the server is local), B/op, allocs/op, and
 	// per-row ones (allocs/row, B/row, ns/row); pgbench runs have ns/op,
 	// cpu-ns/op (pgbench's own, connecting included), tps and latency_ms.
 	Metrics map[string]float64 `json:"metrics"`
@@ -53,6 +54,7 @@ type runner struct {
 	bin    string // the compiled benchmark binary
 	tmp    string // a directory for pgbench scripts
 	dsn    string
+	local  bool // the server runs here: report its backends' CPU time
 	client clientPin
 }
 
@@ -92,6 +94,9 @@ func (r runner) command(ctx context.Context, args ...string) *exec.Cmd {
 	args = append(append([]string{}, r.client.prefix...), args...)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), bench.DSNEnv+"="+r.dsn)
+	if r.local {
+		cmd.Env = append(cmd.Env, bench.LocalServerEnv+"=1")
+	}
 	if r.cfg.gomaxprocs > 0 {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(r.cfg.gomaxprocs))
 	}

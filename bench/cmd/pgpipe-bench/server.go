@@ -20,6 +20,7 @@ import (
 type server struct {
 	dsn    string
 	pgdata string // data directory, when known: needed to pin the server
+	local  bool   // runs on this machine: its backends' CPU time is readable
 	stop   func()
 }
 
@@ -28,7 +29,7 @@ type server struct {
 func findServer(ctx context.Context, cfg config) (server, error) {
 	if dsn := os.Getenv(bench.DSNEnv); dsn != "" {
 		logf("using the server of $%s", bench.DSNEnv)
-		return server{dsn: dsn, pgdata: cfg.pgdata, stop: func() {}}, nil
+		return server{dsn: dsn, pgdata: cfg.pgdata, local: cfg.pgdata != "", stop: func() {}}, nil
 	}
 	logf("$%s is unset: starting a throwaway cluster", bench.DSNEnv)
 	start := time.Now()
@@ -40,6 +41,7 @@ func findServer(ctx context.Context, cfg config) (server, error) {
 	return server{
 		dsn:    c.DSN(pgcluster.SuperUser, "", "sslmode=disable"),
 		pgdata: c.Dir,
+		local:  true,
 		stop:   func() { _ = c.Stop() },
 	}, nil
 }
