@@ -37,6 +37,7 @@ func (c *core) newStmtDesc(cols []column) *stmtDesc {
 		}
 		col.format = f
 		col.dec = decoderFor(col.oid, f)
+		col.fast = fastKindFor(col.oid, f)
 		d.cols[i] = col
 		d.formats[i] = f
 		binary = binary || f != 0

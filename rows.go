@@ -25,6 +25,7 @@ import (
 type rows struct {
 	c      *conn
 	res    result
+	box    boxer
 	simple bool // a simple-protocol query: several result sets possible
 	// finished is set once ReadyForQuery was read: the connection is free.
 	finished bool
@@ -42,6 +43,7 @@ type column struct {
 	tableOID uint32
 	attnum   uint16
 	dec      decoder
+	fast     fastKind // a decoding that boxes without allocating (box.go)
 }
 
 // noColumns is the column list of a statement that returns rows with no
@@ -61,7 +63,8 @@ func (c *core) describeColumns(buf []column, fields []pgproto3.FieldDescription)
 			name: c.intern(f.Name), oid: f.DataTypeOID, typmod: f.TypeModifier,
 			size: f.DataTypeSize, format: f.Format,
 			tableOID: f.TableOID, attnum: f.TableAttributeNumber,
-			dec: decoderFor(f.DataTypeOID, f.Format),
+			dec:  decoderFor(f.DataTypeOID, f.Format),
+			fast: fastKindFor(f.DataTypeOID, f.Format),
 		})
 	}
 	return buf
@@ -143,6 +146,12 @@ func (r *rows) decode(values [][]byte, dest []driver.Value) error {
 		if v == nil {
 			dest[i] = nil
 			continue
+		}
+		if k := cols[i].fast; k != fastNone {
+			if val, ok := r.box.decodeFast(k, v, loc); ok {
+				dest[i] = val
+				continue
+			}
 		}
 		val, err := cols[i].dec(v, loc)
 		if err != nil {

@@ -1,0 +1,102 @@
+package pgpipe
+
+import (
+	"database/sql/driver"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"reflect"
+	"runtime"
+	"testing"
+	"time"
+)
+
+func TestBoxedValuesBehaveLikeCompilerBoxedOnes(t *testing.T) {
+	var b boxer
+	now := time.Date(2024, 5, 6, 7, 8, 9, 10, time.FixedZone("X", 3600))
+	for _, tc := range []struct{ boxed, plain driver.Value }{
+		{b.int64(-5), int64(-5)},
+		{b.int64(1 << 40), int64(1 << 40)},
+		{b.int64(7), int64(7)},
+		{b.float64(2.5), 2.5},
+		{b.float64(math.Inf(-1)), math.Inf(-1)},
+		{b.string([]byte("héllo")), "héllo"},
+		{b.string(nil), ""},
+		{b.time(now), now},
+	} {
+		if tc.boxed != tc.plain {
+			t.Errorf("%#v != %#v", tc.boxed, tc.plain)
+		}
+		if reflect.TypeOf(tc.boxed) != reflect.TypeOf(tc.plain) || !reflect.DeepEqual(tc.boxed, tc.plain) {
+			t.Errorf("reflect sees %T %v, want %T %v", tc.boxed, tc.boxed, tc.plain, tc.plain)
+		}
+		if fmt.Sprint(tc.boxed) != fmt.Sprint(tc.plain) {
+			t.Errorf("fmt prints %v, want %v", tc.boxed, tc.plain)
+		}
+		m := map[any]bool{tc.plain: true}
+		if !m[tc.boxed] {
+			t.Errorf("%v does not hash like %v", tc.boxed, tc.plain)
+		}
+	}
+}
+
+func TestBoxedValuesSurviveTheGarbageCollector(t *testing.T) {
+	var vals []driver.Value
+	var b boxer
+	for i := 0; i < 10000; i++ {
+		vals = append(vals, b.int64(int64(i)*1000), b.string([]byte(fmt.Sprint("s", i))), b.float64(float64(i)/4), b.time(time.Unix(int64(i), 0)))
+		if i%1000 == 0 {
+			b = boxer{} // drop the slabs: only the interfaces keep them alive
+			runtime.GC()
+		}
+	}
+	runtime.GC()
+	for i := 0; i < 10000; i++ {
+		got := vals[4*i : 4*i+4]
+		if got[0] != int64(i)*1000 || got[1] != fmt.Sprint("s", i) || got[2] != float64(i)/4 || !got[3].(time.Time).Equal(time.Unix(int64(i), 0)) {
+			t.Fatalf("row %d came back as %v", i, got)
+		}
+	}
+}
+
+func TestFastDecodingMatchesTheDecoders(t *testing.T) {
+	var b boxer
+	loc, _ := time.LoadLocation("Europe/Berlin")
+	i8 := binary.BigEndian.AppendUint64(nil, uint64(1<<40+3))
+	ts := binary.BigEndian.AppendUint64(nil, uint64(int64(770000000123456)))
+	inf := binary.BigEndian.AppendUint64(nil, math.MaxInt64)
+	f8 := binary.BigEndian.AppendUint64(nil, math.Float64bits(-1.25))
+	for _, tc := range []struct {
+		oid    uint32
+		format int16
+		src    []byte
+	}{
+		{oidInt8, 1, i8}, {oidInt4, 1, i8[4:]}, {oidInt2, 1, i8[6:]}, {oidFloat8, 1, f8},
+		{oidFloat4, 1, binary.BigEndian.AppendUint32(nil, math.Float32bits(0.1))},
+		{oidTimestamptz, 1, ts}, {oidTimestamp, 1, ts}, {oidTimestamptz, 1, inf},
+		{oidText, 0, []byte("text")}, {oidVarchar, 1, []byte("vc")}, {oidName, 0, []byte("")},
+	} {
+		k := fastKindFor(tc.oid, tc.format)
+		got, ok := b.decodeFast(k, tc.src, loc)
+		want, err := decoderFor(tc.oid, tc.format)(tc.src, loc)
+		if !ok || err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("oid %d: fast %#v (%v), decoder %#v (%v)", tc.oid, got, ok, want, err)
+		}
+	}
+	if _, ok := b.decodeFast(fastInt8, []byte{1, 2}, nil); ok {
+		t.Error("a wrong-length int8 was decoded by the fast path")
+	}
+}
+
+func TestBoxingAllocatesOncePerSlab(t *testing.T) {
+	var b boxer
+	src := binary.BigEndian.AppendUint64(nil, 1<<33)
+	allocs := testing.AllocsPerRun(10000, func() {
+		b.decodeFast(fastInt8, src, nil)
+		b.decodeFast(fastFloat8, src, nil)
+		b.decodeFast(fastTimestamptz, src, time.UTC)
+	})
+	if allocs > 3.0/boxSlab*1.5 {
+		t.Fatalf("%.3f allocations per row of three values, want about %.3f", allocs, 3.0/boxSlab)
+	}
+}
