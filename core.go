@@ -116,6 +116,7 @@ type core struct {
 
 	lastUsed      time.Time
 	notifications []Notification
+	notifyDropped bool // the overflow of notifications was logged
 	logger        *slog.Logger
 }
 
@@ -224,7 +225,7 @@ func (c *core) handleAsync(msg pgproto3.BackendMessage) bool {
 		}
 		c.notice(m)
 	case *pgproto3.NotificationResponse:
-		c.notifications = append(c.notifications, Notification{
+		c.keepNotification(Notification{
 			PID: m.PID, Channel: strings.Clone(m.Channel), Payload: strings.Clone(m.Payload),
 		})
 	default:

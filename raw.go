@@ -48,6 +48,9 @@ type Conn interface {
 	CopyFromRows(ctx context.Context, table string, columns []string, src RowSource) (int64, error)
 	CopyTo(ctx context.Context, query string, w io.Writer) (int64, error)
 	CopyToStream(ctx context.Context, query string) (*CopyStream, error)
+	// WaitForNotification returns the next notification for a channel
+	// this connection LISTENs to, waiting until ctx ends.
+	WaitForNotification(ctx context.Context) (Notification, error)
 
 	conn() *conn // only pgpipe implements Conn
 }
