@@ -114,6 +114,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	}
 	r := &c.rows
 	r.reset(c, query)
+	r.span = c.core.startTrace(ctx, TraceQuery{SQL: query, Args: len(args)})
 	var err error
 	if len(args) == 0 && multipleStatements(query) {
 		r.simple = true
@@ -123,9 +124,13 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	}
 	if err != nil {
 		c.endOp()
+		r.span.end(&r.res, 0, err)
 		return nil, err
 	}
 	c.rowsOpen = r
+	if r.res.state == resDone {
+		r.finish() // a simple query whose statements return no rows
+	}
 	return r, nil
 }
 
@@ -138,12 +143,14 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	defer c.endOp()
 	res := &c.execRes
 	res.reset(query)
+	span := c.core.startTrace(ctx, TraceQuery{SQL: query, Args: len(args)})
 	var err error
 	if len(args) == 0 && multipleStatements(query) {
 		err = c.core.execSimple(res)
 	} else {
 		err = c.core.exec(res, args, execOpts{force: force(ctx)})
 	}
+	span.end(res, res.rowsAffected, err)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +173,17 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 		return nil, err
 	}
 	defer c.endOp()
-	if err := c.core.prepare(s); err != nil {
+	pt, _ := c.core.cfg.Tracer.(PrepareTracer)
+	var start time.Time
+	if pt != nil {
+		ctx = pt.TracePrepareStart(ctx, query)
+		start = time.Now()
+	}
+	err := c.core.prepare(s)
+	if pt != nil {
+		pt.TracePrepareEnd(ctx, query, time.Since(start), err)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -260,5 +277,5 @@ func (c *conn) rowsClosed(r *rows) {
 func (r *rows) reset(c *conn, query string) {
 	r.c = c
 	r.res.reset(query)
-	r.simple, r.finished, r.closed = false, false, false
+	r.simple, r.finished, r.closed, r.span = false, false, false, nil
 }

@@ -162,6 +162,10 @@ type Config struct {
 	// Logger receives the driver's own log lines (recoveries, fallbacks).
 	// Nil means slog.Default().
 	Logger *slog.Logger
+	// Tracer, when set, observes every statement (see [QueryTracer]),
+	// and connection attempts and Prepare calls when it also implements
+	// [ConnectTracer] or [PrepareTracer]. [LogTracer] logs them.
+	Tracer QueryTracer
 
 	// pool is shared by the connections of one Connector.
 	pool *poolState
@@ -254,7 +258,20 @@ func NewConnectorConfig(cfg *Config) (*Connector, error) {
 // Connect opens one connection. It honours ctx and connect_timeout, tries
 // the hosts as the Config says, and never returns driver.ErrBadConn.
 func (cn *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+	ct, _ := cn.cfg.Tracer.(ConnectTracer)
+	var start time.Time
+	if ct != nil {
+		ctx = ct.TraceConnectStart(ctx)
+		start = time.Now()
+	}
 	c, err := connect(ctx, cn.cfg)
+	if ct != nil {
+		host := ""
+		if c != nil {
+			host = c.key.addr
+		}
+		ct.TraceConnectEnd(ctx, host, time.Since(start), err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -163,6 +163,15 @@ func (c *conn) copyIn(ctx context.Context, query string, feed func(*copyWriter) 
 	res := &c.execRes
 	res.reset(query)
 	res.copyWanted, res.discard = true, true
+	span := core.startTrace(ctx, TraceQuery{SQL: query, Copy: true})
+	n, err := c.copyInRun(ctx, res, feed)
+	span.end(res, n, err)
+	return n, err
+}
+
+// copyInRun is copyIn after the trace started.
+func (c *conn) copyInRun(ctx context.Context, res *result, feed func(*copyWriter) error) (int64, error) {
+	core := c.core
 	if err := core.startCopy(res, evCopyIn); err != nil || res.state == resDone {
 		return 0, firstErr(err, res.err, errors.New("pgpipe: the statement is not a COPY FROM STDIN"))
 	}
@@ -385,6 +394,7 @@ type CopyStream struct {
 	err    error
 	closed bool
 	done   bool
+	span   *traceSpan
 }
 
 // CopyToStream starts a COPY ... TO STDOUT statement; see [CopyToStream].
@@ -399,7 +409,7 @@ func (c *conn) CopyToStream(ctx context.Context, query string) (*CopyStream, err
 		c.endOp()
 		return nil, firstErr(err, c.core.txNote(res.err), errors.New("pgpipe: the statement is not a COPY TO STDOUT"))
 	}
-	s := &CopyStream{c: c, res: res}
+	s := &CopyStream{c: c, res: res, span: c.core.startTrace(ctx, TraceQuery{SQL: query, Copy: true})}
 	c.copyOpen = s
 	return s, nil
 }
@@ -466,6 +476,7 @@ func (s *CopyStream) Close() error {
 	defer func() {
 		c.copyOpen = nil
 		c.endOp()
+		s.span.end(s.res, s.res.rowsAffected, s.res.err)
 	}()
 	if s.done {
 		if errors.Is(s.err, io.EOF) {

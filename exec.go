@@ -46,6 +46,7 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 			name, req.entry, req.prepares = e.Name, e, true
 		}
 	}
+	res.named = name != ""
 	if name == "" || req.prepares {
 		c.msgParse.Name = name
 		c.msgParse.Query = res.sql

@@ -67,6 +67,7 @@ type handle struct {
 	observed bool  // the caller saw the error (or asked for it)
 	queued   bool  // the command went into the queue
 	localErr error // why it was not queued, or a Tx callback's error
+	span     *traceSpan
 	// tx is the transaction fence the command ran in: looking at the
 	// transaction's outcome counts as looking at its commands' errors.
 	tx *txFence
@@ -118,11 +119,18 @@ func (c *conn) Pipeline(ctx context.Context, f func(*Pipeline) error) error {
 	return err
 }
 
-// noteDone records a failed result for the end-of-pipeline report.
+// noteDone records a failed result for the end-of-pipeline report, and
+// ends the command's trace.
 func (p *Pipeline) noteDone(res *result) {
-	if res.err != nil && res.owner != nil {
-		p.failed = append(p.failed, res.owner)
+	h := res.owner
+	if h == nil {
+		return
 	}
+	if res.err != nil {
+		p.failed = append(p.failed, h)
+	}
+	h.span.end(res, res.rowsAffected, res.err)
+	h.span = nil
 }
 
 // finish writes the final Sync, drains every result, and returns the
@@ -188,9 +196,12 @@ func (p *Pipeline) queue(h *handle, args []any, describe bool, force cache.Force
 	}
 	nv, err := namedArgs(args)
 	if err == nil {
+		h.span = p.core.startTrace(p.ctx, TraceQuery{SQL: h.res.sql, Args: len(args), Pipelined: true})
 		err = p.core.queueExec(&h.res, nv, execOpts{describe: describe, force: force})
 	}
 	if err != nil {
+		h.span.end(&h.res, 0, err)
+		h.span = nil
 		h.fail(err)
 		return nil
 	}

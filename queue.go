@@ -118,6 +118,8 @@ type result struct {
 	retry bool
 	// owner is the pipeline handle this result belongs to, if any.
 	owner *handle
+	// named is set when the statement ran as a named prepared statement.
+	named bool
 }
 
 // reset readies a reused result for a new command.

@@ -26,7 +26,8 @@ type rows struct {
 	c      *conn
 	res    result
 	box    boxer
-	simple bool // a simple-protocol query: several result sets possible
+	span   *traceSpan // nil without a tracer
+	simple bool       // a simple-protocol query: several result sets possible
 	// finished is set once ReadyForQuery was read: the connection is free.
 	finished bool
 	closed   bool
@@ -134,6 +135,8 @@ func (r *rows) finish() {
 	if !r.finished {
 		r.finished = true
 		r.c.endOp()
+		r.span.end(&r.res, r.res.rowsAffected, r.res.err)
+		r.span = nil
 	}
 }
 

@@ -61,7 +61,10 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	defer c.endOp()
 	res := &c.execRes
 	res.reset(s.sql)
-	if err := c.core.exec(res, args, execOpts{stmt: s}); err != nil {
+	span := c.core.startTrace(ctx, TraceQuery{SQL: s.sql, Args: len(args)})
+	err := c.core.exec(res, args, execOpts{stmt: s})
+	span.end(res, res.rowsAffected, err)
+	if err != nil {
 		return nil, err
 	}
 	return driver.RowsAffected(res.rowsAffected), nil
@@ -75,8 +78,10 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	}
 	r := &c.rows
 	r.reset(c, s.sql)
+	r.span = c.core.startTrace(ctx, TraceQuery{SQL: s.sql, Args: len(args)})
 	if err := c.core.startQuery(&r.res, args, execOpts{stmt: s}); err != nil {
 		c.endOp()
+		r.span.end(&r.res, 0, err)
 		return nil, err
 	}
 	c.rowsOpen = r

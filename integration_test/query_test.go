@@ -287,3 +287,22 @@ func TestTerminatedBackendIsReplacedByThePool(t *testing.T) {
 		t.Fatalf("after pg_terminate_backend: pid %d (was %d), %v", pid2, pid, err)
 	}
 }
+
+func TestQueryOfStatementsThatReturnNoRows(t *testing.T) {
+	t.Parallel()
+	conn := openConn(t)
+	rows, err := conn.QueryContext(context.Background(), "SET application_name = 'a'; SET application_name = 'b'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows.Next() {
+		t.Fatal("a row from SET statements")
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var app string
+	if err := conn.QueryRowContext(context.Background(), "SHOW application_name").Scan(&app); err != nil || app != "b" {
+		t.Fatalf("after the query: %q, %v", app, err)
+	}
+}
