@@ -1,3 +1,123 @@
-// Package pgpipe is a PostgreSQL driver for database/sql, built
-// pipeline-first on the wire protocol.
+// Package pgpipe is a PostgreSQL driver for database/sql, written on the
+// wire protocol and built pipeline-first: every command goes into one
+// ordered queue, every reply is matched to the command that expects it,
+// and running one query is queueing it, a Sync, and reading until
+// ReadyForQuery.
+//
+// # Connect
+//
+// Import the package to register the driver as "pgpipe":
+//
+//	import _ "github.com/pgpipe/pgpipe"
+//
+//	db, err := sql.Open("pgpipe", "postgres://app:secret@db.example/app?sslmode=verify-full")
+//
+// or build a [Connector] for sql.OpenDB, from a DSN ([NewConnector]) or a
+// [Config] ([ParseDSN], [NewConfig], [NewConnectorConfig]) when code must
+// set what a DSN cannot (a NoticeHandler, a Logger, a Tracer, a
+// DialFunc, a TLSConfig). DSNs take libpq's URL and keyword/value forms,
+// its keywords and environment variables (PGHOST, PGUSER, PGPASSWORD,
+// ...), ~/.pgpass, Unix-socket hosts, several hosts with
+// target_session_attrs and load_balance_hosts, and every sslmode; any
+// other keyword is sent to the server as a setting (search_path=app).
+// pgpipe's own keywords are prepare_threshold, prepared_max,
+// cancel_grace, trace and trace_regress. Authentication: trust, password,
+// MD5, SCRAM-SHA-256 and, over TLS, SCRAM-SHA-256-PLUS.
+//
+// # Query
+//
+// A query with arguments is one flight (Parse, Bind, Describe, Execute,
+// Sync) and one round trip; arguments are $1, $2, ... Results stream, so
+// memory does not grow with the number of rows. A query without arguments
+// may hold several statements; each that returns rows is a result set
+// (Rows.NextResultSet). The README lists how each type is sent and
+// returned: numeric comes back as its exact decimal text, timestamptz in
+// the session's TimeZone, timestamp in UTC.
+//
+// A connection runs one command at a time: starting another while the
+// rows of a query are still open on it returns a *[BusyError].
+//
+// # Prepared statements and PgBouncer
+//
+// A query run prepare_threshold times on a connection (default 5) is
+// prepared on the server, in the same flight as its next execution; at
+// most prepared_max statements (default 100) stay prepared per
+// connection, the least recently used being closed with the protocol's
+// Close message in front of a later command. [WithPrepare] forces or
+// forbids preparation for the queries run with a context.
+// prepare_threshold=none turns automatic preparation off, and makes
+// db.Prepare run its statement unnamed.
+//
+// Behind a pooler in transaction mode (PgBouncer before 1.21) the defaults
+// work: statement names are unique to their connection, the driver
+// notices when the backend is not the one that answered the startup, runs
+// statements unnamed inside transactions there, and when the pooler loses
+// a statement outside a transaction it re-runs it unnamed (nothing had
+// run) and stops preparing on that pool's connections, saying so once
+// through Config.Logger. Statement counters are available through
+// (*sql.Conn).Raw: see [Conn] and [Stats].
+//
+// # Pipeline
+//
+// [RunPipeline] (or Conn.Pipeline through Raw) queues commands without
+// waiting for earlier results and returns a handle for each; a failed
+// command makes the server skip the rest up to the next sync point, and
+// the skipped handles say so (errors.Is(err, ErrPipelineAborted)).
+// Pipeline.Sync, Pipeline.Block and Pipeline.Tx fence units of work.
+// [ExecBatch] runs one statement for many argument sets in one pipeline.
+//
+// # COPY
+//
+// [CopyFrom] feeds COPY FROM STDIN from an io.Reader (text, CSV, binary),
+// [CopyFromRows] from Go values, [CopyTo] and [CopyToStream] read COPY TO
+// STDOUT. Code written for lib/pq's COPY (Prepare("COPY t (a, b) FROM
+// STDIN"), one Exec per row, a final Exec()) works unchanged. Whatever
+// fails, the connection is left ready for the next command, and the
+// caller's transaction is never committed or rolled back behind its back.
+//
+// # LISTEN/NOTIFY
+//
+// Notifications a connection receives are kept until taken with
+// [WaitForNotification] (or Conn.WaitForNotification through Raw),
+// including those that arrive during ordinary queries. A [Listener] owns a
+// connection, re-connects after a failure, LISTENs again, and delivers on
+// a channel.
+//
+// # Errors
+//
+// Server errors are *[Error], with every ErrorResponse field and
+// SQLState(); find them with errors.As. Notices go to Config.NoticeHandler.
+// Driver errors start with "pgpipe:" and come as typed errors where
+// callers need data: [ConnError] (the connection broke), [CancelError],
+// [BusyError], [ArgError], [AbortedError], [CopyValueError], [DSNError],
+// [ConnectError]. driver.ErrBadConn, which lets database/sql retry, is
+// returned only when nothing of the statement reached the server, so no
+// statement runs twice.
+//
+// # Cancellation
+//
+// When a query's context ends, the driver sends a CancelRequest (over TLS
+// when the session uses TLS) and keeps reading until the server stopped
+// the query, within cancel_grace (default 5s); the error wraps both the
+// context's error and the server's 57014 (a *[CancelError]), and the
+// connection is reused, as the cancel can no longer reach a later query.
+// If the server does not stop in time the connection is closed. A
+// pipeline whose context ends is cancelled, its unsent commands dropped,
+// and drained.
+//
+// # Tracing and logging
+//
+// Config.Tracer observes statements ([QueryTracer]), connects
+// ([ConnectTracer]) and Prepare ([PrepareTracer]); [LogTracer] logs
+// through log/slog, and examples/otel turns them into OpenTelemetry
+// spans. The trace DSN keyword (or Conn.Trace through Raw) writes a
+// protocol trace in libpq's PQtrace format.
+//
+// # Concurrency
+//
+// A *sql.DB is safe for concurrent use, as database/sql makes it: each
+// driver connection is used by one goroutine at a time. Values reached
+// through (*sql.Conn).Raw (Conn, Pipeline and its handles, CopyStream)
+// belong to the callback's goroutine and must not be used after it
+// returns. A Listener's methods may be called from any goroutine.
 package pgpipe
