@@ -39,11 +39,11 @@ type ctxWatch struct {
 	c      *core
 	ctx    context.Context
 	stopFn func() bool
-	fireFn func() // w.fire, bound once so that start does not allocate it
 
 	// mu guards the fields below. Nothing blocks while it is held; expire
 	// only sets a deadline.
 	mu      sync.Mutex
+	gen     uint64 // counts the watches started
 	active  bool
 	fired   bool
 	expired bool
@@ -56,21 +56,23 @@ func (w *ctxWatch) start(ctx context.Context) {
 	if ctx.Done() == nil {
 		return
 	}
-	if w.fireFn == nil {
-		w.fireFn = w.fire
-	}
 	w.mu.Lock()
+	w.gen++
+	gen := w.gen
 	w.ctx, w.active, w.fired, w.expired = ctx, true, false, false
 	w.mu.Unlock()
-	w.stopFn = context.AfterFunc(ctx, w.fireFn)
+	w.stopFn = context.AfterFunc(ctx, func() { w.fire(gen) })
 }
 
 // fire runs on its own goroutine (context.AfterFunc's) when the watched
 // context ends. It owns nothing but the cancel connection it opens; it
 // stops when the server closes that connection or the grace period ends.
-func (w *ctxWatch) fire() {
+// gen identifies the watch that registered it: a fire that starts after
+// its command ended, even after the next command began, does nothing, so a
+// cancel can never reach a later command.
+func (w *ctxWatch) fire(gen uint64) {
 	w.mu.Lock()
-	if !w.active {
+	if !w.active || w.gen != gen {
 		w.mu.Unlock()
 		return
 	}

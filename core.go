@@ -340,7 +340,7 @@ var syncMessage = []byte{'S', 0, 0, 0, 4}
 func (c *core) injectSync() {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if c.syncInjected.Load() {
+	if c.syncInjected.Load() || !c.pipelining.Load() {
 		return
 	}
 	_, _ = c.netConn.Write(syncMessage) // a failure shows up to the reader
@@ -362,6 +362,28 @@ func (c *core) accountInjectedSync() {
 	c.q.truncate(c.q.len()-c.q.unsent, err, c.onDone)
 	c.q.push(request{kind: reqSync})
 	c.q.unsent = 0
+}
+
+// closePipeline ends pipeline mode after the pipeline drained. From now on
+// the cancel goroutine injects no Sync; if it injected one after the last
+// ReadyForQuery was read, that Sync's ReadyForQuery is read here, so it
+// cannot be taken for the answer to a later command.
+func (c *core) closePipeline() error {
+	c.writeMu.Lock()
+	c.pipelining.Store(false)
+	late := c.syncInjected.Load() && !c.syncAccounted
+	c.writeMu.Unlock()
+	defer func() {
+		c.syncInjected.Store(false)
+		c.syncAccounted = false
+	}()
+	if !late || c.broken != nil {
+		return nil
+	}
+	c.syncAccounted = true
+	c.q.push(request{kind: reqSync})
+	c.q.unsent = 0
+	return c.awaitSync()
 }
 
 // endPipeline ends a pipeline whose context ended (see injectSync).

@@ -214,13 +214,17 @@ type CancelError struct {
 }
 
 func (e *CancelError) Error() string {
+	ctxErr := "context ended"
+	if e.Ctx != nil {
+		ctxErr = e.Ctx.Error()
+	}
 	switch {
 	case e.Server != nil:
-		return "pgpipe: query canceled: " + e.Ctx.Error() + ": " + e.Server.Error()
+		return "pgpipe: query canceled: " + ctxErr + ": " + e.Server.Error()
 	case e.Closed:
-		return "pgpipe: query canceled: " + e.Ctx.Error() + ": the server did not stop within the cancel grace period, so the connection was closed"
+		return "pgpipe: query canceled: " + ctxErr + ": the server did not stop within the cancel grace period, so the connection was closed"
 	default:
-		return "pgpipe: query canceled: " + e.Ctx.Error()
+		return "pgpipe: query canceled: " + ctxErr
 	}
 }
 

@@ -106,10 +106,8 @@ func (c *conn) Pipeline(ctx context.Context, f func(*Pipeline) error) error {
 	defer func() {
 		c.inPipeline = false
 		c.core.onDone = nil
-		c.endOp() // waits for the cancel goroutine, if it ran
-		c.core.pipelining.Store(false)
-		c.core.syncInjected.Store(false)
-		c.core.syncAccounted = false
+		_ = c.core.closePipeline() // an error breaks the connection: reported by its next use
+		c.endOp()
 	}()
 	ferr := f(p)
 	err := p.finish()
