@@ -329,13 +329,15 @@ func parseBoolText(s string) (value, ok bool) {
 	return false, false
 }
 
+// isSpaceC reports whether C's isspace knows c as white space.
+func isSpaceC(c byte) bool { return c == ' ' || c-'\t' <= '\r'-'\t' }
+
 // trimSpaceASCII removes the white space C's isspace knows from both ends.
 func trimSpaceASCII[T ~string | ~[]byte](s T) T {
-	isSpace := func(c byte) bool { return c == ' ' || c-'\t' <= '\r'-'\t' }
-	for len(s) > 0 && isSpace(s[0]) {
+	for len(s) > 0 && isSpaceC(s[0]) {
 		s = s[1:]
 	}
-	for len(s) > 0 && isSpace(s[len(s)-1]) {
+	for len(s) > 0 && isSpaceC(s[len(s)-1]) {
 		s = s[:len(s)-1]
 	}
 	return s
@@ -671,7 +673,8 @@ func appendNumericDecimal(buf []byte, d decimalDecomposer) ([]byte, numericStatu
 // appendNumericText writes s, read as numeric_in reads it: surrounding
 // spaces, NaN, [+-]Infinity or [+-]inf in any case, or an optional sign,
 // digits with an optional point (at least one digit) and an optional
-// exponent.
+// exponent (e, spaces, an optional sign and digits). An exponent out of
+// range is reported before anything that follows it.
 func appendNumericText[T ~string | ~[]byte](buf []byte, s T) ([]byte, numericStatus) {
 	s = trimSpaceASCII(s)
 	if foldEqualASCII(s, "NaN") {
@@ -699,6 +702,9 @@ func appendNumericText[T ~string | ~[]byte](buf []byte, s T) ([]byte, numericSta
 	var exp int64
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		i++
+		for i < len(s) && isSpaceC(s[i]) { // numeric_in reads the exponent with strtol
+			i++
+		}
 		expNeg := i < len(s) && s[i] == '-'
 		if i < len(s) && (s[i] == '-' || s[i] == '+') {
 			i++
