@@ -89,16 +89,22 @@ type binaryEncodeFunc func(buf []byte, v any, oid uint32) ([]byte, error)
 func binaryEncoderFor(oid uint32) binaryEncoder {
 	f := binaryEncodeFuncFor(oid)
 	if f == nil {
-		elem := binaryArrayElem(oid)
+		elem, ok := binaryArrayElems[oid]
 		ef := binaryEncodeFuncFor(elem)
-		if elem == 0 || ef == nil {
+		if !ok || ef == nil {
 			return nil
 		}
 		f = func(buf []byte, v any, oid uint32) ([]byte, error) {
 			return encodeBinaryArray(buf, v, oid, elem, ef)
 		}
 	}
-	return func(buf []byte, v any) ([]byte, error) { return f(buf, v, oid) }
+	return func(buf []byte, v any) ([]byte, error) {
+		if isNullArg(v) {
+			return buf, fmt.Errorf("pgpipe: internal error: the binary encoder of %s was given NULL (%#v): the caller writes NULL",
+				binaryTypeName(oid), v)
+		}
+		return f(buf, v, oid)
+	}
 }
 
 // binaryEncodeFuncFor returns the encoder of a scalar type, or nil.
@@ -124,58 +130,23 @@ func binaryEncodeFuncFor(oid uint32) binaryEncodeFunc {
 	return nil
 }
 
-// binaryArrayElem returns the element type of an array type that has a
-// binary encoder, or 0.
-func binaryArrayElem(oid uint32) uint32 {
-	switch oid {
-	case oidBoolArray:
-		return oidBool
-	case oidInt2Array:
-		return oidInt2
-	case oidInt4Array:
-		return oidInt4
-	case oidInt8Array:
-		return oidInt8
-	case oidOIDArray:
-		return oidOID
-	case oidFloat4Array:
-		return oidFloat4
-	case oidFloat8Array:
-		return oidFloat8
-	case oidNumericArray:
-		return oidNumeric
-	case oidTextArray:
-		return oidText
-	case oidVarcharArray:
-		return oidVarchar
-	case oidBPCharArray:
-		return oidBPChar
-	case oidNameArray:
-		return oidName
-	case oidByteaArray:
-		return oidBytea
-	case oidJSONArray:
-		return oidJSON
-	case oidJSONBArray:
-		return oidJSONB
-	case oidUUIDArray:
-		return oidUUID
-	case oidDateArray:
-		return oidDate
-	case oidTimestampArray:
-		return oidTimestamp
-	case oidTimestamptzArray:
-		return oidTimestamptz
-	case oidTimeArray:
-		return oidTime
-	}
-	return 0
+// binaryArrayElems maps the array types that have a binary encoder to
+// their element types.
+var binaryArrayElems = map[uint32]uint32{
+	oidBoolArray: oidBool, oidInt2Array: oidInt2, oidInt4Array: oidInt4,
+	oidInt8Array: oidInt8, oidOIDArray: oidOID, oidFloat4Array: oidFloat4,
+	oidFloat8Array: oidFloat8, oidNumericArray: oidNumeric, oidTextArray: oidText,
+	oidVarcharArray: oidVarchar, oidBPCharArray: oidBPChar, oidNameArray: oidName,
+	oidByteaArray: oidBytea, oidJSONArray: oidJSON, oidJSONBArray: oidJSONB,
+	oidUUIDArray: oidUUID, oidDateArray: oidDate, oidTimestampArray: oidTimestamp,
+	oidTimestamptzArray: oidTimestamptz, oidTimeArray: oidTime,
 }
 
 // isNullArg reports whether a value checkArg passed on is SQL NULL: nil, a
-// nil []byte or a nil json.RawMessage (appendArg sends both as NULL). The
-// caller writes NULL for these instead of calling a binaryEncoder, which
-// cannot express NULL and rejects them.
+// nil []byte or a nil json.RawMessage (appendArg sends both as NULL), or a
+// nil slice (which checkArg turns into nil). The caller writes NULL for
+// these instead of calling a binaryEncoder, which cannot express NULL and
+// rejects them.
 func isNullArg(v any) bool {
 	switch v := v.(type) {
 	case nil:
@@ -184,8 +155,11 @@ func isNullArg(v any) bool {
 		return v == nil
 	case json.RawMessage:
 		return v == nil
+	case string, int64, int, float64, bool, time.Time, arrayArg:
+		return false
 	}
-	return false
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Slice && rv.IsNil()
 }
 
 // binaryEncodeError reports a value a binary encoder cannot write.
@@ -369,26 +343,16 @@ func encodeBinaryInt(buf []byte, v any, oid uint32) ([]byte, error) {
 func binaryIntArg(v any, oid uint32, lo, hi int64) (int64, error) {
 	var n int64
 	switch x := v.(type) {
-	case int:
-		n = int64(x)
-	case int8:
-		n = int64(x)
-	case int16:
-		n = int64(x)
-	case int32:
-		n = int64(x)
 	case int64:
 		n = x
-	case uint:
-		return binaryUintArg(uint64(x), v, oid, hi)
-	case uint8:
-		n = int64(x)
-	case uint16:
-		n = int64(x)
-	case uint32:
-		n = int64(x)
-	case uint64:
-		return binaryUintArg(x, v, oid, hi)
+	case int, int8, int16, int32:
+		n = reflect.ValueOf(x).Int()
+	case uint, uint8, uint16, uint32, uint64:
+		u := reflect.ValueOf(x).Uint()
+		if u > uint64(hi) {
+			return 0, errOutOfRange(v, oid)
+		}
+		n = int64(u)
 	case float32:
 		return binaryFloatIntArg(float64(x), v, oid, lo, hi)
 	case float64:
@@ -415,13 +379,6 @@ func binaryIntArg(v any, oid uint32, lo, hi int64) (int64, error) {
 		return 0, errOutOfRange(v, oid)
 	}
 	return n, nil
-}
-
-func binaryUintArg(u uint64, v any, oid uint32, hi int64) (int64, error) {
-	if u > uint64(hi) {
-		return 0, errOutOfRange(v, oid)
-	}
-	return int64(u), nil
 }
 
 func binaryFloatIntArg(f float64, v any, oid uint32, lo, hi int64) (int64, error) {
@@ -529,46 +486,21 @@ func parseFloatText(s string, bits int) (float64, error) {
 // exactFloat converts an integer to a float of the given size. It reports
 // whether v is an integer and whether the float holds it exactly.
 func exactFloat(v any, bits int) (f float64, isInt, exact bool) {
-	var n int64
-	switch x := v.(type) {
-	case int:
-		n = int64(x)
-	case int8:
-		n = int64(x)
-	case int16:
-		n = int64(x)
-	case int32:
-		n = int64(x)
-	case int64:
-		n = x
-	case uint8:
-		n = int64(x)
-	case uint16:
-		n = int64(x)
-	case uint32:
-		n = int64(x)
-	case uint:
-		f, exact = exactUintFloat(uint64(x), bits)
-		return f, true, exact
-	case uint64:
-		f, exact = exactUintFloat(x, bits)
-		return f, true, exact
-	default:
-		return 0, false, false
+	switch v.(type) {
+	case int, int8, int16, int32, int64:
+		n := reflect.ValueOf(v).Int()
+		if f = float64(n); bits == 32 {
+			f = float64(float32(n))
+		}
+		return f, true, f < 0x1p63 && int64(f) == n
+	case uint, uint8, uint16, uint32, uint64:
+		u := reflect.ValueOf(v).Uint()
+		if f = float64(u); bits == 32 {
+			f = float64(float32(u))
+		}
+		return f, true, f < 0x1p64 && uint64(f) == u
 	}
-	f = float64(n)
-	if bits == 32 {
-		f = float64(float32(n))
-	}
-	return f, true, f < 0x1p63 && int64(f) == n
-}
-
-func exactUintFloat(u uint64, bits int) (float64, bool) {
-	f := float64(u)
-	if bits == 32 {
-		f = float64(float32(u))
-	}
-	return f, f < 0x1p64 && uint64(f) == u
+	return 0, false, false
 }
 
 // Numeric's binary form (numeric_send): int16 ndigits, int16 weight, uint16
@@ -606,9 +538,7 @@ func encodeBinaryNumeric(buf []byte, v any, oid uint32) ([]byte, error) {
 		buf, st = appendNumericFloat(buf, x, 64)
 	case float32:
 		buf, st = appendNumericFloat(buf, float64(x), 32)
-	case int:
-		buf, st = appendNumericText(buf, strconv.AppendInt(tmp[:0], int64(x), 10))
-	case int8, int16, int32, int64:
+	case int, int8, int16, int32, int64:
 		buf, st = appendNumericText(buf, strconv.AppendInt(tmp[:0], reflect.ValueOf(x).Int(), 10))
 	case uint, uint8, uint16, uint32, uint64:
 		buf, st = appendNumericText(buf, strconv.AppendUint(tmp[:0], reflect.ValueOf(x).Uint(), 10))
@@ -913,12 +843,11 @@ func appendUUIDText[T ~string | ~[]byte](buf []byte, s T) ([]byte, bool) {
 // timestamp), the extreme values of each standing for -infinity and
 // infinity; a time is int64 microseconds since midnight.
 const (
-	pgEpochUnix  = unixToPGDays * secondsPerDay // 2000-01-01 in Unix seconds
-	minPGDate    = -2451545                     // 4714-11-24 BC, the first day PostgreSQL accepts
-	endPGDate    = 2145031949                   // 5874898-01-01, the first day it rejects
-	minPGMicros  = -211813488000000000          // 4714-11-24 00:00 BC
-	endPGMicros  = 9223371331200000000          // 294277-01-01 00:00
-	microsPerDay = secondsPerDay * 1000000
+	pgEpochUnix = unixToPGDays * secondsPerDay // 2000-01-01 in Unix seconds
+	minPGDate   = -2451545                     // 4714-11-24 BC, the first day PostgreSQL accepts
+	endPGDate   = 2145031949                   // 5874898-01-01, the first day it rejects
+	minPGMicros = -211813488000000000          // 4714-11-24 00:00 BC
+	endPGMicros = 9223371331200000000          // 294277-01-01 00:00
 )
 
 func encodeBinaryTime(buf []byte, v any, oid uint32) ([]byte, error) {
@@ -927,6 +856,9 @@ func encodeBinaryTime(buf []byte, v any, oid uint32) ([]byte, error) {
 	switch x := v.(type) {
 	case time.Time:
 		sec, nsec = x.Unix(), x.Nanosecond()
+		if sec < -1<<62 || sec > 1<<62 { // far beyond every type's range; keeps the arithmetic below exact
+			return buf, errOutOfRange(v, oid)
+		}
 		if _, offset := x.Zone(); oid != oidTimestamptz && offset > -maxTZOffset && offset < maxTZOffset {
 			sec += int64(offset)
 		}

@@ -361,7 +361,7 @@ func TestBinaryArraysRoundTrip(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s/%T", binaryTypeName(tc.oid), tc.v), func(t *testing.T) {
 			out := mustEncodeBinary(t, tc.oid, tc.v)
-			dims, got, err := decodeBinaryArray(out, binaryArrayElem(tc.oid))
+			dims, got, err := decodeBinaryArray(out, binaryArrayElems[tc.oid])
 			if err != nil {
 				t.Fatalf("decoding %x: %v", out, err)
 			}
@@ -485,6 +485,8 @@ func TestBinaryEncodersRejectWhatTheyCannotWrite(t *testing.T) {
 		{oidTimestamp, time.Date(294276, 12, 31, 23, 59, 59, 999999500, time.UTC), "out of range for timestamp"},
 		{oidTimestamptz, time.Date(-4713, 11, 23, 23, 59, 59, 999999000, time.UTC), "out of range for timestamptz"},
 		{oidTimestamptz, time.Date(1e9, 1, 1, 0, 0, 0, 0, time.UTC), "out of range for timestamptz"},
+		{oidTimestamp, time.Unix(math.MinInt64, 0), "out of range for timestamp"},
+		{oidTime, time.Unix(math.MaxInt64, 0), "out of range for time"},
 		{oidTimestamp, "2024-03-31 02:30:00+02", `pgpipe: cannot encode string "2024-03-31 02:30:00+02" as timestamp`},
 		{oidTimestamptz, 5, "pgpipe: cannot encode int 5 as timestamptz"},
 		{oidTime, "infinity", `pgpipe: cannot encode string "infinity" as time`},
@@ -553,13 +555,27 @@ func TestBinaryEncoderForTypesWithoutOne(t *testing.T) {
 }
 
 func TestIsNullArgMatchesAppendArg(t *testing.T) {
-	for _, v := range []any{nil, []byte(nil), json.RawMessage(nil), []byte{}, "", 0, json.RawMessage{}} {
-		_, _, null, err := appendArg(nil, v)
+	for _, v := range []any{nil, []byte(nil), json.RawMessage(nil), []int(nil), blob(nil),
+		[]byte{}, "", 0, json.RawMessage{}, []int{}, time.Time{}} {
+		checked, err := checkArg(v)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if isNullArg(v) != null {
-			t.Errorf("isNullArg(%#v) = %v, appendArg says NULL = %v", v, !null, null)
+		_, _, null, err := appendArg(nil, checked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if isNullArg(v) != null || isNullArg(checked) != null {
+			t.Errorf("isNullArg(%#v) = %v, isNullArg(%#v) = %v; appendArg says NULL = %v", v, isNullArg(v), checked, isNullArg(checked), null)
+		}
+	}
+}
+
+func TestBinaryEncodersRejectNULL(t *testing.T) {
+	for _, v := range []any{nil, []byte(nil), json.RawMessage(nil)} {
+		out, err := binaryEncoderFor(oidBytea)([]byte("x"), v)
+		if want := "pgpipe: internal error: the binary encoder of bytea was given NULL"; err == nil || !strings.HasPrefix(err.Error(), want) || string(out) != "x" {
+			t.Errorf("encoding %#v: got %q, %v; want an error starting %q", v, out, err, want)
 		}
 	}
 }
