@@ -682,40 +682,51 @@ func foldEqualASCII[T ~string | ~[]byte](s T, word string) bool {
 // digits, with the display scale numeric_in gives that text. It reports
 // numericRange where numeric_in reports "value overflows numeric format".
 func appendNumericDigits[T ~string | ~[]byte](buf []byte, neg bool, intPart, fracPart T, exp int64) ([]byte, numericStatus) {
-	nInt, n := len(intPart), len(intPart)+len(fracPart)
-	digit := func(k int) int {
-		if k < nInt {
-			return int(intPart[k] - '0')
-		}
-		return int(fracPart[k-nInt] - '0')
-	}
 	dscale := max(0, int64(len(fracPart))-exp)
 	if dscale > numericMaxDScale {
 		return buf, numericRange
 	}
-	first, last := 0, n-1
-	for first < n && digit(first) == 0 {
+	// Trim zeros: the digits left are intPart[first:] (empty when first
+	// is past it) followed by fracPart[:last], and the first is nonzero.
+	first, last := 0, len(fracPart)
+	for first < len(intPart) && intPart[first] == '0' {
 		first++
 	}
-	if first == n { // zero, of any sign
-		return append(buf, 0, 0, 0, 0, 0, 0, byte(dscale>>8), byte(dscale)), numericOK
-	}
-	for digit(last) == 0 {
+	for last > 0 && fracPart[last-1] == '0' {
 		last--
 	}
-	// power returns the power of ten of the digit at k.
-	power := func(k int) int64 { return int64(nInt-1-k) + exp }
-	weight := power(first) >> 2 // floor division by 4
+	if first == len(intPart) {
+		for first < len(intPart)+last && fracPart[first-len(intPart)] == '0' {
+			first++
+		}
+	}
+	end := len(intPart) + last // one past the last digit
+	if last == 0 {
+		for end > first && intPart[end-1] == '0' {
+			end--
+		}
+	}
+	if first == end { // zero, of any sign
+		return append(buf, 0, 0, 0, 0, 0, 0, byte(dscale>>8), byte(dscale)), numericOK
+	}
+	power := int64(len(intPart)-1-first) + exp // of the first digit
+	weight := power >> 2                       // floor division by 4
 	if weight > numericMaxWeight {
 		return buf, numericRange
 	}
 	start := len(buf)
 	buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0)
 	ndigits, acc := 0, 0
-	for k := first; k <= last; k++ {
-		place := power(k) & 3
-		acc += digit(k) * [4]int{1, 10, 100, 1000}[place]
-		if place == 0 || k == last {
+	for k := first; k < end; k, power = k+1, power-1 {
+		var c byte
+		if k < len(intPart) {
+			c = intPart[k]
+		} else {
+			c = fracPart[k-len(intPart)]
+		}
+		place := power & 3
+		acc += int(c-'0') * [4]int{1, 10, 100, 1000}[place]
+		if place == 0 || k == end-1 {
 			buf = binary.BigEndian.AppendUint16(buf, uint16(acc))
 			ndigits, acc = ndigits+1, 0
 		}
@@ -859,8 +870,10 @@ func encodeBinaryTime(buf []byte, v any, oid uint32) ([]byte, error) {
 		if sec < -1<<62 || sec > 1<<62 { // far beyond every type's range; keeps the arithmetic below exact
 			return buf, errOutOfRange(v, oid)
 		}
-		if _, offset := x.Zone(); oid != oidTimestamptz && offset > -maxTZOffset && offset < maxTZOffset {
-			sec += int64(offset)
+		if oid != oidTimestamptz {
+			if _, offset := x.Zone(); offset > -maxTZOffset && offset < maxTZOffset {
+				sec += int64(offset) // the wall clock
+			}
 		}
 	case string:
 		var ok bool

@@ -296,17 +296,26 @@ func numericBinaryText(b []byte) (string, error) {
 	if ndigits > 0 && (digits[0] == 0 || digits[ndigits-1] == 0) {
 		return "", fmt.Errorf("digits %v not stripped", digits)
 	}
-	digit := func(i int) int { // the base-10000 digit of weight w-i
-		if i < 0 || i >= ndigits {
+	if ndigits > 0 && weight-(ndigits-1) < 0 && -4*(weight-(ndigits-1)) > dscale+3 {
+		return "", errors.New("digits beyond dscale")
+	}
+	if sign == 0x4000 && ndigits == 0 {
+		return "", errors.New("negative zero")
+	}
+	return formatNumericDigits(sign == 0x4000, digits, weight, dscale), nil
+}
+
+// formatNumericDigits writes base-10000 digits, the first of the given
+// weight, with dscale decimal digits after the point, as numeric_out does.
+func formatNumericDigits(neg bool, digits []int, weight, dscale int) string {
+	digit := func(i int) int { // the base-10000 digit of weight weight-i
+		if i < 0 || i >= len(digits) {
 			return 0
 		}
 		return digits[i]
 	}
 	var sb strings.Builder
-	if sign == 0x4000 {
-		if ndigits == 0 {
-			return "", errors.New("negative zero")
-		}
+	if neg {
 		sb.WriteByte('-')
 	}
 	if weight < 0 {
@@ -322,13 +331,10 @@ func numericBinaryText(b []byte) (string, error) {
 		for i := weight + 1; frac.Len() < dscale; i++ {
 			fmt.Fprintf(&frac, "%04d", digit(i))
 		}
-		if ndigits > 0 && weight-(ndigits-1) < 0 && -4*(weight-(ndigits-1)) > dscale+3 {
-			return "", errors.New("digits beyond dscale")
-		}
 		sb.WriteByte('.')
 		sb.WriteString(frac.String()[:dscale])
 	}
-	return sb.String(), nil
+	return sb.String()
 }
 
 func TestBinaryArraysRoundTrip(t *testing.T) {
