@@ -1,9 +1,1142 @@
 package pgpipe
 
-// binaryEncoder appends the binary send format of v for one column type.
-// (Placeholder until the binary COPY encoders land: with none, COPY from
-// Go values uses the text format.)
+// This file encodes Go values in the binary format of PostgreSQL types, for
+// COPY FROM STDIN (FORMAT binary), where each field is the output of the
+// column type's send function and is read by its receive function
+// (PostgreSQL docs, "COPY", "Binary Format"). Unlike query arguments, whose
+// type the server infers, a COPY column has a known type, so each encoder
+// writes exactly one type.
+//
+// A value is accepted when its conversion is natural and loses nothing, and
+// as a rule when the text the driver sends for it as a query argument would
+// be accepted by the column type's input function with the same result; see
+// binaryEncoderFor for the list.
+
+import (
+	"bytes"
+	"database/sql/driver"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// binaryEncoder appends the binary send format of v for a column of one
+// type. v is a non-NULL value as checkArg or database/sql's default converter
+// hands it on (see isNullArg for the NULLs the caller must catch). On error
+// buf may hold a partial encoding beyond its original length, which the
+// caller discards; the error starts with "pgpipe: " and names the Go value
+// and the PostgreSQL type, and the caller adds the row and column.
 type binaryEncoder func(buf []byte, v any) ([]byte, error)
 
-// binaryEncoderFor returns the encoder for a column type, or nil.
-func binaryEncoderFor(oid uint32) binaryEncoder { return nil }
+// binaryEncodeFunc is a binaryEncoder that is told the column type, for its
+// error messages and, in arrays, for the element type.
+type binaryEncodeFunc func(buf []byte, v any, oid uint32) ([]byte, error)
+
+// binaryEncoderFor returns the encoder for a column of type oid, or nil when
+// the driver has none (the caller then uses the text format). The Go values
+// each type accepts:
+//
+//   - bool: bool; the strings boolin reads (t, true, yes, on, 1 and f, false,
+//     no, off, 0, their unambiguous prefixes, any case, surrounding spaces);
+//     the integers 0 and 1.
+//   - int2, int4, int8, oid: every Go integer type, floats holding an exact
+//     integer, strings holding a decimal integer (surrounding spaces
+//     allowed), Decompose values that are integers; range-checked.
+//   - float4, float8: floats (a float64 is rounded to the nearest float4, as
+//     the server rounds its text; overflow and underflow to zero are errors),
+//     integers the type represents exactly, strings strconv.ParseFloat reads
+//     (NaN, Infinity, inf), Decompose values (rounded).
+//   - numeric: decimal strings as numeric_in reads them (exponents, NaN,
+//     Infinity, -Infinity, inf), integers, floats (their shortest decimal, as
+//     in the text format), Decompose values. The display scale is the one
+//     numeric_in gives the same text ("1.50" keeps two digits).
+//   - text, varchar, bpchar, name, unknown: string, []byte and
+//     json.RawMessage as they are, which must be valid UTF-8 without NUL
+//     bytes; other scalars (numbers, bool, time.Time, Decompose values) as
+//     the text the driver sends for them as query arguments.
+//   - bytea: []byte, json.RawMessage, and string, all as they are (a string
+//     is not parsed as bytea's \x text form, unlike a query argument).
+//   - json, jsonb: string, []byte, json.RawMessage, as they are (the server
+//     validates them).
+//   - uuid: strings in the forms uuid_in reads (hyphens after any group of
+//     four hex digits, braces, any case); [16]byte; a []byte of 16 raw bytes
+//     or of uuid text.
+//   - date, timestamp, timestamptz: time.Time, the strings "infinity" and
+//     "-infinity" (any case), and ISO text as the server prints it
+//     ("2024-03-31", "2024-03-31 12:00:00.5", "... +02", " BC"). A date takes
+//     the calendar date of the time in its own location, a timestamp its wall
+//     clock there, a timestamptz its instant. Nanoseconds are rounded to
+//     microseconds as PostgreSQL rounds the fraction of text input (rint of
+//     a double: half to even). An offset of 16 hours or more counts as UTC,
+//     as in the text format. Values outside the type's range are errors.
+//   - time: time.Time (its wall clock, rounded as above, so 23:59:59.9999999
+//     becomes 24:00:00) and strings "15:04:05" with an optional fraction.
+//   - arrays of all the above: an arrayArg from checkArg or any slice (not
+//     []byte), nested slices for more dimensions (rectangular, at most 6),
+//     nil pointers and interfaces as NULL elements. Writing an element
+//     allocates; writing a scalar does not, when buf has room.
+//
+// interval, timetz, inet, cidr, xml, "char", enums and extension types (such
+// as citext) have no binary encoder.
+func binaryEncoderFor(oid uint32) binaryEncoder {
+	f := binaryEncodeFuncFor(oid)
+	if f == nil {
+		elem, ok := binaryArrayElems[oid]
+		ef := binaryEncodeFuncFor(elem)
+		if !ok || ef == nil {
+			return nil
+		}
+		f = func(buf []byte, v any, oid uint32) ([]byte, error) {
+			return encodeBinaryArray(buf, v, oid, elem, ef)
+		}
+	}
+	return func(buf []byte, v any) ([]byte, error) {
+		if isNullArg(v) {
+			return buf, fmt.Errorf("pgpipe: internal error: the binary encoder of %s was given NULL (%#v): the caller writes NULL",
+				binaryTypeName(oid), v)
+		}
+		return f(buf, v, oid)
+	}
+}
+
+// binaryEncodeFuncFor returns the encoder of a scalar type, or nil.
+func binaryEncodeFuncFor(oid uint32) binaryEncodeFunc {
+	switch oid {
+	case oidBool:
+		return encodeBinaryBool
+	case oidInt2, oidInt4, oidInt8, oidOID:
+		return encodeBinaryInt
+	case oidFloat4, oidFloat8:
+		return encodeBinaryFloat
+	case oidNumeric:
+		return encodeBinaryNumeric
+	case oidText, oidVarchar, oidBPChar, oidName, oidUnknown:
+		return encodeBinaryText
+	case oidBytea, oidJSON, oidJSONB:
+		return encodeBinaryBytes
+	case oidUUID:
+		return encodeBinaryUUID
+	case oidDate, oidTimestamp, oidTimestamptz, oidTime:
+		return encodeBinaryTime
+	}
+	return nil
+}
+
+// binaryArrayElems maps the array types that have a binary encoder to
+// their element types.
+var binaryArrayElems = map[uint32]uint32{
+	oidBoolArray: oidBool, oidInt2Array: oidInt2, oidInt4Array: oidInt4,
+	oidInt8Array: oidInt8, oidOIDArray: oidOID, oidFloat4Array: oidFloat4,
+	oidFloat8Array: oidFloat8, oidNumericArray: oidNumeric, oidTextArray: oidText,
+	oidVarcharArray: oidVarchar, oidBPCharArray: oidBPChar, oidNameArray: oidName,
+	oidByteaArray: oidBytea, oidJSONArray: oidJSON, oidJSONBArray: oidJSONB,
+	oidUUIDArray: oidUUID, oidDateArray: oidDate, oidTimestampArray: oidTimestamp,
+	oidTimestamptzArray: oidTimestamptz, oidTimeArray: oidTime,
+}
+
+// isNullArg reports whether a value checkArg passed on is SQL NULL: nil, a
+// nil []byte or a nil json.RawMessage (appendArg sends both as NULL), or a
+// nil slice (which checkArg turns into nil). The caller writes NULL for
+// these instead of calling a binaryEncoder, which cannot express NULL and
+// rejects them.
+func isNullArg(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case []byte:
+		return v == nil
+	case json.RawMessage:
+		return v == nil
+	case string, int64, int, float64, bool, time.Time, arrayArg:
+		return false
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Slice && rv.IsNil()
+}
+
+// binaryEncodeError reports a value a binary encoder cannot write.
+type binaryEncodeError struct {
+	at  string // the array element, "[2][0]", or "" for the whole value
+	msg string
+	err error // the cause, such as an error from a Value method
+}
+
+func (e *binaryEncodeError) Error() string {
+	s := "pgpipe: "
+	if e.at != "" {
+		s += "array element " + e.at + ": "
+	}
+	s += e.msg
+	if e.err != nil {
+		s += ": " + e.err.Error()
+	}
+	return s
+}
+
+func (e *binaryEncodeError) Unwrap() error { return e.err }
+
+// errCannotEncode reports a value of a Go type or content the type oid does
+// not take; why, if not empty, says more.
+func errCannotEncode(v any, oid uint32, why string) error {
+	msg := "cannot encode " + binaryDescribe(v) + " as " + binaryTypeName(oid)
+	if why != "" {
+		msg += ": " + why
+	}
+	return &binaryEncodeError{msg: msg}
+}
+
+// errOutOfRange reports a value outside the range of type oid.
+func errOutOfRange(v any, oid uint32) error {
+	return &binaryEncodeError{msg: "value " + binaryValueText(v) + " out of range for " + binaryTypeName(oid)}
+}
+
+// binaryTypeName returns PostgreSQL's lower-case name of a type, int4[] for
+// an array.
+func binaryTypeName(oid uint32) string {
+	name := strings.ToLower(typeName(oid))
+	if elem, ok := strings.CutPrefix(name, "_"); ok {
+		return elem + "[]"
+	}
+	if name == "" {
+		return "type " + strconv.FormatUint(uint64(oid), 10)
+	}
+	return name
+}
+
+// binaryDescribe names a value's Go type and shows it, briefly.
+func binaryDescribe(v any) string {
+	switch v := v.(type) {
+	case []byte:
+		return fmt.Sprintf("[]byte (%d bytes)", len(v))
+	case json.RawMessage:
+		return fmt.Sprintf("json.RawMessage (%d bytes)", len(v))
+	case arrayArg:
+		return v.v.Type().String()
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice || rv.Kind() == reflect.Map {
+		return rv.Type().String()
+	}
+	return fmt.Sprintf("%T %s", v, binaryValueText(v))
+}
+
+// binaryValueText shows a scalar value in an error message.
+func binaryValueText(v any) string {
+	const shown = 40
+	switch v := v.(type) {
+	case string:
+		if len(v) > shown {
+			return strconv.Quote(v[:shown]) + "..."
+		}
+		return strconv.Quote(v)
+	case time.Time:
+		return v.Format(time.RFC3339Nano)
+	case decimalDecomposer:
+		return string(appendDecimal(nil, v))
+	}
+	return fmt.Sprint(v)
+}
+
+// retryByKind encodes a value of a named scalar type (type Status string)
+// as its underlying type, or reports that the type is not accepted.
+func retryByKind(buf []byte, v any, oid uint32, f binaryEncodeFunc) ([]byte, error) {
+	if u, ok := namedScalar(v); ok {
+		return f(buf, u, oid)
+	}
+	return buf, errCannotEncode(v, oid, "")
+}
+
+// namedScalar converts a value of a named scalar type to its underlying
+// basic type, as database/sql's default converter does.
+func namedScalar(v any) (any, bool) {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || rv.Type().Name() == rv.Kind().String() {
+		return nil, false
+	}
+	return scalarByKind(rv)
+}
+
+// Scalars.
+
+func encodeBinaryBool(buf []byte, v any, oid uint32) ([]byte, error) {
+	var b bool
+	switch v := v.(type) {
+	case bool:
+		b = v
+	case string:
+		var ok bool
+		if b, ok = parseBoolText(v); !ok {
+			return buf, errCannotEncode(v, oid, "")
+		}
+	default:
+		n, err := binaryIntArg(v, oid, 0, 1)
+		if err != nil {
+			return buf, err
+		}
+		b = n == 1
+	}
+	if b {
+		return append(buf, 1), nil
+	}
+	return append(buf, 0), nil
+}
+
+// parseBoolText reads s as PostgreSQL's boolin does.
+func parseBoolText(s string) (value, ok bool) {
+	s = trimSpaceASCII(s)
+	isPrefix := func(word string, min int) bool {
+		return len(s) >= min && len(s) <= len(word) && strings.EqualFold(s, word[:len(s)])
+	}
+	switch {
+	case isPrefix("true", 1), isPrefix("yes", 1), isPrefix("on", 2), s == "1":
+		return true, true
+	case isPrefix("false", 1), isPrefix("no", 1), isPrefix("off", 2), s == "0":
+		return false, true
+	}
+	return false, false
+}
+
+// isSpaceC reports whether C's isspace knows c as white space.
+func isSpaceC(c byte) bool { return c == ' ' || c-'\t' <= '\r'-'\t' }
+
+// trimSpaceASCII removes the white space C's isspace knows from both ends.
+func trimSpaceASCII[T ~string | ~[]byte](s T) T {
+	for len(s) > 0 && isSpaceC(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isSpaceC(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func encodeBinaryInt(buf []byte, v any, oid uint32) ([]byte, error) {
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	switch oid {
+	case oidInt2:
+		lo, hi = math.MinInt16, math.MaxInt16
+	case oidInt4:
+		lo, hi = math.MinInt32, math.MaxInt32
+	case oidOID:
+		lo, hi = 0, math.MaxUint32
+	}
+	n, err := binaryIntArg(v, oid, lo, hi)
+	switch {
+	case err != nil:
+		return buf, err
+	case oid == oidInt2:
+		return binary.BigEndian.AppendUint16(buf, uint16(n)), nil
+	case oid == oidInt8:
+		return binary.BigEndian.AppendUint64(buf, uint64(n)), nil
+	}
+	return binary.BigEndian.AppendUint32(buf, uint32(n)), nil
+}
+
+// binaryIntArg converts v to an integer of type oid, within [lo, hi].
+func binaryIntArg(v any, oid uint32, lo, hi int64) (int64, error) {
+	var n int64
+	switch x := v.(type) {
+	case int64:
+		n = x
+	case int, int8, int16, int32:
+		n = reflect.ValueOf(x).Int()
+	case uint, uint8, uint16, uint32, uint64:
+		u := reflect.ValueOf(x).Uint()
+		if u > uint64(hi) {
+			return 0, errOutOfRange(v, oid)
+		}
+		n = int64(u)
+	case float32:
+		return binaryFloatIntArg(float64(x), v, oid, lo, hi)
+	case float64:
+		return binaryFloatIntArg(x, v, oid, lo, hi)
+	case string:
+		var err error
+		if n, err = strconv.ParseInt(trimSpaceASCII(x), 10, 64); errors.Is(err, strconv.ErrRange) {
+			return 0, errOutOfRange(v, oid)
+		} else if err != nil {
+			return 0, errCannotEncode(v, oid, "")
+		}
+	case decimalDecomposer:
+		var ok bool
+		if n, ok = decimalInt(x); !ok {
+			return 0, errCannotEncode(v, oid, "not an integer in range")
+		}
+	default:
+		if u, ok := namedScalar(v); ok {
+			return binaryIntArg(u, oid, lo, hi)
+		}
+		return 0, errCannotEncode(v, oid, "")
+	}
+	if n < lo || n > hi {
+		return 0, errOutOfRange(v, oid)
+	}
+	return n, nil
+}
+
+func binaryFloatIntArg(f float64, v any, oid uint32, lo, hi int64) (int64, error) {
+	if f != math.Trunc(f) || math.IsInf(f, 0) {
+		return 0, errCannotEncode(v, oid, "")
+	}
+	if f < -0x1p63 || f >= 0x1p63 || int64(f) < lo || int64(f) > hi {
+		return 0, errOutOfRange(v, oid)
+	}
+	return int64(f), nil
+}
+
+// decimalInt returns the value of a Decompose value that is an integer
+// fitting an int64.
+func decimalInt(d decimalDecomposer) (int64, bool) {
+	form, neg, coef, exp := d.Decompose(nil)
+	if form != 0 {
+		return 0, false
+	}
+	c := new(big.Int).SetBytes(coef)
+	switch {
+	case c.Sign() == 0:
+		return 0, true
+	case exp > 19:
+		return 0, false
+	case exp > 0:
+		c.Mul(c, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(exp)), nil))
+	case exp < 0:
+		if int(-exp) > 3*len(coef)+1 { // the value is below 1
+			return 0, false
+		}
+		var r big.Int
+		c.QuoRem(c, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(-exp)), nil), &r)
+		if r.Sign() != 0 {
+			return 0, false
+		}
+	}
+	if neg {
+		c.Neg(c)
+	}
+	return c.Int64(), c.IsInt64()
+}
+
+func encodeBinaryFloat(buf []byte, v any, oid uint32) ([]byte, error) {
+	bits := 64
+	if oid == oidFloat4 {
+		bits = 32
+	}
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case float32:
+		f = float64(x)
+	case string:
+		var err error
+		if f, err = parseFloatText(x, bits); err != nil {
+			return buf, binaryFloatError(err, v, oid)
+		}
+	case decimalDecomposer:
+		var tmp [64]byte
+		var err error
+		if f, err = parseFloatText(string(appendDecimal(tmp[:0], x)), bits); err != nil {
+			return buf, binaryFloatError(err, v, oid)
+		}
+	default:
+		var isInt, exact bool
+		if f, isInt, exact = exactFloat(v, bits); !isInt {
+			return retryByKind(buf, v, oid, encodeBinaryFloat)
+		} else if !exact {
+			return buf, errCannotEncode(v, oid, "not exactly representable")
+		}
+	}
+	if bits == 64 {
+		return binary.BigEndian.AppendUint64(buf, math.Float64bits(f)), nil
+	}
+	f32 := float32(f)
+	if (math.IsInf(float64(f32), 0) && !math.IsInf(f, 0)) || (f32 == 0 && f != 0) {
+		return buf, errOutOfRange(v, oid)
+	}
+	return binary.BigEndian.AppendUint32(buf, math.Float32bits(f32)), nil
+}
+
+func binaryFloatError(err error, v any, oid uint32) error {
+	if errors.Is(err, strconv.ErrRange) {
+		return errOutOfRange(v, oid)
+	}
+	return errCannotEncode(v, oid, "")
+}
+
+// parseFloatText reads a float as float4in and float8in do: overflow and
+// underflow to zero are range errors.
+func parseFloatText(s string, bits int) (float64, error) {
+	s = trimSpaceASCII(s)
+	f, err := strconv.ParseFloat(s, bits)
+	if err == nil && f == 0 {
+		mantissa, _, _ := strings.Cut(strings.ToLower(s), "e")
+		if strings.ContainsAny(mantissa, "123456789") {
+			return 0, strconv.ErrRange
+		}
+	}
+	return f, err
+}
+
+// exactFloat converts an integer to a float of the given size. It reports
+// whether v is an integer and whether the float holds it exactly.
+func exactFloat(v any, bits int) (f float64, isInt, exact bool) {
+	switch v.(type) {
+	case int, int8, int16, int32, int64:
+		n := reflect.ValueOf(v).Int()
+		if f = float64(n); bits == 32 {
+			f = float64(float32(n))
+		}
+		return f, true, f < 0x1p63 && int64(f) == n
+	case uint, uint8, uint16, uint32, uint64:
+		u := reflect.ValueOf(v).Uint()
+		if f = float64(u); bits == 32 {
+			f = float64(float32(u))
+		}
+		return f, true, f < 0x1p64 && uint64(f) == u
+	}
+	return 0, false, false
+}
+
+// Numeric's binary form (numeric_send): int16 ndigits, int16 weight, uint16
+// sign, uint16 dscale, then ndigits base-10000 digits, most significant
+// first; the value is the sum of digit[i]·10000^(weight-i), and dscale is the
+// number of decimal digits shown after the point. The digits carry no
+// leading or trailing zeros; zero has none.
+const (
+	numericPos       = 0x0000
+	numericNeg       = 0x4000
+	numericNaN       = 0xC000
+	numericPInf      = 0xD000
+	numericNInf      = 0xF000
+	numericMaxDScale = 0x3FFF              // NUMERIC_DSCALE_MAX
+	numericMaxWeight = math.MaxInt16       // NUMERIC_WEIGHT_MAX: 131072 digits before the point
+	numericMaxExp    = math.MaxInt32/2 - 1 // numeric_in rejects larger exponents
+)
+
+// numericStatus is what appendNumericText made of its input.
+type numericStatus int8
+
+const (
+	numericOK numericStatus = iota
+	numericSyntax
+	numericRange
+)
+
+func encodeBinaryNumeric(buf []byte, v any, oid uint32) ([]byte, error) {
+	var tmp [32]byte
+	st := numericOK
+	switch x := v.(type) {
+	case string:
+		buf, st = appendNumericText(buf, x)
+	case float64:
+		buf, st = appendNumericFloat(buf, x, 64)
+	case float32:
+		buf, st = appendNumericFloat(buf, float64(x), 32)
+	case int, int8, int16, int32, int64:
+		buf, st = appendNumericText(buf, strconv.AppendInt(tmp[:0], reflect.ValueOf(x).Int(), 10))
+	case uint, uint8, uint16, uint32, uint64:
+		buf, st = appendNumericText(buf, strconv.AppendUint(tmp[:0], reflect.ValueOf(x).Uint(), 10))
+	case decimalDecomposer:
+		buf, st = appendNumericDecimal(buf, x)
+	default:
+		return retryByKind(buf, v, oid, encodeBinaryNumeric)
+	}
+	switch st {
+	case numericSyntax:
+		return buf, errCannotEncode(v, oid, "")
+	case numericRange:
+		return buf, errOutOfRange(v, oid)
+	}
+	return buf, nil
+}
+
+func appendNumericSpecial(buf []byte, sign uint16) []byte {
+	return append(buf, 0, 0, 0, 0, byte(sign>>8), byte(sign), 0, 0)
+}
+
+// appendNumericFloat writes a float as numeric_in reads its shortest
+// decimal form.
+func appendNumericFloat(buf []byte, f float64, bits int) ([]byte, numericStatus) {
+	switch {
+	case math.IsNaN(f):
+		return appendNumericSpecial(buf, numericNaN), numericOK
+	case math.IsInf(f, 1):
+		return appendNumericSpecial(buf, numericPInf), numericOK
+	case math.IsInf(f, -1):
+		return appendNumericSpecial(buf, numericNInf), numericOK
+	}
+	var tmp [32]byte
+	return appendNumericText(buf, strconv.AppendFloat(tmp[:0], f, 'e', -1, bits))
+}
+
+// appendNumericDecimal writes a Decompose value.
+func appendNumericDecimal(buf []byte, d decimalDecomposer) ([]byte, numericStatus) {
+	form, neg, coef, exp := d.Decompose(nil) // a buffer would escape
+	var tmp [20]byte
+	switch {
+	case form == 2:
+		return appendNumericSpecial(buf, numericNaN), numericOK
+	case form == 1 && neg:
+		return appendNumericSpecial(buf, numericNInf), numericOK
+	case form == 1:
+		return appendNumericSpecial(buf, numericPInf), numericOK
+	}
+	var digits []byte
+	if len(coef) <= 8 {
+		var u uint64
+		for _, b := range coef {
+			u = u<<8 | uint64(b)
+		}
+		digits = strconv.AppendUint(tmp[:0], u, 10)
+	} else {
+		digits = new(big.Int).SetBytes(coef).Append(nil, 10)
+	}
+	return appendNumericDigits(buf, neg, digits, []byte(nil), int64(exp))
+}
+
+// appendNumericText writes s, read as numeric_in reads it: surrounding
+// spaces, NaN, [+-]Infinity or [+-]inf in any case, or an optional sign,
+// digits with an optional point (at least one digit) and an optional
+// exponent (e, spaces, an optional sign and digits). An exponent out of
+// range is reported before anything that follows it.
+func appendNumericText[T ~string | ~[]byte](buf []byte, s T) ([]byte, numericStatus) {
+	s = trimSpaceASCII(s)
+	if foldEqualASCII(s, "NaN") {
+		return appendNumericSpecial(buf, numericNaN), numericOK
+	}
+	neg := false
+	if len(s) > 0 && (s[0] == '+' || s[0] == '-') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	if foldEqualASCII(s, "Infinity") || foldEqualASCII(s, "inf") {
+		if neg {
+			return appendNumericSpecial(buf, numericNInf), numericOK
+		}
+		return appendNumericSpecial(buf, numericPInf), numericOK
+	}
+	i := skipDigits(s, 0)
+	intPart, fracPart := s[:i], s[i:i]
+	if i < len(s) && s[i] == '.' {
+		j := skipDigits(s, i+1)
+		fracPart, i = s[i+1:j], j
+	}
+	if len(intPart)+len(fracPart) == 0 {
+		return buf, numericSyntax
+	}
+	var exp int64
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		for i < len(s) && isSpaceC(s[i]) { // numeric_in reads the exponent with strtol
+			i++
+		}
+		expNeg := i < len(s) && s[i] == '-'
+		if i < len(s) && (s[i] == '-' || s[i] == '+') {
+			i++
+		}
+		j := skipDigits(s, i)
+		if j == i {
+			return buf, numericSyntax
+		}
+		for ; i < j; i++ {
+			if exp = exp*10 + int64(s[i]-'0'); exp > numericMaxExp {
+				return buf, numericRange
+			}
+		}
+		if expNeg {
+			exp = -exp
+		}
+	}
+	if i != len(s) {
+		return buf, numericSyntax
+	}
+	return appendNumericDigits(buf, neg, intPart, fracPart, exp)
+}
+
+func skipDigits[T ~string | ~[]byte](s T, i int) int {
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
+}
+
+// foldEqualASCII reports whether s equals word, ignoring ASCII case.
+func foldEqualASCII[T ~string | ~[]byte](s T, word string) bool {
+	if len(s) != len(word) {
+		return false
+	}
+	for i := range len(s) {
+		if s[i]|0x20 != word[i]|0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendNumericDigits writes ±intPart.fracPart·10^exp, given as decimal
+// digits, with the display scale numeric_in gives that text. It reports
+// numericRange where numeric_in reports "value overflows numeric format".
+func appendNumericDigits[T ~string | ~[]byte](buf []byte, neg bool, intPart, fracPart T, exp int64) ([]byte, numericStatus) {
+	dscale := max(0, int64(len(fracPart))-exp)
+	if dscale > numericMaxDScale {
+		return buf, numericRange
+	}
+	// Trim zeros: the digits left are intPart[first:] (empty when first
+	// is past it) followed by fracPart[:last], and the first is nonzero.
+	first, last := 0, len(fracPart)
+	for first < len(intPart) && intPart[first] == '0' {
+		first++
+	}
+	for last > 0 && fracPart[last-1] == '0' {
+		last--
+	}
+	if first == len(intPart) {
+		for first < len(intPart)+last && fracPart[first-len(intPart)] == '0' {
+			first++
+		}
+	}
+	end := len(intPart) + last // one past the last digit
+	if last == 0 {
+		for end > first && intPart[end-1] == '0' {
+			end--
+		}
+	}
+	if first == end { // zero, of any sign
+		return append(buf, 0, 0, 0, 0, 0, 0, byte(dscale>>8), byte(dscale)), numericOK
+	}
+	power := int64(len(intPart)-1-first) + exp // of the first digit
+	weight := power >> 2                       // floor division by 4
+	if weight > numericMaxWeight {
+		return buf, numericRange
+	}
+	start := len(buf)
+	buf = append(buf, 0, 0, 0, 0, 0, 0, 0, 0)
+	ndigits, acc := 0, 0
+	for k := first; k < end; k, power = k+1, power-1 {
+		var c byte
+		if k < len(intPart) {
+			c = intPart[k]
+		} else {
+			c = fracPart[k-len(intPart)]
+		}
+		place := power & 3
+		acc += int(c-'0') * [4]int{1, 10, 100, 1000}[place]
+		if place == 0 || k == end-1 {
+			buf = binary.BigEndian.AppendUint16(buf, uint16(acc))
+			ndigits, acc = ndigits+1, 0
+		}
+	}
+	sign := uint16(numericPos)
+	if neg {
+		sign = numericNeg
+	}
+	binary.BigEndian.PutUint16(buf[start:], uint16(ndigits))
+	binary.BigEndian.PutUint16(buf[start+2:], uint16(int16(weight)))
+	binary.BigEndian.PutUint16(buf[start+4:], sign)
+	binary.BigEndian.PutUint16(buf[start+6:], uint16(dscale))
+	return buf, numericOK
+}
+
+// Character types, bytea, json and jsonb.
+
+func encodeBinaryText(buf []byte, v any, oid uint32) ([]byte, error) {
+	switch x := v.(type) {
+	case string:
+		if why := badText(strings.IndexByte(x, 0), utf8.ValidString(x)); why != "" {
+			return buf, errCannotEncode(v, oid, why)
+		}
+		return append(buf, x...), nil
+	case []byte:
+		return appendBinaryTextBytes(buf, x, v, oid)
+	case json.RawMessage:
+		return appendBinaryTextBytes(buf, x, v, oid)
+	}
+	if out, ok := appendScalar(buf, v); ok {
+		return out, nil
+	}
+	return retryByKind(buf, v, oid, encodeBinaryText)
+}
+
+func appendBinaryTextBytes(buf, b []byte, v any, oid uint32) ([]byte, error) {
+	if why := badText(bytes.IndexByte(b, 0), utf8.Valid(b)); why != "" {
+		return buf, errCannotEncode(v, oid, why)
+	}
+	return append(buf, b...), nil
+}
+
+// badText says what makes a text value unacceptable, given the index of its
+// first NUL byte and whether it is valid UTF-8.
+func badText(nul int, valid bool) string {
+	switch {
+	case nul >= 0:
+		return "it contains a NUL byte at offset " + strconv.Itoa(nul)
+	case !valid:
+		return "it is not valid UTF-8"
+	}
+	return ""
+}
+
+func encodeBinaryBytes(buf []byte, v any, oid uint32) ([]byte, error) {
+	if oid == oidJSONB {
+		buf = append(buf, 1) // jsonb's binary format version
+	}
+	switch x := v.(type) {
+	case []byte:
+		return append(buf, x...), nil
+	case json.RawMessage:
+		return append(buf, x...), nil
+	case string:
+		return append(buf, x...), nil
+	}
+	if oid == oidJSONB {
+		buf = buf[:len(buf)-1]
+	}
+	return retryByKind(buf, v, oid, encodeBinaryBytes)
+}
+
+func encodeBinaryUUID(buf []byte, v any, oid uint32) ([]byte, error) {
+	var out []byte
+	ok := false
+	switch x := v.(type) {
+	case [16]byte:
+		return append(buf, x[:]...), nil
+	case []byte:
+		if len(x) == 16 {
+			return append(buf, x...), nil
+		}
+		out, ok = appendUUIDText(buf, x)
+	case string:
+		out, ok = appendUUIDText(buf, x)
+	default:
+		return retryByKind(buf, v, oid, encodeBinaryUUID)
+	}
+	if !ok {
+		return buf, errCannotEncode(v, oid, "")
+	}
+	return out, nil
+}
+
+// appendUUIDText reads a uuid as uuid_in does: 32 hex digits in any case, a
+// hyphen allowed after each group of four except the last, and the whole
+// optionally in braces.
+func appendUUIDText[T ~string | ~[]byte](buf []byte, s T) ([]byte, bool) {
+	braces := len(s) > 0 && s[0] == '{'
+	if braces {
+		if s[len(s)-1] != '}' {
+			return buf, false
+		}
+		s = s[1 : len(s)-1]
+	}
+	for i := range 16 {
+		if len(s) < 2 {
+			return buf, false
+		}
+		hi, lo := unhex(s[0]), unhex(s[1])
+		if hi < 0 || lo < 0 {
+			return buf, false
+		}
+		buf = append(buf, byte(hi<<4|lo))
+		s = s[2:]
+		if len(s) > 0 && s[0] == '-' && i%2 == 1 && i < 15 {
+			s = s[1:]
+		}
+	}
+	return buf, len(s) == 0
+}
+
+// Dates and times: a date is int32 days and a timestamp int64 microseconds
+// since 2000-01-01 (of UTC for timestamptz, of the wall clock for
+// timestamp), the extreme values of each standing for -infinity and
+// infinity; a time is int64 microseconds since midnight.
+const (
+	pgEpochUnix = unixToPGDays * secondsPerDay // 2000-01-01 in Unix seconds
+	minPGDate   = -2451545                     // 4714-11-24 BC, the first day PostgreSQL accepts
+	endPGDate   = 2145031949                   // 5874898-01-01, the first day it rejects
+	minPGMicros = -211813488000000000          // 4714-11-24 00:00 BC
+	endPGMicros = 9223371331200000000          // 294277-01-01 00:00
+)
+
+func encodeBinaryTime(buf []byte, v any, oid uint32) ([]byte, error) {
+	var sec int64 // Unix seconds of the instant (timestamptz) or of the wall clock read as UTC
+	var nsec int
+	switch x := v.(type) {
+	case time.Time:
+		sec, nsec = x.Unix(), x.Nanosecond()
+		if sec < -1<<62 || sec > 1<<62 { // far beyond every type's range; keeps the arithmetic below exact
+			return buf, errOutOfRange(v, oid)
+		}
+		if oid != oidTimestamptz {
+			if _, offset := x.Zone(); offset > -maxTZOffset && offset < maxTZOffset {
+				sec += int64(offset) // the wall clock
+			}
+		}
+	case string:
+		var ok bool
+		if buf, ok = appendTimeInfinity(buf, x, oid); ok {
+			return buf, nil
+		}
+		if sec, nsec, ok = parseTimeText(x, oid); !ok {
+			return buf, errCannotEncode(v, oid, "")
+		}
+	default:
+		return retryByKind(buf, v, oid, encodeBinaryTime)
+	}
+	switch oid {
+	case oidDate:
+		days := floorDiv(sec, secondsPerDay) - unixToPGDays
+		if days < minPGDate || days >= endPGDate {
+			return buf, errOutOfRange(v, oid)
+		}
+		return binary.BigEndian.AppendUint32(buf, uint32(days)), nil
+	case oidTime:
+		us := (sec-floorDiv(sec, secondsPerDay)*secondsPerDay)*1000000 + roundMicros(nsec)
+		return binary.BigEndian.AppendUint64(buf, uint64(us)), nil
+	}
+	sec -= pgEpochUnix
+	if sec < minPGMicros/1000000-1 || sec > endPGMicros/1000000 {
+		return buf, errOutOfRange(v, oid)
+	}
+	us := sec*1000000 + roundMicros(nsec)
+	if us < minPGMicros || us >= endPGMicros {
+		return buf, errOutOfRange(v, oid)
+	}
+	return binary.BigEndian.AppendUint64(buf, uint64(us)), nil
+}
+
+// roundMicros rounds nanoseconds to microseconds as PostgreSQL rounds the
+// fraction of a time in text input (ParseFractionalSecond): rint of the
+// fraction, read as a double, times 10^6. The fraction the text format
+// sends for nsec reads as the double nearest nsec/10^9, as computed here.
+func roundMicros(nsec int) int64 {
+	return int64(math.RoundToEven(float64(nsec) / 1e9 * 1e6))
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// appendTimeInfinity writes the infinite date or timestamp s names.
+func appendTimeInfinity(buf []byte, s string, oid uint32) ([]byte, bool) {
+	s = trimSpaceASCII(s)
+	inf, neg := foldEqualASCII(s, "infinity"), foldEqualASCII(s, "-infinity")
+	switch {
+	case oid == oidTime || !inf && !neg:
+		return buf, false
+	case oid == oidDate && inf:
+		return binary.BigEndian.AppendUint32(buf, math.MaxInt32), true
+	case oid == oidDate:
+		return binary.BigEndian.AppendUint32(buf, 1<<31), true
+	case inf:
+		return binary.BigEndian.AppendUint64(buf, math.MaxInt64), true
+	}
+	return binary.BigEndian.AppendUint64(buf, 1<<63), true
+}
+
+// parseTimeText reads the ISO text the server prints for a date, timestamp,
+// timestamptz or time, returning Unix seconds and nanoseconds.
+func parseTimeText(s string, oid uint32) (sec int64, nsec int, ok bool) {
+	b := []byte(trimSpaceASCII(s))
+	var ns int64
+	switch oid {
+	case oidDate:
+		d, bc := cutBC(b)
+		days, n, ok := parseDate(d, bc)
+		return days * secondsPerDay, 0, ok && n == len(d)
+	case oidTime:
+		sec, ns, n, ok := parseClock(b)
+		return sec, int(ns), ok && n == len(b)
+	}
+	sec, ns, _, ok = parseTimestamp(b, oid == oidTimestamptz)
+	return sec, int(ns), ok
+}
+
+// Arrays (array_send): int32 ndim, int32 flags (1 if any element is NULL),
+// uint32 element type, per dimension int32 length and int32 lower bound
+// (always 1 here), then each element as int32 length (-1 for NULL) and
+// bytes, in row-major order. An empty array has no dimensions.
+
+// binaryArrayWriter writes one array; see encodeBinaryArray.
+type binaryArrayWriter struct {
+	oid, elem uint32
+	enc       binaryEncodeFunc
+	typ       reflect.Type // the top-level slice type, for errors
+	ndim      int
+	dims      [maxArrayDims]int
+	path      [maxArrayDims]int // index of the element being written
+	hasNull   bool
+}
+
+// encodeBinaryArray writes v, an arrayArg or a slice other than []byte, as
+// an array of type oid whose elements have type elem and are written by
+// enc. Nested slices are dimensions, as checkArg and appendArray see them;
+// they must be rectangular, and an empty slice in any dimension makes the
+// empty array.
+func encodeBinaryArray(buf []byte, v any, oid, elem uint32, enc binaryEncodeFunc) ([]byte, error) {
+	var rv reflect.Value
+	if a, ok := v.(arrayArg); ok {
+		rv = a.v
+	} else if rv = reflect.ValueOf(v); rv.Kind() != reflect.Slice || rv.Type().Elem().Kind() == reflect.Uint8 {
+		return buf, errCannotEncode(v, oid, "")
+	}
+	w := binaryArrayWriter{oid: oid, elem: elem, enc: enc, typ: rv.Type()}
+	empty := false
+	for sub := rv; ; {
+		if w.ndim == maxArrayDims {
+			return buf, errCannotEncode(v, oid, "more than 6 dimensions")
+		}
+		w.dims[w.ndim] = sub.Len()
+		w.ndim++
+		empty = empty || sub.Len() == 0
+		if !isDimension(sub.Type().Elem()) {
+			break
+		}
+		if sub.Len() == 0 {
+			sub = reflect.Zero(sub.Type().Elem())
+		} else {
+			sub = sub.Index(0)
+		}
+	}
+	start := len(buf)
+	ndim := w.ndim
+	if empty {
+		ndim = 0
+	}
+	buf = binary.BigEndian.AppendUint32(buf, uint32(ndim))
+	buf = binary.BigEndian.AppendUint32(buf, 0)
+	buf = binary.BigEndian.AppendUint32(buf, elem)
+	for _, n := range w.dims[:ndim] {
+		buf = binary.BigEndian.AppendUint32(buf, uint32(n))
+		buf = binary.BigEndian.AppendUint32(buf, 1)
+	}
+	buf, err := w.write(buf, rv, 0)
+	if err != nil {
+		return buf, err
+	}
+	if w.hasNull {
+		buf[start+7] = 1
+	}
+	return buf, nil
+}
+
+// write writes the sub-array v at dimension level.
+func (w *binaryArrayWriter) write(buf []byte, v reflect.Value, level int) ([]byte, error) {
+	if v.Len() != w.dims[level] {
+		return buf, w.errorAt(level, fmt.Sprintf("ragged multi-dimensional slice: %d elements where the first has %d",
+			v.Len(), w.dims[level]))
+	}
+	var err error
+	for i := range v.Len() {
+		w.path[level] = i
+		if level+1 < w.ndim {
+			buf, err = w.write(buf, v.Index(i), level+1)
+		} else {
+			buf, err = w.element(buf, v.Index(i), 0)
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// element writes one element with its length; depth counts the pointers,
+// interfaces and Value calls followed to reach it.
+func (w *binaryArrayWriter) element(buf []byte, ev reflect.Value, depth int) ([]byte, error) {
+	if depth > maxValuerDepth {
+		return buf, w.errorAt(w.ndim, "too many indirections")
+	}
+	if k := ev.Kind(); k == reflect.Invalid || (k == reflect.Pointer || k == reflect.Interface) && ev.IsNil() {
+		w.hasNull = true
+		return binary.BigEndian.AppendUint32(buf, math.MaxUint32), nil // -1
+	}
+	if implementsAny(ev.Type()) {
+		return w.methodElement(buf, ev, depth)
+	}
+	var x any
+	switch ev.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return w.element(buf, ev.Elem(), depth+1)
+	case reflect.Slice:
+		switch {
+		case ev.Type().Elem().Kind() != reflect.Uint8:
+		case ev.IsNil():
+			return w.element(buf, reflect.Value{}, depth) // NULL, as in appendArray
+		case ev.Type() == rawMessageType:
+			x = json.RawMessage(ev.Bytes())
+		default:
+			x = ev.Bytes()
+		}
+	case reflect.Array:
+		if ev.Type().Elem().Kind() == reflect.Uint8 && ev.Len() == 16 {
+			var u [16]byte
+			reflect.Copy(reflect.ValueOf(u[:]), ev)
+			x = u
+		}
+	case reflect.Struct:
+		if ev.Type() == timeType {
+			x = timeOf(ev)
+		}
+	default:
+		x, _ = scalarByKind(ev)
+	}
+	if x == nil {
+		return buf, w.errorAt(w.ndim, "unsupported element type "+ev.Type().String())
+	}
+	return w.encode(buf, x)
+}
+
+// encode writes the non-NULL element x with its length.
+func (w *binaryArrayWriter) encode(buf []byte, x any) ([]byte, error) {
+	at := len(buf)
+	buf, err := w.enc(append(buf, 0, 0, 0, 0), x, w.elem)
+	if err != nil {
+		var e *binaryEncodeError
+		if errors.As(err, &e) && e.at == "" {
+			e.at = w.pathText(w.ndim)
+		}
+		return buf, err
+	}
+	binary.BigEndian.PutUint32(buf[at:], uint32(len(buf)-at-4))
+	return buf, nil
+}
+
+// methodElement writes an element whose type has a Value or Decompose
+// method.
+func (w *binaryArrayWriter) methodElement(buf []byte, ev reflect.Value, depth int) ([]byte, error) {
+	v := ev.Interface()
+	if d, ok := v.(decimalDecomposer); ok {
+		return w.encode(buf, d)
+	}
+	vr := v.(driver.Valuer)
+	if isNilValuerPointer(vr) {
+		return w.element(buf, reflect.Value{}, depth)
+	}
+	r, err := vr.Value()
+	if err != nil {
+		return buf, &binaryEncodeError{at: w.pathText(w.ndim), msg: fmt.Sprintf("%T.Value", v), err: err}
+	}
+	return w.element(buf, reflect.ValueOf(r), depth+1)
+}
+
+func (w *binaryArrayWriter) errorAt(level int, what string) error {
+	return &binaryEncodeError{at: w.pathText(level), msg: "cannot encode " + w.typ.String() + " as " +
+		binaryTypeName(w.oid) + ": " + what}
+}
+
+// pathText formats the index of the element being written, down to level.
+func (w *binaryArrayWriter) pathText(level int) string {
+	var b []byte
+	for _, i := range w.path[:level] {
+		b = append(strconv.AppendInt(append(b, '['), int64(i), 10), ']')
+	}
+	return string(b)
+}
