@@ -85,7 +85,7 @@ func (w *copyWriter) binaryRow(row int64, cols []column, encs []binaryEncoder, v
 		if err != nil {
 			return &CopyValueError{Row: row, Column: cols[i].name, Err: err}
 		}
-		if v == nil {
+		if isNullArg(v) {
 			w.buf = binary.BigEndian.AppendUint32(w.buf, 0xffffffff)
 			continue
 		}
