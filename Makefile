@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 5s
 FUZZERS  := FuzzParseDSN FuzzDecodeText FuzzDecodeBinary FuzzTimestampText FuzzArrayText FuzzSASLprep FuzzMultipleStatementsNeverPanics FuzzNumericBinary FuzzResultDecoder FuzzServerReplies
 
-.PHONY: test vet unit integration fuzz demo bench
+.PHONY: test vet unit integration fuzz demo bench soak
 
 # test: vet, unit and integration tests with the race detector, and each
 # fuzzer for a short fixed time.
@@ -34,3 +34,8 @@ demo:
 
 bench:
 	cd bench && $(MAKE) bench
+
+# soak: the long soak (64 goroutines, 16 connections, 64 x PGPIPE_SOAK_OPS
+# mixed operations with random cancellations), with -race.
+soak:
+	cd integration_test && PGPIPE_SOAK_OPS=$${PGPIPE_SOAK_OPS:-20000} $(GO) test -race -count=1 -run '^TestSoak$$' -timeout 3h -v ./...
