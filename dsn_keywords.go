@@ -86,6 +86,11 @@ var keywords = []keyword{
 	{name: "scram_server_key", secret: true, doc: "not supported (an error): SCRAM pass-through", field: field{set: unsupported("SCRAM pass-through is not implemented")}},
 	{name: "prepare_threshold", pgpipe: true, def: "5", doc: "executions of a query on a connection before it is prepared on the server; 0: at first use; none: never automatically", field: field{setPrepareThreshold, getPrepareThreshold}},
 	{name: "prepared_max", pgpipe: true, def: "100", doc: "statements kept prepared per connection (1 or more); the least recently used is closed beyond it", field: intField(func(c *Config) *int { return &c.PreparedMax }, 1)},
+	{name: "default_query_exec_mode", doc: "pgx's keyword, accepted so that pgx DSNs work: exec, simple_protocol and describe_exec set prepare_threshold=none; cache_statement and cache_describe keep automatic preparation", field: field{set: setPgxExecMode}},
+	{name: "statement_cache_capacity", doc: "pgx's keyword, accepted so that pgx DSNs work: sets prepared_max; 0 sets prepare_threshold=none", field: field{set: setPgxCacheCapacity}},
+	{name: "description_cache_capacity", doc: "pgx's keyword: checked (a count) and ignored", field: field{set: checkCount}},
+	{name: "binary_parameters", doc: "lib/pq's keyword: checked (a boolean) and ignored; pgpipe sends []byte in binary and other values as text", field: field{set: checkBool}},
+	{name: "disable_prepared_binary_result", doc: "lib/pq's keyword: checked (a boolean) and ignored", field: field{set: checkBool}},
 	{name: "trace", pgpipe: true, doc: "protocol trace in libpq's PQtrace format: stderr, stdout or a file path (appended to); empty: off", field: stringField(func(c *Config) *string { return &c.Trace })},
 	{name: "trace_regress", pgpipe: true, def: "0", doc: "1: the trace leaves out timestamps and values that change between runs (libpq's regress mode)", field: boolField(func(c *Config) *bool { return &c.TraceRegress })},
 	{name: "cancel_grace", pgpipe: true, def: "5s", doc: "after a cancelled query, how long to wait for the server to finish it before closing the connection (a Go duration or seconds)", field: durationField(func(c *Config) *time.Duration { return &c.CancelGrace }, false)},
@@ -416,4 +421,32 @@ func getPort(c *Config) string {
 		return ports[0]
 	}
 	return strings.Join(ports, ",")
+}
+
+// setPgxExecMode maps pgx's default_query_exec_mode onto automatic
+// preparation: the modes that never prepare become prepare_threshold=none.
+func setPgxExecMode(c *Config, v string) error {
+	switch v {
+	case "cache_statement", "cache_describe":
+	case "exec", "simple_protocol", "describe_exec":
+		c.PrepareThreshold = PrepareNone
+	default:
+		return errors.New("not one of cache_statement, cache_describe, describe_exec, exec, simple_protocol")
+	}
+	return nil
+}
+
+// setPgxCacheCapacity maps pgx's statement_cache_capacity onto
+// prepared_max (0, pgx's "no cache", turns preparation off).
+func setPgxCacheCapacity(c *Config, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return errors.New("not a count (0 or more)")
+	}
+	if n == 0 {
+		c.PrepareThreshold = PrepareNone
+	} else {
+		c.PreparedMax = n
+	}
+	return nil
 }

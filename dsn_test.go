@@ -633,3 +633,27 @@ func TestKeywordTableMarkdownListsEveryKeywordOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDSNAcceptsPgxAndLibpqKeywords(t *testing.T) {
+	for _, tc := range []struct {
+		dsn       string
+		threshold int
+		max       int
+	}{
+		{"host=h default_query_exec_mode=exec", PrepareNone, 100},
+		{"host=h default_query_exec_mode=cache_statement statement_cache_capacity=20", 5, 20},
+		{"host=h statement_cache_capacity=0", PrepareNone, 100},
+		{"postgres://u@h/db?binary_parameters=yes&disable_prepared_binary_result=yes&description_cache_capacity=5", 5, 100},
+	} {
+		cfg, err := ParseDSN(tc.dsn)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.dsn, err)
+		}
+		if cfg.PrepareThreshold != tc.threshold || cfg.PreparedMax != tc.max || len(cfg.RuntimeParams) != 0 {
+			t.Errorf("%s: threshold %d max %d params %v", tc.dsn, cfg.PrepareThreshold, cfg.PreparedMax, cfg.RuntimeParams)
+		}
+	}
+	if _, err := ParseDSN("host=h default_query_exec_mode=fast"); err == nil || !strings.Contains(err.Error(), "default_query_exec_mode") {
+		t.Errorf("a bad pgx mode: %v", err)
+	}
+}
