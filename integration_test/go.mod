@@ -3,6 +3,7 @@ module github.com/pgpipe/pgpipe/integration_test
 go 1.25.0
 
 require (
+	github.com/lib/pq v1.12.3
 	github.com/pgpipe/pgpipe v0.0.0
 	github.com/testcontainers/testcontainers-go v0.44.0
 	github.com/testcontainers/testcontainers-go/modules/postgres v0.44.0
