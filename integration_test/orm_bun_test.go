@@ -91,7 +91,7 @@ func bunCreateTables(t *testing.T, ctx context.Context, db *bun.DB) {
 // bunUsers are the users bunInsert writes; their strings and arrays hold
 // the characters that quoting gets wrong.
 func bunUsers() []*bunUser {
-	seen := time.Date(2024, 2, 29, 12, 30, 45, 654321000, time.FixedZone("", -(3*3600 + 30*60)))
+	seen := time.Date(2024, 2, 29, 12, 30, 45, 654321000, time.FixedZone("", -(3*3600+30*60)))
 	return []*bunUser{
 		{Name: `O'Brien "the" \ one`, Email: "ob@x.test", Tags: []string{"a,b", `qu"ote`, `back\slash`, "{brace}", "", "NULL", "é ☃"},
 			Balance: "12345678901234567890.0123456789", Score: 0.1, Attrs: map[string]any{"k": "v", "n": 1.5}, SeenAt: seen},
