@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,6 +91,7 @@ func TestGORM(t *testing.T) {
 				ada, brian := gormCreateGraph(t, g)
 				gormReadBack(t, g, ada, brian)
 				gormPreloadAndJoins(t, g, ada, brian)
+				gormConcurrentReads(t, g, ada, brian)
 				gormUpdateAndDelete(t, g, brian)
 				gormTransactions(t, g)
 				gormCreateInBatches(t, g)
@@ -290,6 +292,46 @@ func gormPreloadAndJoins(t *testing.T, g *gorm.DB, ada, brian gormEmployee) {
 	if err != nil || len(sums) != 1 || !sums[0].Total.Equal(shopspring.RequireFromString("12345678.89")) {
 		t.Fatalf("sum(salary): %+v (%v), want 12345678.89", sums, err)
 	}
+}
+
+// gormConcurrentReads reads from 8 goroutines at once, past pgpipe's
+// preparation threshold, so that behind PgBouncer the client connections
+// share the two server connections in every order.
+func gormConcurrentReads(t *testing.T, g *gorm.DB, ada, brian gormEmployee) {
+	t.Helper()
+	gormSQL(t, g).SetMaxOpenConns(8)
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- gormReadLoop(g, []gormEmployee{ada, brian}, w)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func gormReadLoop(g *gorm.DB, emps []gormEmployee, w int) error {
+	for i := 0; i < 25; i++ {
+		want := emps[(w+i)%2]
+		var got gormEmployee
+		if err := g.Preload("Skills").First(&got, want.ID).Error; err != nil {
+			return fmt.Errorf("goroutine %d, read %d: %w", w, i, err)
+		}
+		if got.Email != want.Email || !got.Salary.Equal(want.Salary) || got.Balance != want.Balance ||
+			!got.HiredAt.Equal(want.HiredAt) || len(got.Skills) != len(want.Skills) {
+			return fmt.Errorf("goroutine %d, read %d: got %s (%s, %s, %v, %d skills), want %s", w, i,
+				got.Email, got.Salary, got.Balance, got.HiredAt, len(got.Skills), want.Email)
+		}
+	}
+	return nil
 }
 
 // gormUpdateAndDelete updates single columns and maps, then soft-deletes.
