@@ -69,13 +69,17 @@ type gormSkill struct {
 
 // gormSetup says how the test hands pgpipe to GORM.
 type gormSetup struct {
-	name        string
-	conn        bool // postgres.Config.Conn (an *sql.DB from a Connector) instead of DriverName+DSN
+	name string
+	conn bool // postgres.Config.Conn (an *sql.DB from a Connector) instead of DriverName+DSN
+	// timeZone is added to the DSN as GORM's docs write it
+	// (TimeZone=Asia/Shanghai); pgpipe sends it as a server setting, and
+	// timestamptz values come back in that zone.
+	timeZone    string
 	prepareStmt bool // gorm.Config.PrepareStmt: GORM prepares and caches *sql.Stmt
 }
 
 var gormSetups = []gormSetup{
-	{name: "driver-name"},
+	{name: "driver-name", timeZone: "Asia/Shanghai"},
 	{name: "conn-prepare-stmt", conn: true, prepareStmt: true},
 }
 
@@ -89,7 +93,7 @@ func TestGORM(t *testing.T) {
 				g := gormOpen(t, tg.dsn, prefix, s, false)
 				gormMigrate(t, g, prefix)
 				ada, brian := gormCreateGraph(t, g)
-				gormReadBack(t, g, ada, brian)
+				gormReadBack(t, g, s, ada, brian)
 				gormPreloadAndJoins(t, g, ada, brian)
 				gormConcurrentReads(t, g, ada, brian)
 				gormUpdateAndDelete(t, g, brian)
@@ -113,6 +117,9 @@ func gormOpen(t *testing.T, dsn, prefix string, s gormSetup, translate bool) *go
 		}
 		dialector = postgres.New(postgres.Config{Conn: sql.OpenDB(cn), DriverName: "pgpipe"})
 	} else {
+		if s.timeZone != "" {
+			dsn += " TimeZone=" + s.timeZone
+		}
 		dialector = postgres.New(postgres.Config{DriverName: "pgpipe", DSN: dsn})
 	}
 	g, err := gorm.Open(dialector, &gorm.Config{
@@ -213,8 +220,10 @@ func gormCreateGraph(t *testing.T, g *gorm.DB) (ada, brian gormEmployee) {
 }
 
 // gormReadBack reads both employees and compares every field with what
-// was written: numerics exactly, times to the microsecond.
-func gormReadBack(t *testing.T, g *gorm.DB, want ...gormEmployee) {
+// was written: numerics exactly, times to the microsecond, timestamptz in
+// the session's TimeZone and timestamp in UTC. (GORM with pgx reads
+// timestamp, without time zone, in the DSN's TimeZone instead.)
+func gormReadBack(t *testing.T, g *gorm.DB, s gormSetup, want ...gormEmployee) {
 	t.Helper()
 	for _, w := range want {
 		var got gormEmployee
@@ -222,6 +231,9 @@ func gormReadBack(t *testing.T, g *gorm.DB, want ...gormEmployee) {
 			t.Fatalf("First(%d): %v", w.ID, err)
 		}
 		gormSameEmployee(t, got, w)
+		if s.timeZone != "" && got.HiredAt.Location().String() != s.timeZone || got.Stamp.Location() != time.UTC {
+			t.Fatalf("timestamptz read in %v, timestamp in %v; want %q and UTC", got.HiredAt.Location(), got.Stamp.Location(), s.timeZone)
+		}
 	}
 	var text string
 	if err := g.Model(&gormEmployee{}).Select("salary::text").Where("id = ?", want[0].ID).Scan(&text).Error; err != nil || text != "12345678.90" {
