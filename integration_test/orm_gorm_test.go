@@ -69,13 +69,13 @@ type gormSkill struct {
 
 // gormSetup says how the test hands pgpipe to GORM.
 type gormSetup struct {
-	name string
-	conn bool // postgres.Config.Conn (an *sql.DB from a Connector) instead of DriverName+DSN
+	name        string
+	conn        bool // postgres.Config.Conn (an *sql.DB from a Connector) instead of DriverName+DSN
+	prepareStmt bool // gorm.Config.PrepareStmt: GORM prepares and caches *sql.Stmt
 	// timeZone is added to the DSN as GORM's docs write it
 	// (TimeZone=Asia/Shanghai); pgpipe sends it as a server setting, and
 	// timestamptz values come back in that zone.
-	timeZone    string
-	prepareStmt bool // gorm.Config.PrepareStmt: GORM prepares and caches *sql.Stmt
+	timeZone string
 }
 
 var gormSetups = []gormSetup{
