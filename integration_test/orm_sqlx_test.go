@@ -319,7 +319,7 @@ func sqlxTx(t *testing.T, db *sqlx.DB, tbl string) {
 		if err := db.Select(&after, "SELECT balance::text FROM "+tbl+" WHERE email = $1", eve.Email); err != nil {
 			t.Fatal(err)
 		}
-		if want := map[bool]int{false: 0, true: 1}[commit]; len(after) != want || commit && after[0] != "1.5000" {
+		if commit && !slices.Equal(after, []string{"1.5000"}) || !commit && len(after) != 0 {
 			t.Fatalf("after commit=%v: rows %q", commit, after)
 		}
 	}
