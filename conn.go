@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"reflect"
 	"time"
 
 	"github.com/pgpipe/pgpipe/internal/cache"
@@ -255,6 +256,12 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 	if nv.Name != "" {
 		return errors.New("pgpipe: named arguments are not supported: PostgreSQL takes positional $1, $2, ... parameters")
 	}
+	if nv.Ordinal == 1 && isPgxExecMode(nv.Value) {
+		// pgx's stdlib driver takes a leading pgx.QueryExecMode out of the
+		// arguments; code written for it (GORM's postgres dialector given
+		// an *sql.DB without a DriverName) passes one.
+		return driver.ErrRemoveArgument
+	}
 	v, err := checkArg(nv.Value)
 	if err != nil {
 		return err
@@ -278,4 +285,11 @@ func (r *rows) reset(c *conn, query string) {
 	r.c = c
 	r.res.reset(query)
 	r.simple, r.finished, r.closed, r.span = false, false, false, nil
+}
+
+// isPgxExecMode reports whether v is a pgx.QueryExecMode, known by name so
+// that pgpipe need not import pgx.
+func isPgxExecMode(v any) bool {
+	t := reflect.TypeOf(v)
+	return t != nil && t.Name() == "QueryExecMode" && t.PkgPath() == "github.com/jackc/pgx/v5"
 }
