@@ -136,6 +136,10 @@ func newError(m *pgproto3.ErrorResponse, query string) *Error {
 		File: m.File, Line: int(m.Line), Routine: m.Routine,
 		query: query,
 	}
+	if e.Code == "XX000" && e.Hint == "" && strings.HasPrefix(e.Message, "unsupported jsonb version number") {
+		// The server read a []byte argument, sent in binary, as jsonb.
+		e.Hint = "pgpipe sends []byte arguments in binary: pass json.RawMessage or string for a jsonb parameter"
+	}
 	if len(m.UnknownFields) > 0 {
 		e.Unknown = make(map[byte]string, len(m.UnknownFields))
 		for k, v := range m.UnknownFields {
