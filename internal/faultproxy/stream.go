@@ -1,0 +1,305 @@
+package faultproxy
+
+import (
+	"bufio"
+	"encoding/binary"
+	"net"
+)
+
+// mode is how a stream frames what comes next.
+type mode uint8
+
+const (
+	modeStartup mode = iota // startup packets: length, code, no type byte
+	modeTyped               // type byte, then length
+	modeOpaque              // bytes only: TLS, or framing lost
+)
+
+// stream is one direction of a connection. Only its pump goroutine uses
+// it; what others read (counters) lives in pconn, under the proxy's lock.
+type stream struct {
+	pc  *pconn
+	dir Direction
+	src *bufio.Reader
+	dst net.Conn
+	buf []byte
+
+	pos     int64          // bytes consumed from src so far
+	seq     int            // messages framed so far
+	nameSeq map[string]int // messages framed so far, by name
+	cur     string         // the message being forwarded; "" in opaque mode
+	counted bool           // cur's first byte was forwarded
+	// patch is written over the next bytes forwarded: a byte trigger's
+	// CorruptLength, or one on a message without a length field.
+	patch []byte
+}
+
+// run pumps one direction until either side closes or the connection is
+// cut, then cuts it (a proxied PostgreSQL connection has no half-close).
+func (pc *pconn) run(dir Direction) {
+	defer pc.cut()
+	pc.p.mu.Lock()
+	server := pc.server
+	pc.p.mu.Unlock()
+	s := &stream{pc: pc, dir: dir, buf: make([]byte, 32<<10), nameSeq: map[string]int{}}
+	m := modeTyped
+	if dir == ClientToServer {
+		s.src, s.dst, m = bufio.NewReaderSize(pc.client, 32<<10), server, modeStartup
+	} else {
+		s.src, s.dst = bufio.NewReaderSize(server, 32<<10), pc.client
+	}
+	for {
+		var err error
+		switch m {
+		case modeStartup:
+			m, err = s.startupPacket()
+		case modeTyped:
+			m, err = s.typedMessage()
+		default:
+			err = s.opaque()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// opaque forwards whatever bytes come.
+func (s *stream) opaque() error {
+	s.cur = ""
+	n, err := s.src.Read(s.buf)
+	if n > 0 {
+		if werr := s.emit(s.buf[:n]); werr != nil {
+			return werr
+		}
+	}
+	return err
+}
+
+// startupPacket frames one packet of the startup phase (client side).
+func (s *stream) startupPacket() (mode, error) {
+	hdr, err := s.src.Peek(8)
+	if err != nil {
+		return modeOpaque, nil // a short packet: forward what came, then end
+	}
+	length := int64(int32(binary.BigEndian.Uint32(hdr)))
+	if length < 8 {
+		return modeOpaque, nil
+	}
+	name := startupName(binary.BigEndian.Uint32(hdr[4:]))
+	if name == "SSLRequest" || name == "GSSEncRequest" {
+		s.pc.setExpecting(name) // before the server can see it
+	}
+	hdr = append([]byte(nil), hdr...)
+	if err := s.message(name, 0, length, hdr, 0); err != nil {
+		return 0, err
+	}
+	if err := s.copyBody(length - 8); err != nil {
+		return 0, err
+	}
+	switch name {
+	case "SSLRequest", "GSSEncRequest":
+		select {
+		case a := <-s.pc.answer:
+			if a == 'S' || a == 'G' {
+				return modeOpaque, nil
+			}
+			return modeStartup, nil
+		case <-s.pc.done:
+			return 0, errCut
+		}
+	case "StartupMessage":
+		return modeTyped, nil
+	}
+	return modeStartup, nil
+}
+
+// typedMessage frames one message with a type byte.
+func (s *stream) typedMessage() (mode, error) {
+	first, err := s.src.Peek(1)
+	if err != nil {
+		return modeOpaque, nil
+	}
+	if s.dir == ServerToClient {
+		if req := s.pc.takeExpecting(first[0]); req != "" {
+			return s.answer(req, first[0])
+		}
+	}
+	hdr, err := s.src.Peek(5)
+	if err != nil {
+		return modeOpaque, nil
+	}
+	length := int64(int32(binary.BigEndian.Uint32(hdr[1:])))
+	if hdr[0] == 'R' && length >= 8 && s.dir == ServerToClient {
+		if hdr, err = s.src.Peek(9); err != nil {
+			return modeOpaque, nil
+		}
+	}
+	name := s.pc.name(s.dir, hdr)
+	hdr = append([]byte(nil), hdr[:5]...)
+	if err := s.message(name, hdr[0], length, hdr, 1); err != nil {
+		return 0, err
+	}
+	if length < 4 {
+		return modeOpaque, nil // no way to find the next message
+	}
+	if err := s.copyBody(length - 4); err != nil {
+		return 0, err
+	}
+	return modeTyped, nil
+}
+
+// answer frames the server's one-byte answer to req and tells the client
+// side, which frames the rest of its stream by it.
+func (s *stream) answer(req string, b byte) (mode, error) {
+	name := "SSLResponse"
+	if req == "GSSEncRequest" {
+		name = "GSSEncResponse"
+	}
+	if err := s.begin(name, b, 0); err != nil {
+		return 0, err
+	}
+	s.pc.answer <- b // capacity 1, one answer per request: never blocks
+	if _, err := s.src.Discard(1); err != nil {
+		return 0, err
+	}
+	if err := s.emit([]byte{b}); err != nil {
+		return 0, err
+	}
+	if b == 'S' || b == 'G' {
+		return modeOpaque, nil
+	}
+	return modeTyped, nil
+}
+
+// message applies the message rules to a framed message whose header
+// (hdr, a private copy; its length field at lenAt) is still unread in
+// src, then forwards the header.
+func (s *stream) message(name string, typ byte, length int64, hdr []byte, lenAt int) error {
+	faults := s.frame(name, typ, length)
+	for _, f := range faults {
+		switch f.rule.Action {
+		case Cut:
+			s.pc.cut()
+			return errCut
+		case Stall:
+			if err := s.stall(f); err != nil {
+				return err
+			}
+		case CorruptLength:
+			binary.BigEndian.PutUint32(hdr[lenAt:], f.rule.Length)
+		}
+	}
+	if _, err := s.src.Discard(len(hdr)); err != nil {
+		return err
+	}
+	return s.emit(hdr)
+}
+
+// begin applies the message rules to a message without a length field;
+// CorruptLength patches the bytes that follow.
+func (s *stream) begin(name string, typ byte, length int64) error {
+	for _, f := range s.frame(name, typ, length) {
+		switch f.rule.Action {
+		case Cut:
+			s.pc.cut()
+			return errCut
+		case Stall:
+			if err := s.stall(f); err != nil {
+				return err
+			}
+		case CorruptLength:
+			s.patch = binary.BigEndian.AppendUint32(nil, f.rule.Length)
+		}
+	}
+	return nil
+}
+
+// frame records a new message and returns the faults it fires.
+func (s *stream) frame(name string, typ byte, length int64) []*Fault {
+	s.seq++
+	s.nameSeq[name]++
+	s.cur, s.counted = name, false
+	m := Msg{
+		Conn: s.pc.n, Dir: s.dir, Name: name, Type: typ, Length: length,
+		Offset: s.pos, Seq: s.seq, NameSeq: s.nameSeq[name],
+	}
+	return s.pc.p.messageFaults(s.pc, m)
+}
+
+// copyBody forwards the next n bytes as they come.
+func (s *stream) copyBody(n int64) error {
+	for n > 0 {
+		k, err := s.src.Read(s.buf[:min(n, int64(len(s.buf)))])
+		if k > 0 {
+			if werr := s.emit(s.buf[:k]); werr != nil {
+				return werr
+			}
+			n -= int64(k)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emit forwards b, applying byte triggers on the way.
+func (s *stream) emit(b []byte) error {
+	for len(b) > 0 {
+		k, at := s.pc.p.nextByteTrigger(s.pc.n, s.dir, s.pos, len(b))
+		if err := s.write(b[:k]); err != nil {
+			return err
+		}
+		b = b[k:]
+		if at < 0 {
+			continue
+		}
+		for _, f := range s.pc.p.fireByteTriggers(s.pc.n, s.dir, at) {
+			switch f.rule.Action {
+			case Cut:
+				s.pc.cut()
+				return errCut
+			case Stall:
+				if err := s.stall(f); err != nil {
+					return err
+				}
+			case CorruptLength:
+				s.patch = binary.BigEndian.AppendUint32(nil, f.rule.Length)
+			}
+		}
+	}
+	return nil
+}
+
+// write writes b (with any pending patch over it) and counts it.
+func (s *stream) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if len(s.patch) > 0 {
+		b = append([]byte(nil), b...)
+		n := copy(b, s.patch)
+		s.patch = s.patch[n:]
+	}
+	if _, err := s.dst.Write(b); err != nil {
+		return err
+	}
+	s.pos += int64(len(b))
+	first := s.cur != "" && !s.counted
+	s.counted = s.counted || first
+	s.pc.p.count(s.pc, s.dir, int64(len(b)), first, s.cur)
+	return nil
+}
+
+// stall waits until f is released or the connection ends.
+func (s *stream) stall(f *Fault) error {
+	select {
+	case <-f.release:
+		return nil
+	case <-s.pc.done:
+		return errCut
+	case <-s.pc.p.closing:
+		return errCut
+	}
+}
