@@ -58,7 +58,8 @@
 //   - [Cut] closes both sides of the connection;
 //   - [Stall] stops forwarding in the rule's direction (the other keeps
 //     flowing) until [Fault.Release], the connection's end or
-//     [Proxy.Close];
+//     [Proxy.Close]; what the sender sends meanwhile is held, and a
+//     sender that hangs up ends the connection;
 //   - [CorruptLength] forwards the message with Rule.Length written over
 //     its 4-byte length field (for a byte trigger: over the 4 bytes at the
 //     offset), then goes on as if nothing happened;
@@ -67,7 +68,9 @@
 //
 // [Fault.Fired] and [Fault.Wait] tell when a rule fired. [Proxy.Seen] and
 // [Proxy.Forwarded] count messages by name, so a test can tell whether the
-// first byte of a statement reached the server.
+// first byte of a statement reached the server; [Proxy.Closed] tells when
+// a connection ended, so a test can check that a client closed the
+// connection it gave up.
 //
 // # Goroutines
 //

@@ -99,6 +99,16 @@ func (p *Proxy) Open(n int) bool {
 	}
 }
 
+// Closed returns a channel closed when connection n has ended (either side
+// closed it, or it was cut). For a connection not accepted yet it returns
+// nil, which never becomes ready.
+func (p *Proxy) Closed(n int) <-chan struct{} {
+	if pc := p.conn(n); pc != nil {
+		return pc.done
+	}
+	return nil
+}
+
 func (p *Proxy) conn(n int) *pconn {
 	p.mu.Lock()
 	defer p.mu.Unlock()

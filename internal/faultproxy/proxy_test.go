@@ -503,3 +503,45 @@ func TestRuleAndTriggerDescribeThemselves(t *testing.T) {
 		t.Errorf("AtByte(8).Nth(2) = %q, want byte 8", got)
 	}
 }
+
+func TestASenderHangingUpDuringAStallEndsTheConnection(t *testing.T) {
+	tg := newTarget(t)
+	p := startProxy(t, tg)
+	f := add(t, p, faultproxy.Rule{Dir: faultproxy.ClientToServer, At: faultproxy.On("Query"), Action: faultproxy.Stall})
+	client, server := dial(t, p, tg)
+	up := encode(t, startup)
+	write(t, client, append(append([]byte(nil), up...), encode(t, &pgproto3.Query{String: "select 1"})...))
+	readN(t, server, len(up))
+	waitFired(t, f)
+	write(t, client, encode(t, &pgproto3.Sync{})) // read into the buffer, not forwarded
+	client.Close()
+	select {
+	case <-p.Closed(1):
+	case <-time.After(ioTimeout):
+		t.Fatal("the proxy kept the connection after the client hung up during a stall")
+	}
+	expectEOF(t, server)
+}
+
+func TestDataSentDuringAStallIsForwardedInOrderAfterRelease(t *testing.T) {
+	tg := newTarget(t)
+	p := startProxy(t, tg)
+	f := add(t, p, faultproxy.Rule{Dir: faultproxy.ClientToServer, At: faultproxy.On("Query"), Action: faultproxy.Stall})
+	client, server := dial(t, p, tg)
+	var all []byte
+	all = append(all, encode(t, startup, &pgproto3.Query{String: "select 1"})...)
+	write(t, client, all)
+	waitFired(t, f)
+	for i := range 50 {
+		b := encode(t, &pgproto3.Query{String: "select " + string(rune('a'+i%26))})
+		all = append(all, b...)
+		write(t, client, b)
+	}
+	f.Release()
+	if got := readN(t, server, len(all)); !bytes.Equal(got, all) {
+		t.Fatal("the bytes after a released stall came out of order or changed")
+	}
+	if n := p.Forwarded(1, faultproxy.ClientToServer, "Query"); n != 51 {
+		t.Fatalf("%d queries forwarded, want 51", n)
+	}
+}

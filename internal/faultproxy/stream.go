@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"net"
+	"time"
 )
 
 // mode is how a stream frames what comes next.
@@ -21,6 +22,7 @@ type stream struct {
 	pc  *pconn
 	dir Direction
 	src *bufio.Reader
+	raw net.Conn // under src
 	dst net.Conn
 	buf []byte
 
@@ -43,11 +45,11 @@ func (pc *pconn) run(dir Direction) {
 	pc.p.mu.Unlock()
 	s := &stream{pc: pc, dir: dir, buf: make([]byte, 32<<10), nameSeq: map[string]int{}}
 	m := modeTyped
+	s.raw, s.dst = server, pc.client
 	if dir == ClientToServer {
-		s.src, s.dst, m = bufio.NewReaderSize(pc.client, 32<<10), server, modeStartup
-	} else {
-		s.src, s.dst = bufio.NewReaderSize(server, 32<<10), pc.client
+		s.raw, s.dst, m = pc.client, server, modeStartup
 	}
+	s.src = bufio.NewReaderSize(s.raw, 32<<10)
 	for {
 		var err error
 		switch m {
@@ -292,14 +294,57 @@ func (s *stream) write(b []byte) error {
 	return nil
 }
 
-// stall waits until f is released or the connection ends.
+// stall waits until f is released or the connection ends. Meanwhile it
+// keeps reading what the sender sends into src's buffer (without
+// forwarding it), so that a sender hanging up during the stall ends the
+// connection, as it would without the proxy.
 func (s *stream) stall(f *Fault) error {
-	select {
-	case <-f.release:
-		return nil
-	case <-s.pc.done:
-		return errCut
-	case <-s.pc.p.closing:
-		return errCut
+	watch := s.watchSender()
+	for {
+		select {
+		case <-f.release:
+			s.stopWatching(watch)
+			return nil
+		case <-s.pc.done:
+			s.stopWatching(watch)
+			return errCut
+		case <-s.pc.p.closing:
+			s.pc.cut()
+			s.stopWatching(watch)
+			return errCut
+		case err := <-watch:
+			if err != nil {
+				s.pc.cut()
+				return errCut
+			}
+			watch = s.watchSender() // more data came: watch on
+		}
 	}
+}
+
+// watchSender starts a goroutine that reads at least one more byte from
+// the sender into src's buffer and reports the read's error; nil when the
+// buffer is full (no watching then). The goroutine is owned by stall: it
+// ends when a byte comes, the read fails, or stopWatching interrupts it.
+func (s *stream) watchSender() chan error {
+	if s.src.Buffered() >= s.src.Size() {
+		return nil
+	}
+	watch := make(chan error, 1)
+	go func() {
+		_, err := s.src.Peek(s.src.Buffered() + 1)
+		watch <- err
+	}()
+	return watch
+}
+
+// stopWatching interrupts a watchSender goroutine and waits for it, so
+// that src is the pump's alone again.
+func (s *stream) stopWatching(watch chan error) {
+	if watch == nil {
+		return
+	}
+	_ = s.raw.SetReadDeadline(time.Now())
+	<-watch
+	_ = s.raw.SetReadDeadline(time.Time{})
 }
