@@ -58,8 +58,9 @@
 //   - [Cut] closes both sides of the connection;
 //   - [Stall] stops forwarding in the rule's direction (the other keeps
 //     flowing) until [Fault.Release], the connection's end or
-//     [Proxy.Close]; what the sender sends meanwhile is held, and a
-//     sender that hangs up ends the connection;
+//     [Proxy.Close]; what the sender sends meanwhile is read ahead and
+//     held (up to 1 MiB; beyond that the sender blocks), and a sender
+//     that hangs up ends the connection;
 //   - [CorruptLength] forwards the message with Rule.Length written over
 //     its 4-byte length field (for a byte trigger: over the 4 bytes at the
 //     offset), then goes on as if nothing happened;

@@ -545,3 +545,25 @@ func TestDataSentDuringAStallIsForwardedInOrderAfterRelease(t *testing.T) {
 		t.Fatalf("%d queries forwarded, want 51", n)
 	}
 }
+
+func TestASenderHangingUpAfterFillingTheBufferDuringAStallEndsTheConnection(t *testing.T) {
+	tg := newTarget(t)
+	p := startProxy(t, tg)
+	f := add(t, p, faultproxy.Rule{Dir: faultproxy.ClientToServer, At: faultproxy.On("CopyData").Nth(2), Action: faultproxy.Stall})
+	client, server := dial(t, p, tg)
+	up := encode(t, startup)
+	write(t, client, up)
+	readN(t, server, len(up))
+	chunk := encode(t, &pgproto3.CopyData{Data: bytes.Repeat([]byte("x"), 64<<10)})
+	write(t, client, chunk)
+	readN(t, server, len(chunk))
+	write(t, client, chunk) // stalled
+	write(t, client, chunk) // more than the proxy's read buffer
+	waitFired(t, f)
+	client.Close()
+	select {
+	case <-p.Closed(1):
+	case <-time.After(ioTimeout):
+		t.Fatal("the proxy kept the connection after the client hung up during a stall")
+	}
+}

@@ -22,7 +22,7 @@ type stream struct {
 	pc  *pconn
 	dir Direction
 	src *bufio.Reader
-	raw net.Conn // under src
+	in  *source // under src
 	dst net.Conn
 	buf []byte
 
@@ -45,11 +45,11 @@ func (pc *pconn) run(dir Direction) {
 	pc.p.mu.Unlock()
 	s := &stream{pc: pc, dir: dir, buf: make([]byte, 32<<10), nameSeq: map[string]int{}}
 	m := modeTyped
-	s.raw, s.dst = server, pc.client
+	s.in, s.dst = &source{conn: server}, pc.client
 	if dir == ClientToServer {
-		s.raw, s.dst, m = pc.client, server, modeStartup
+		s.in, s.dst, m = &source{conn: pc.client}, server, modeStartup
 	}
-	s.src = bufio.NewReaderSize(s.raw, 32<<10)
+	s.src = bufio.NewReaderSize(s.in, 32<<10)
 	for {
 		var err error
 		switch m {
@@ -101,6 +101,11 @@ func (s *stream) startupPacket() (mode, error) {
 	}
 	switch name {
 	case "SSLRequest", "GSSEncRequest":
+		// The client speaks again only once it has the answer; until
+		// then, watch for it hanging up.
+		if _, err := s.src.Peek(1); err != nil {
+			return 0, err
+		}
 		select {
 		case a := <-s.pc.answer:
 			if a == 'S' || a == 'G' {
@@ -294,10 +299,33 @@ func (s *stream) write(b []byte) error {
 	return nil
 }
 
+// maxHeld bounds what a stalled stream reads ahead from its sender; beyond
+// it the sender is blocked, as by a network that stopped delivering.
+const maxHeld = 1 << 20
+
+// source is what a stream's bufio.Reader reads: bytes read ahead during a
+// stall come first, then the socket.
+type source struct {
+	conn net.Conn
+	held []byte
+}
+
+func (r *source) Read(p []byte) (int, error) {
+	if len(r.held) > 0 {
+		n := copy(p, r.held)
+		r.held = r.held[n:]
+		if len(r.held) == 0 {
+			r.held = nil
+		}
+		return n, nil
+	}
+	return r.conn.Read(p)
+}
+
 // stall waits until f is released or the connection ends. Meanwhile it
-// keeps reading what the sender sends into src's buffer (without
-// forwarding it), so that a sender hanging up during the stall ends the
-// connection, as it would without the proxy.
+// reads ahead what the sender sends (up to maxHeld), without forwarding
+// it, so that a sender hanging up during the stall ends the connection
+// as it would without the proxy.
 func (s *stream) stall(f *Fault) error {
 	watch := s.watchSender()
 	for {
@@ -313,38 +341,49 @@ func (s *stream) stall(f *Fault) error {
 			s.stopWatching(watch)
 			return errCut
 		case err := <-watch:
+			watch = nil
 			if err != nil {
 				s.pc.cut()
 				return errCut
 			}
-			watch = s.watchSender() // more data came: watch on
 		}
 	}
 }
 
-// watchSender starts a goroutine that reads at least one more byte from
-// the sender into src's buffer and reports the read's error; nil when the
-// buffer is full (no watching then). The goroutine is owned by stall: it
-// ends when a byte comes, the read fails, or stopWatching interrupts it.
+// watchSender starts a goroutine that reads ahead from the sender into
+// s.in.held until maxHeld is reached (then it reports nil) or a read
+// fails (it reports the error). The goroutine is owned by stall, which
+// waits for its report or interrupts it with stopWatching.
 func (s *stream) watchSender() chan error {
-	if s.src.Buffered() >= s.src.Size() {
+	if len(s.in.held) >= maxHeld {
 		return nil
 	}
 	watch := make(chan error, 1)
 	go func() {
-		_, err := s.src.Peek(s.src.Buffered() + 1)
-		watch <- err
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := s.in.conn.Read(buf[:min(len(buf), maxHeld-len(s.in.held))])
+			s.in.held = append(s.in.held, buf[:n]...)
+			if err != nil {
+				watch <- err
+				return
+			}
+			if len(s.in.held) >= maxHeld {
+				watch <- nil
+				return
+			}
+		}
 	}()
 	return watch
 }
 
 // stopWatching interrupts a watchSender goroutine and waits for it, so
-// that src is the pump's alone again.
+// that s.in is the pump's alone again.
 func (s *stream) stopWatching(watch chan error) {
 	if watch == nil {
 		return
 	}
-	_ = s.raw.SetReadDeadline(time.Now())
+	_ = s.in.conn.SetReadDeadline(time.Now())
 	<-watch
-	_ = s.raw.SetReadDeadline(time.Time{})
+	_ = s.in.conn.SetReadDeadline(time.Time{})
 }

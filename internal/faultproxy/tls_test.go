@@ -213,3 +213,21 @@ func TestCorruptLengthOnTheSSLResponsePatchesTheBytesThatFollow(t *testing.T) {
 		t.Fatalf("client got % x", got)
 	}
 }
+
+func TestAClientHangingUpWhileTheSSLResponseIsStalledEndsTheConnection(t *testing.T) {
+	tg := newTarget(t)
+	p := startProxy(t, tg)
+	f := add(t, p, faultproxy.Rule{Dir: faultproxy.ServerToClient, At: faultproxy.On("SSLResponse"), Action: faultproxy.Stall})
+	client, server := dial(t, p, tg)
+	req := encode(t, &pgproto3.SSLRequest{})
+	write(t, client, req)
+	readN(t, server, len(req))
+	write(t, server, []byte{'S'})
+	waitFired(t, f)
+	client.Close()
+	select {
+	case <-p.Closed(1):
+	case <-time.After(ioTimeout):
+		t.Fatal("the proxy kept the connection after the client hung up waiting for the SSLResponse")
+	}
+}
