@@ -53,7 +53,7 @@ func (pc *pconn) name(dir Direction, hdr []byte) string {
 }
 
 // messageFaults counts m and returns the message rules it fires, in the
-// order they were added.
+// order they were added. They are marked fired; announce tells waiters.
 func (p *Proxy) messageFaults(pc *pconn, m Msg) []*Fault {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -96,7 +96,8 @@ func (p *Proxy) nextByteTrigger(conn int, dir Direction, pos int64, n int) (int,
 }
 
 // fireByteTriggers fires the byte rules of connection conn in direction
-// dir due at offset at (the stream's position) and returns them.
+// dir due at offset at (the stream's position) and returns them; announce
+// tells waiters.
 func (p *Proxy) fireByteTriggers(conn int, dir Direction, at int64) []*Fault {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -110,13 +111,27 @@ func (p *Proxy) fireByteTriggers(conn int, dir Direction, at int64) []*Fault {
 	return fired
 }
 
-// count records n bytes forwarded, and the message name whose first byte
-// they carry when first is set.
-func (p *Proxy) count(pc *pconn, dir Direction, n int64, first bool, name string) {
+// announce closes the Fired channels of faults that fired for the first
+// time; the pump calls it once everything before the trigger point is
+// written.
+func (p *Proxy) announce(faults []*Fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, f := range faults {
+		if !f.announced {
+			f.announced = true
+			close(f.fired)
+		}
+	}
+}
+
+// count records n bytes written, carrying the first bytes of the
+// messages named in names.
+func (p *Proxy) count(pc *pconn, dir Direction, n int64, names []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pc.bytes[dir.index()] += n
-	if first {
+	for _, name := range names {
 		pc.fwd[dir.index()][name]++
 	}
 }

@@ -188,11 +188,12 @@ type Fault struct {
 	release chan struct{} // closed by Release
 
 	// Guarded by p.mu.
-	count    int
-	removed  bool
-	released bool
-	hits     map[int]int  // connection -> messages counted towards the trigger
-	done     map[int]bool // connections where the rule fired
+	count     int
+	announced bool // fired is closed
+	removed   bool
+	released  bool
+	hits      map[int]int  // connection -> messages counted towards the trigger
+	done      map[int]bool // connections where the rule fired
 }
 
 // Rule returns the rule the fault was added with.
@@ -250,7 +251,4 @@ func (f *Fault) armedFor(conn int, dir Direction) bool {
 func (f *Fault) fire(conn int) {
 	f.done[conn] = true
 	f.count++
-	if f.count == 1 {
-		close(f.fired)
-	}
 }

@@ -26,15 +26,26 @@ type stream struct {
 	dst net.Conn
 	buf []byte
 
+	// out holds bytes framed but not yet written to dst: the pump writes
+	// once per batch of messages read together, not once per message, and
+	// always before it could block reading or a fault acts. outNames are
+	// the messages whose first byte is in out, counted as forwarded once
+	// it is written.
+	out      []byte
+	outNames []string
+
 	pos     int64          // bytes consumed from src so far
 	seq     int            // messages framed so far
 	nameSeq map[string]int // messages framed so far, by name
 	cur     string         // the message being forwarded; "" in opaque mode
-	counted bool           // cur's first byte was forwarded
+	counted bool           // cur's first byte is in out or was written
 	// patch is written over the next bytes forwarded: a byte trigger's
 	// CorruptLength, or one on a message without a length field.
 	patch []byte
 }
+
+// maxOut is how much output a stream batches before writing it anyway.
+const maxOut = 64 << 10
 
 // run pumps one direction until either side closes or the connection is
 // cut, then cuts it (a proxied PostgreSQL connection has no half-close).
@@ -61,15 +72,38 @@ func (pc *pconn) run(dir Direction) {
 			err = s.opaque()
 		}
 		if err != nil {
+			if err != errCut {
+				_ = s.flush() // what came before the sender hung up
+			}
 			return
 		}
 	}
 }
 
+// peek is src.Peek, writing the pending output first when it may block.
+func (s *stream) peek(n int) ([]byte, error) {
+	if s.src.Buffered() < n {
+		if err := s.flush(); err != nil {
+			return nil, err
+		}
+	}
+	return s.src.Peek(n)
+}
+
+// read is src.Read, writing the pending output first when it may block.
+func (s *stream) read(p []byte) (int, error) {
+	if s.src.Buffered() == 0 {
+		if err := s.flush(); err != nil {
+			return 0, err
+		}
+	}
+	return s.src.Read(p)
+}
+
 // opaque forwards whatever bytes come.
 func (s *stream) opaque() error {
 	s.cur = ""
-	n, err := s.src.Read(s.buf)
+	n, err := s.read(s.buf)
 	if n > 0 {
 		if werr := s.emit(s.buf[:n]); werr != nil {
 			return werr
@@ -80,7 +114,7 @@ func (s *stream) opaque() error {
 
 // startupPacket frames one packet of the startup phase (client side).
 func (s *stream) startupPacket() (mode, error) {
-	hdr, err := s.src.Peek(8)
+	hdr, err := s.peek(8)
 	if err != nil {
 		return modeOpaque, nil // a short packet: forward what came, then end
 	}
@@ -103,7 +137,7 @@ func (s *stream) startupPacket() (mode, error) {
 	case "SSLRequest", "GSSEncRequest":
 		// The client speaks again only once it has the answer; until
 		// then, watch for it hanging up.
-		if _, err := s.src.Peek(1); err != nil {
+		if _, err := s.peek(1); err != nil {
 			return 0, err
 		}
 		select {
@@ -123,7 +157,7 @@ func (s *stream) startupPacket() (mode, error) {
 
 // typedMessage frames one message with a type byte.
 func (s *stream) typedMessage() (mode, error) {
-	first, err := s.src.Peek(1)
+	first, err := s.peek(1)
 	if err != nil {
 		return modeOpaque, nil
 	}
@@ -132,13 +166,13 @@ func (s *stream) typedMessage() (mode, error) {
 			return s.answer(req, first[0])
 		}
 	}
-	hdr, err := s.src.Peek(5)
+	hdr, err := s.peek(5)
 	if err != nil {
 		return modeOpaque, nil
 	}
 	length := int64(int32(binary.BigEndian.Uint32(hdr[1:])))
 	if hdr[0] == 'R' && length >= 8 && s.dir == ServerToClient {
-		if hdr, err = s.src.Peek(9); err != nil {
+		if hdr, err = s.peek(9); err != nil {
 			return modeOpaque, nil
 		}
 	}
@@ -163,7 +197,7 @@ func (s *stream) answer(req string, b byte) (mode, error) {
 	if req == "GSSEncRequest" {
 		name = "GSSEncResponse"
 	}
-	if err := s.begin(name, b, 0); err != nil {
+	if err := s.act(s.frame(name, b, 0), nil, 0); err != nil {
 		return 0, err
 	}
 	s.pc.answer <- b // capacity 1, one answer per request: never blocks
@@ -183,7 +217,27 @@ func (s *stream) answer(req string, b byte) (mode, error) {
 // (hdr, a private copy; its length field at lenAt) is still unread in
 // src, then forwards the header.
 func (s *stream) message(name string, typ byte, length int64, hdr []byte, lenAt int) error {
-	faults := s.frame(name, typ, length)
+	if err := s.act(s.frame(name, typ, length), hdr, lenAt); err != nil {
+		return err
+	}
+	if _, err := s.src.Discard(len(hdr)); err != nil {
+		return err
+	}
+	return s.emit(hdr)
+}
+
+// act announces and applies the faults that fired at the current point,
+// once everything before it is written. CorruptLength writes over hdr's
+// length field at lenAt, or, without hdr (a byte trigger, a message
+// without a length), over the next 4 bytes forwarded.
+func (s *stream) act(faults []*Fault, hdr []byte, lenAt int) error {
+	if len(faults) == 0 {
+		return nil
+	}
+	if err := s.flush(); err != nil {
+		return err
+	}
+	s.pc.p.announce(faults)
 	for _, f := range faults {
 		switch f.rule.Action {
 		case Cut:
@@ -194,29 +248,11 @@ func (s *stream) message(name string, typ byte, length int64, hdr []byte, lenAt 
 				return err
 			}
 		case CorruptLength:
-			binary.BigEndian.PutUint32(hdr[lenAt:], f.rule.Length)
-		}
-	}
-	if _, err := s.src.Discard(len(hdr)); err != nil {
-		return err
-	}
-	return s.emit(hdr)
-}
-
-// begin applies the message rules to a message without a length field;
-// CorruptLength patches the bytes that follow.
-func (s *stream) begin(name string, typ byte, length int64) error {
-	for _, f := range s.frame(name, typ, length) {
-		switch f.rule.Action {
-		case Cut:
-			s.pc.cut()
-			return errCut
-		case Stall:
-			if err := s.stall(f); err != nil {
-				return err
+			if hdr != nil {
+				binary.BigEndian.PutUint32(hdr[lenAt:], f.rule.Length)
+			} else {
+				s.patch = binary.BigEndian.AppendUint32(nil, f.rule.Length)
 			}
-		case CorruptLength:
-			s.patch = binary.BigEndian.AppendUint32(nil, f.rule.Length)
 		}
 	}
 	return nil
@@ -237,7 +273,7 @@ func (s *stream) frame(name string, typ byte, length int64) []*Fault {
 // copyBody forwards the next n bytes as they come.
 func (s *stream) copyBody(n int64) error {
 	for n > 0 {
-		k, err := s.src.Read(s.buf[:min(n, int64(len(s.buf)))])
+		k, err := s.read(s.buf[:min(n, int64(len(s.buf)))])
 		if k > 0 {
 			if werr := s.emit(s.buf[:k]); werr != nil {
 				return werr
@@ -262,41 +298,46 @@ func (s *stream) emit(b []byte) error {
 		if at < 0 {
 			continue
 		}
-		for _, f := range s.pc.p.fireByteTriggers(s.pc.n, s.dir, at) {
-			switch f.rule.Action {
-			case Cut:
-				s.pc.cut()
-				return errCut
-			case Stall:
-				if err := s.stall(f); err != nil {
-					return err
-				}
-			case CorruptLength:
-				s.patch = binary.BigEndian.AppendUint32(nil, f.rule.Length)
-			}
+		if err := s.act(s.pc.p.fireByteTriggers(s.pc.n, s.dir, at), nil, 0); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// write writes b (with any pending patch over it) and counts it.
+// write queues b (with any pending patch over it) for dst, writing the
+// queue once it is large.
 func (s *stream) write(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
+	start := len(s.out)
+	s.out = append(s.out, b...)
 	if len(s.patch) > 0 {
-		b = append([]byte(nil), b...)
-		n := copy(b, s.patch)
+		n := copy(s.out[start:], s.patch)
 		s.patch = s.patch[n:]
 	}
-	if _, err := s.dst.Write(b); err != nil {
-		return err
-	}
 	s.pos += int64(len(b))
-	first := s.cur != "" && !s.counted
-	s.counted = s.counted || first
-	s.pc.p.count(s.pc, s.dir, int64(len(b)), first, s.cur)
+	if s.cur != "" && !s.counted {
+		s.counted = true
+		s.outNames = append(s.outNames, s.cur)
+	}
+	if len(s.out) >= maxOut {
+		return s.flush()
+	}
 	return nil
+}
+
+// flush writes the queued output. It is counted first, so that the
+// counters never lag behind what the receiver has read.
+func (s *stream) flush() error {
+	if len(s.out) == 0 {
+		return nil
+	}
+	s.pc.p.count(s.pc, s.dir, int64(len(s.out)), s.outNames)
+	_, err := s.dst.Write(s.out)
+	s.out, s.outNames = s.out[:0], s.outNames[:0]
+	return err
 }
 
 // maxHeld bounds what a stalled stream reads ahead from its sender; beyond
