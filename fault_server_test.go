@@ -386,6 +386,5 @@ func TestFaultServerGoneMidPipelineIsNotErrBadConn(t *testing.T) {
 			t.Fatalf("command %d: %v is driver.ErrBadConn, though earlier commands reached the server", i+1, herr)
 		}
 	}
-	t.Logf("pipeline: %v", err)
 	wantBroken(t, conn, err, "")
 }
