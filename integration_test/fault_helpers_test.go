@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -190,18 +189,11 @@ func statementMsgs(p *faultproxy.Proxy, conn int) int {
 type reporter struct {
 	t    *testing.T
 	name string
-	mu   sync.Mutex
-	logs []string
 }
 
 func (r *reporter) errorf(format string, args ...any) {
+	r.t.Helper()
 	r.t.Errorf("%s: %s", r.name, fmt.Sprintf(format, args...))
-}
-
-func (r *reporter) logf(format string, args ...any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.logs = append(r.logs, fmt.Sprintf(format, args...))
 }
 
 // clearError checks that err is one a user can act on: a driver error

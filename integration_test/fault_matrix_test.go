@@ -353,74 +353,77 @@ func (m *matrix) checkFate(r *reporter, c faultCase, p *faultproxy.Proxy, db *sq
 func TestFaultMatrixQueries(t *testing.T) {
 	checkLeaks(t)
 	m, admin := newMatrix(t)
-	phases := []phase{
-		{name: "startup", op: opExtended, fresh: true, actions: []faultAction{cut, stall, huge, tiny}, points: []faultPoint{
-			fromClient(faultproxy.On("StartupMessage")),
-			fromServer(faultproxy.On("AuthenticationOk")),
-			fromServer(faultproxy.On("ParameterStatus").Nth(3)),
-			fromServer(faultproxy.On("BackendKeyData")),
-			fromServer(faultproxy.On("ReadyForQuery")),
-			fromClient(faultproxy.On("Query")), // the driver's pg_backend_pid probe
-			fromServer(faultproxy.On("ReadyForQuery").Nth(2)),
-		}},
-		{name: "simple", op: opSimple, actions: []faultAction{cut, stall, huge, plausible}, points: []faultPoint{
-			fromClient(faultproxy.On("Query")),
-			fromServer(faultproxy.On("CommandComplete")),
-			fromServer(faultproxy.On("CommandComplete").Nth(2)),
-			fromServer(faultproxy.On("ReadyForQuery")),
-		}},
-		{name: "extended", op: opExtended, actions: everyKind, points: []faultPoint{
-			fromClient(faultproxy.On("Parse")),
-			fromClient(faultproxy.On("Bind")),
-			fromClient(faultproxy.On("Execute")),
-			fromClient(faultproxy.On("Sync")),
-			fromServer(faultproxy.On("ParseComplete")),
-			fromServer(faultproxy.On("BindComplete")),
-			fromServer(faultproxy.On("CommandComplete")),
-			fromServer(faultproxy.On("ReadyForQuery")),
-		}},
-		{name: "rows", op: opRows, actions: []faultAction{cut, stall, huge, negative, plausible}, points: []faultPoint{
-			fromClient(faultproxy.On("Describe")),
-			fromServer(faultproxy.On("RowDescription")),
-			fromServer(faultproxy.On("DataRow").Nth(3)),
-			fromServer(faultproxy.On("DataRow").Nth(1500)),
-			fromServer(faultproxy.On("CommandComplete")),
-		}},
-		{name: "pipeline", op: opPipeline, actions: everyKind, points: []faultPoint{
-			fromClient(faultproxy.On("Bind").Nth(5)),
-			fromClient(faultproxy.On("Sync")),
-			fromServer(faultproxy.On("CommandComplete").Nth(3)),
-			fromServer(faultproxy.On("DataRow").Nth(50)),
-			fromServer(faultproxy.On("ReadyForQuery")),
-		}},
-		{name: "copyfrom", op: opCopyFrom, actions: everyKind, points: []faultPoint{
-			fromClient(faultproxy.On("Query")),
-			fromServer(faultproxy.On("CopyInResponse")),
-			fromClient(faultproxy.On("CopyData").Nth(2)),
-			fromClient(faultproxy.On("CopyDone")),
-			fromServer(faultproxy.On("CommandComplete")),
-			fromServer(faultproxy.On("ReadyForQuery")),
-		}},
-		{name: "copyto", op: opCopyTo, actions: everyKind, points: []faultPoint{
-			fromClient(faultproxy.On("Query")),
-			fromServer(faultproxy.On("CopyOutResponse")),
-			fromServer(faultproxy.On("CopyData").Nth(5)),
-			fromServer(faultproxy.On("CopyData").Nth(4000)),
-			fromServer(faultproxy.On("CopyDone")),
-			fromServer(faultproxy.On("CommandComplete")),
-		}},
-		{name: "cancelconn", op: opCancel, every: true, actions: everyKind, points: []faultPoint{
-			fromClient(faultproxy.On("CancelRequest")),
-		}},
-		{name: "cancel", op: opCancel, actions: everyKind, points: []faultPoint{
-			fromServer(faultproxy.On("ErrorResponse")),
-		}},
-	}
 	var cases []faultCase
-	for _, ph := range phases {
+	for _, ph := range queryPhases {
 		cases = append(cases, ph.cases()...)
 	}
 	m.run(admin, cases)
+}
+
+// queryPhases are the operations of TestFaultMatrixQueries and where to
+// break each.
+var queryPhases = []phase{
+	{name: "startup", op: opExtended, fresh: true, actions: []faultAction{cut, stall, huge, tiny}, points: []faultPoint{
+		fromClient(faultproxy.On("StartupMessage")),
+		fromServer(faultproxy.On("AuthenticationOk")),
+		fromServer(faultproxy.On("ParameterStatus").Nth(3)),
+		fromServer(faultproxy.On("BackendKeyData")),
+		fromServer(faultproxy.On("ReadyForQuery")),
+		fromClient(faultproxy.On("Query")), // the driver's pg_backend_pid probe
+		fromServer(faultproxy.On("ReadyForQuery").Nth(2)),
+	}},
+	{name: "simple", op: opSimple, actions: []faultAction{cut, stall, huge, plausible}, points: []faultPoint{
+		fromClient(faultproxy.On("Query")),
+		fromServer(faultproxy.On("CommandComplete")),
+		fromServer(faultproxy.On("CommandComplete").Nth(2)),
+		fromServer(faultproxy.On("ReadyForQuery")),
+	}},
+	{name: "extended", op: opExtended, actions: everyKind, points: []faultPoint{
+		fromClient(faultproxy.On("Parse")),
+		fromClient(faultproxy.On("Bind")),
+		fromClient(faultproxy.On("Execute")),
+		fromClient(faultproxy.On("Sync")),
+		fromServer(faultproxy.On("ParseComplete")),
+		fromServer(faultproxy.On("BindComplete")),
+		fromServer(faultproxy.On("CommandComplete")),
+		fromServer(faultproxy.On("ReadyForQuery")),
+	}},
+	{name: "rows", op: opRows, actions: []faultAction{cut, stall, huge, negative, plausible}, points: []faultPoint{
+		fromClient(faultproxy.On("Describe")),
+		fromServer(faultproxy.On("RowDescription")),
+		fromServer(faultproxy.On("DataRow").Nth(3)),
+		fromServer(faultproxy.On("DataRow").Nth(1500)),
+		fromServer(faultproxy.On("CommandComplete")),
+	}},
+	{name: "pipeline", op: opPipeline, actions: everyKind, points: []faultPoint{
+		fromClient(faultproxy.On("Bind").Nth(5)),
+		fromClient(faultproxy.On("Sync")),
+		fromServer(faultproxy.On("CommandComplete").Nth(3)),
+		fromServer(faultproxy.On("DataRow").Nth(50)),
+		fromServer(faultproxy.On("ReadyForQuery")),
+	}},
+	{name: "copyfrom", op: opCopyFrom, actions: everyKind, points: []faultPoint{
+		fromClient(faultproxy.On("Query")),
+		fromServer(faultproxy.On("CopyInResponse")),
+		fromClient(faultproxy.On("CopyData").Nth(2)),
+		fromClient(faultproxy.On("CopyDone")),
+		fromServer(faultproxy.On("CommandComplete")),
+		fromServer(faultproxy.On("ReadyForQuery")),
+	}},
+	{name: "copyto", op: opCopyTo, actions: everyKind, points: []faultPoint{
+		fromClient(faultproxy.On("Query")),
+		fromServer(faultproxy.On("CopyOutResponse")),
+		fromServer(faultproxy.On("CopyData").Nth(5)),
+		fromServer(faultproxy.On("CopyData").Nth(4000)),
+		fromServer(faultproxy.On("CopyDone")),
+		fromServer(faultproxy.On("CommandComplete")),
+	}},
+	{name: "cancelconn", op: opCancel, every: true, actions: everyKind, points: []faultPoint{
+		fromClient(faultproxy.On("CancelRequest")),
+	}},
+	{name: "cancel", op: opCancel, actions: everyKind, points: []faultPoint{
+		fromServer(faultproxy.On("ErrorResponse")),
+	}},
 }
 
 // TestFaultMatrixAuthAndTLS breaks connections during password exchanges

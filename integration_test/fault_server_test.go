@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pgpipe/pgpipe"
+	"github.com/pgpipe/pgpipe/internal/faultproxy"
 	"github.com/pgpipe/pgpipe/internal/pgcluster"
 )
 
@@ -159,6 +160,49 @@ func TestFaultTerminateIdleBackend(t *testing.T) {
 	case err != nil:
 		wantSQLState(t, err, "57P01")
 		t.Logf("the first statement on the killed connection failed: %v", err)
+	}
+	newPID(t, db, pid)
+}
+
+// TestFaultIdleConnectionCutIsReplacedTransparently cuts a pooled
+// connection while it is idle. Once it has been idle long enough for the
+// driver to check it before reuse, database/sql gets driver.ErrBadConn
+// from that check, before anything is sent, and runs the statement on a
+// new connection: the caller sees no error, and the statement runs once.
+func TestFaultIdleConnectionCutIsReplacedTransparently(t *testing.T) {
+	checkLeaks(t)
+	admin := openDB(t)
+	log := execLog(t, admin)
+	p, err := faultproxy.Start(serverAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	db, err := sql.Open("pgpipe", proxyDSN(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	pid, err := backendPID(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Cut(1)
+	<-p.Closed(1)
+	before := statementMsgs(p, 1)
+	// Not a synchronisation: the driver checks a connection before reuse
+	// only once it has been idle for a second (conn.go, idleCheckAfter).
+	time.Sleep(1100 * time.Millisecond)
+	tag := uniqueName("idlecut")
+	if _, err := db.Exec("INSERT INTO "+log+"(tag) VALUES ($1)", tag); err != nil {
+		t.Fatalf("the statement after an idle connection was cut failed: %v", err)
+	}
+	if n := tagCount(t, admin, log, tag); n != 1 {
+		t.Fatalf("the statement ran %d times", n)
+	}
+	if sent := statementMsgs(p, 1) - before; sent != 0 {
+		t.Fatalf("%d messages of the statement reached the cut connection", sent)
 	}
 	newPID(t, db, pid)
 }
