@@ -58,8 +58,8 @@ func faultConn(t *testing.T, s *pgtest.Server) *sql.Conn {
 	return conn
 }
 
-// isValid reports the driver connection's own verdict on itself.
-func isValid(conn *sql.Conn) bool {
+// faultValid reports the driver connection's own verdict on itself.
+func faultValid(conn *sql.Conn) bool {
 	ok := false
 	_ = conn.Raw(func(dc any) error {
 		ok = dc.(driver.Validator).IsValid()
@@ -68,8 +68,8 @@ func isValid(conn *sql.Conn) bool {
 	return ok
 }
 
-// frame encodes msgs, failing the test on an encoding error.
-func frame(t *testing.T, msgs ...pgproto3.BackendMessage) []byte {
+// faultFrame encodes msgs, failing the test on an encoding error.
+func faultFrame(t *testing.T, msgs ...pgproto3.BackendMessage) []byte {
 	t.Helper()
 	var b []byte
 	for _, m := range msgs {
@@ -81,8 +81,8 @@ func frame(t *testing.T, msgs ...pgproto3.BackendMessage) []byte {
 	return b
 }
 
-// header is a message header: a type byte and a length, which may lie.
-func header(typ byte, length uint32) []byte {
+// faultHeader is a message header: a type byte and a length, which may lie.
+func faultHeader(typ byte, length uint32) []byte {
 	return binary.BigEndian.AppendUint32([]byte{typ}, length)
 }
 
@@ -91,10 +91,10 @@ var (
 	faultCol    = pgtest.Col{Name: "n", OID: 23, Size: 4}
 )
 
-// wantBroken checks that err reports a broken connection in words that
+// faultWantBroken checks that err reports a broken connection in words that
 // contain want, that it is not driver.ErrBadConn (the query reached the
 // server), and that the connection is given up.
-func wantBroken(t *testing.T, conn *sql.Conn, err error, want string) {
+func faultWantBroken(t *testing.T, conn *sql.Conn, err error, want string) {
 	t.Helper()
 	var ce *ConnError
 	switch {
@@ -107,14 +107,14 @@ func wantBroken(t *testing.T, conn *sql.Conn, err error, want string) {
 	case errors.Is(err, driver.ErrBadConn):
 		t.Errorf("err = %v is driver.ErrBadConn, though the query reached the server", err)
 	}
-	if isValid(conn) {
+	if faultValid(conn) {
 		t.Error("the connection still reports itself valid")
 	}
 }
 
-// queryAll runs a query with an argument (the extended protocol) and
+// faultQueryAll runs a query with an argument (the extended protocol) and
 // reads all its rows, returning the first error.
-func queryAll(ctx context.Context, conn *sql.Conn) error {
+func faultQueryAll(ctx context.Context, conn *sql.Conn) error {
 	rows, err := conn.QueryContext(ctx, "SELECT n FROM t WHERE $1", true)
 	if err != nil {
 		return err
@@ -133,11 +133,11 @@ func TestFaultUnknownMessageTypeBreaksTheConnection(t *testing.T) {
 		pgtest.ExpectClosed(),
 	)
 	conn := faultConn(t, s)
-	wantBroken(t, conn, queryAll(context.Background(), conn), "protocol violation")
+	faultWantBroken(t, conn, faultQueryAll(context.Background(), conn), "protocol violation")
 }
 
 func TestFaultTruncatedFrameThenCloseBreaksTheConnection(t *testing.T) {
-	rowDesc := frame(t, pgtest.RowDescription(faultCol))
+	rowDesc := faultFrame(t, pgtest.RowDescription(faultCol))
 	for _, c := range []struct {
 		name string
 		raw  []byte
@@ -154,7 +154,7 @@ func TestFaultTruncatedFrameThenCloseBreaksTheConnection(t *testing.T) {
 				pgtest.CloseConn(),
 			)
 			conn := faultConn(t, s)
-			wantBroken(t, conn, queryAll(context.Background(), conn), "server closed the connection")
+			faultWantBroken(t, conn, faultQueryAll(context.Background(), conn), "server closed the connection")
 		})
 	}
 }
@@ -171,13 +171,13 @@ func TestFaultLengthsThatLieFailFast(t *testing.T) {
 		name   string
 		header []byte
 	}{
-		{"ReadyForQuery of 0x7fffffff bytes", header('Z', 0x7fffffff)},
-		{"ReadyForQuery of -1 bytes", header('Z', 0xffffffff)},
-		{"ReadyForQuery of 0 bytes", header('Z', 0)},
-		{"ReadyForQuery of 3 bytes", header('Z', 3)},
-		{"DataRow of 0x7fffffff bytes", header('D', 0x7fffffff)},
-		{"ReadyForQuery of almost 1 GiB", header('Z', 0x3ffffff0)},
-		{"CommandComplete of 256 MiB", header('C', 256<<20)},
+		{"ReadyForQuery of 0x7fffffff bytes", faultHeader('Z', 0x7fffffff)},
+		{"ReadyForQuery of -1 bytes", faultHeader('Z', 0xffffffff)},
+		{"ReadyForQuery of 0 bytes", faultHeader('Z', 0)},
+		{"ReadyForQuery of 3 bytes", faultHeader('Z', 3)},
+		{"DataRow of 0x7fffffff bytes", faultHeader('D', 0x7fffffff)},
+		{"ReadyForQuery of almost 1 GiB", faultHeader('Z', 0x3ffffff0)},
+		{"CommandComplete of 256 MiB", faultHeader('C', 256<<20)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			release := make(chan struct{})
@@ -194,7 +194,7 @@ func TestFaultLengthsThatLieFailFast(t *testing.T) {
 			defer cancel()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			err := queryAll(ctx, conn)
+			err := faultQueryAll(ctx, conn)
 			runtime.ReadMemStats(&after)
 			if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
 				t.Errorf("the driver allocated %d MiB for a message that never came", grew>>20)
@@ -202,7 +202,7 @@ func TestFaultLengthsThatLieFailFast(t *testing.T) {
 			if errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("the driver waited for the body until its deadline instead of failing fast: %v", err)
 			}
-			wantBroken(t, conn, err, "protocol violation")
+			faultWantBroken(t, conn, err, "protocol violation")
 		})
 	}
 }
@@ -220,11 +220,11 @@ func TestFaultErrorResponseWithoutFieldsIsAProtocolViolation(t *testing.T) {
 			s := faultScript(t,
 				pgtest.ExpectFlight(faultFlight...),
 				pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}),
-				pgtest.SendRaw(append(c.raw, frame(t, pgtest.ReadyForQuery('I'))...)),
+				pgtest.SendRaw(append(c.raw, faultFrame(t, pgtest.ReadyForQuery('I'))...)),
 				pgtest.ExpectClosed(),
 			)
 			conn := faultConn(t, s)
-			wantBroken(t, conn, queryAll(context.Background(), conn), "protocol violation")
+			faultWantBroken(t, conn, faultQueryAll(context.Background(), conn), "protocol violation")
 		})
 	}
 }
@@ -252,15 +252,15 @@ func TestFaultDataRowWithTheWrongNumberOfColumns(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := faultScript(t, append(c.steps, pgtest.ExpectClosed())...)
 			conn := faultConn(t, s)
-			err := queryText(conn, c.query)
-			wantBroken(t, conn, err, "protocol violation")
+			err := faultQueryText(conn, c.query)
+			faultWantBroken(t, conn, err, "protocol violation")
 		})
 	}
 }
 
-// queryText runs query (with an argument when it has a $1) and reads
+// faultQueryText runs query (with an argument when it has a $1) and reads
 // every row.
-func queryText(conn *sql.Conn, query string) error {
+func faultQueryText(conn *sql.Conn, query string) error {
 	var args []any
 	if strings.Contains(query, "$1") {
 		args = append(args, true)
@@ -300,7 +300,7 @@ func TestFaultRowDescriptionBetweenDataRows(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			s := faultScript(t, append(c.steps, pgtest.ExpectClosed())...)
 			conn := faultConn(t, s)
-			wantBroken(t, conn, queryText(conn, c.query), "protocol violation")
+			faultWantBroken(t, conn, faultQueryText(conn, c.query), "protocol violation")
 		})
 	}
 }
@@ -313,7 +313,7 @@ func TestFaultReadyForQueryWithAnUnknownStatus(t *testing.T) {
 		pgtest.ExpectClosed(),
 	)
 	conn := faultConn(t, s)
-	wantBroken(t, conn, queryAll(context.Background(), conn), "protocol violation")
+	faultWantBroken(t, conn, faultQueryAll(context.Background(), conn), "protocol violation")
 }
 
 func TestFaultReadyForQueryWithAnUnknownStatusAtStartup(t *testing.T) {
@@ -355,7 +355,7 @@ func TestFaultServerGoneDuringCopyFromIsNotErrBadConn(t *testing.T) {
 	conn := faultConn(t, s)
 	data := strings.Repeat("1\n", 100000)
 	_, err := CopyFrom(context.Background(), conn, "COPY t FROM STDIN", strings.NewReader(data))
-	wantBroken(t, conn, err, "")
+	faultWantBroken(t, conn, err, "")
 }
 
 // TestFaultServerGoneMidPipelineIsNotErrBadConn: the server reads the
@@ -386,5 +386,5 @@ func TestFaultServerGoneMidPipelineIsNotErrBadConn(t *testing.T) {
 			t.Fatalf("command %d: %v is driver.ErrBadConn, though earlier commands reached the server", i+1, herr)
 		}
 	}
-	wantBroken(t, conn, err, "")
+	faultWantBroken(t, conn, err, "")
 }

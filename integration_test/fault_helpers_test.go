@@ -39,18 +39,18 @@ const (
 	faultSlack = 2 * time.Second
 )
 
-// checkLeaks makes t fail if goroutines started after this call are still
+// faultCheckLeaks makes t fail if goroutines started after this call are still
 // running once every later cleanup has run. Call it first, in a test that
 // is not parallel: goroutines already alive (other tests', paused at
 // t.Parallel) are ignored.
-func checkLeaks(t *testing.T) {
+func faultCheckLeaks(t *testing.T) {
 	t.Helper()
 	current := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, current) })
 }
 
-// serverAddr is the test server's TCP address, for the proxy to dial.
-func serverAddr(t testing.TB) string {
+// faultServerAddr is the test server's TCP address, for the proxy to dial.
+func faultServerAddr(t testing.TB) string {
 	t.Helper()
 	cfg, err := pgpipe.ParseDSN(server.dsn)
 	if err != nil {
@@ -74,10 +74,10 @@ func serverAddr(t testing.TB) string {
 	return fmt.Sprintf("%s:%d", host, port)
 }
 
-// proxyDSN is the superuser DSN pointed at p: no TLS (so the proxy sees
+// faultProxyDSN is the superuser DSN pointed at p: no TLS (so the proxy sees
 // messages), a short cancel grace, and a server that notices a vanished
 // client while it sleeps. extra overrides any of these.
-func proxyDSN(p *faultproxy.Proxy, extra ...string) string {
+func faultProxyDSN(p *faultproxy.Proxy, extra ...string) string {
 	base := []string{
 		"host=127.0.0.1", "hostaddr=127.0.0.1", "port=" + strconv.Itoa(p.Port()),
 		"sslmode=disable", "cancel_grace=" + faultGrace.String(),
@@ -88,16 +88,16 @@ func proxyDSN(p *faultproxy.Proxy, extra ...string) string {
 
 var faultSeq atomic.Int64
 
-// uniqueName returns prefix followed by a number unique to this test
+// faultName returns prefix followed by a number unique to this test
 // binary, for tags and application names.
-func uniqueName(prefix string) string {
+func faultName(prefix string) string {
 	return fmt.Sprintf("%s%d_%d", prefix, time.Now().UnixNano()%1e9, faultSeq.Add(1))
 }
 
-// execLog creates the exec_log table of "never twice": every statement a
+// faultExecLog creates the exec_log table of "never twice": every statement a
 // test runs through a fault inserts one row tagged uniquely for its
 // attempt. Every role may write it.
-func execLog(t *testing.T, db *sql.DB) string {
+func faultExecLog(t *testing.T, db *sql.DB) string {
 	t.Helper()
 	log := newTable(t, db, "id serial, tag text")
 	if _, err := db.Exec("GRANT ALL ON " + log + " TO PUBLIC; GRANT ALL ON SEQUENCE " + log + "_id_seq TO PUBLIC"); err != nil {
@@ -106,9 +106,9 @@ func execLog(t *testing.T, db *sql.DB) string {
 	return log
 }
 
-// checkNeverTwice fails t for every tag that appears more than once in
+// faultNeverTwice fails t for every tag that appears more than once in
 // the log table.
-func checkNeverTwice(t *testing.T, db *sql.DB, log string) {
+func faultNeverTwice(t *testing.T, db *sql.DB, log string) {
 	t.Helper()
 	rows, err := db.Query("SELECT tag, count(*) FROM " + log + " GROUP BY tag HAVING count(*) > 1 ORDER BY tag")
 	if err != nil {
@@ -128,11 +128,11 @@ func checkNeverTwice(t *testing.T, db *sql.DB, log string) {
 	}
 }
 
-// awaitSessionsGone waits until the server has no session left with
+// faultSessionsGone waits until the server has no session left with
 // application name app: the driver closed every connection it gave up,
 // and statements that outlived their client have ended, so their rows (if
 // committed) are in the log before it is counted.
-func awaitSessionsGone(t *testing.T, db *sql.DB, app string) {
+func faultSessionsGone(t *testing.T, db *sql.DB, app string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -152,16 +152,16 @@ func awaitSessionsGone(t *testing.T, db *sql.DB, app string) {
 	}
 }
 
-// boundedCall runs op with a context ending after d, on a goroutine of its
+// faultBounded runs op with a context ending after d, on a goroutine of its
 // own, and returns its error and how long it took. hung reports that op
 // did not return within d plus the cancel grace plus a generous margin;
 // the goroutine is then abandoned (the test fails).
-func boundedCall(d time.Duration, op func(ctx context.Context) error) (err error, took time.Duration, hung bool) {
+func faultBounded(d time.Duration, op func(ctx context.Context) error) (err error, took time.Duration, hung bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	start := time.Now()
 	done := make(chan error, 1)
-	// Owned by boundedCall, which waits for it unless it hangs.
+	// Owned by faultBounded, which waits for it unless it hangs.
 	go func() { done <- op(ctx) }()
 	limit := time.NewTimer(d + faultGrace + faultSlack + 10*time.Second)
 	defer limit.Stop()
@@ -173,9 +173,9 @@ func boundedCall(d time.Duration, op func(ctx context.Context) error) (err error
 	}
 }
 
-// statementMsgs counts the messages of statements (not of the startup)
+// faultStatementMsgs counts the messages of statements (not of the startup)
 // that reached the server on connection conn.
-func statementMsgs(p *faultproxy.Proxy, conn int) int {
+func faultStatementMsgs(p *faultproxy.Proxy, conn int) int {
 	n := 0
 	for _, name := range []string{"Parse", "Bind", "Describe", "Execute", "Sync", "Query", "Flush", "Close", "CopyData", "CopyDone", "CopyFail"} {
 		n += p.Forwarded(conn, faultproxy.ClientToServer, name)
@@ -183,23 +183,23 @@ func statementMsgs(p *faultproxy.Proxy, conn int) int {
 	return n
 }
 
-// reporter collects a case's failures for a test whose cases run on
+// faultReporter collects a case's failures for a test whose cases run on
 // goroutines: only the test goroutine's helpers may call t.Fatal, so a
 // case reports with Errorf and returns.
-type reporter struct {
+type faultReporter struct {
 	t    *testing.T
 	name string
 }
 
-func (r *reporter) errorf(format string, args ...any) {
+func (r *faultReporter) errorf(format string, args ...any) {
 	r.t.Helper()
 	r.t.Errorf("%s: %s", r.name, fmt.Sprintf(format, args...))
 }
 
-// clearError checks that err is one a user can act on: a driver error
+// faultClearError checks that err is one a user can act on: a driver error
 // (its text starts with "pgpipe: ") or the server's own *pgpipe.Error,
 // never driver.ErrBadConn's bare "driver: bad connection".
-func clearError(err error) error {
+func faultClearError(err error) error {
 	var pgErr *pgpipe.Error
 	switch {
 	case err == nil:
@@ -212,9 +212,9 @@ func clearError(err error) error {
 	return fmt.Errorf("not a pgpipe error: %T %v", err, err)
 }
 
-// backendPID returns the server process ID of the connection db hands out
+// faultBackendPID returns the server process ID of the connection db hands out
 // next.
-func backendPID(ctx context.Context, db *sql.DB) (int, error) {
+func faultBackendPID(ctx context.Context, db *sql.DB) (int, error) {
 	var pid int
 	err := db.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid)
 	return pid, err

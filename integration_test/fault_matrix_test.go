@@ -23,9 +23,9 @@ import (
 // inserts several).
 type faultOp func(ctx context.Context, db *sql.DB, log, tag string) error
 
-// errShort reports an operation that returned fewer rows than it should
+// errFaultShort reports an operation that returned fewer rows than it should
 // have, without an error: a fault turned into a silently wrong result.
-var errShort = errors.New("short result without an error")
+var errFaultShort = errors.New("short result without an error")
 
 func opExtended(ctx context.Context, db *sql.DB, log, tag string) error {
 	_, err := db.ExecContext(ctx, "INSERT INTO "+log+"(tag) VALUES ($1)", tag)
@@ -54,7 +54,7 @@ func opRows(ctx context.Context, db *sql.DB, log, tag string) error {
 		return err
 	}
 	if n != 2000 {
-		return fmt.Errorf("%w: %d rows of 2000", errShort, n)
+		return fmt.Errorf("%w: %d rows of 2000", errFaultShort, n)
 	}
 	return rows.Close()
 }
@@ -85,7 +85,7 @@ func opPipeline(ctx context.Context, db *sql.DB, log, tag string) error {
 			}
 		}
 		if n != 200 {
-			return fmt.Errorf("%w: %d rows of 200", errShort, n)
+			return fmt.Errorf("%w: %d rows of 200", errFaultShort, n)
 		}
 		return nil
 	})
@@ -104,7 +104,7 @@ func opCopyFrom(ctx context.Context, db *sql.DB, log, tag string) error {
 	}
 	n, err := pgpipe.CopyFrom(ctx, conn, "COPY "+log+"(tag) FROM STDIN", strings.NewReader(b.String()))
 	if err == nil && n != 3000 {
-		return fmt.Errorf("%w: %d rows of 3000", errShort, n)
+		return fmt.Errorf("%w: %d rows of 3000", errFaultShort, n)
 	}
 	return err
 }
@@ -118,7 +118,7 @@ func opCopyTo(ctx context.Context, db *sql.DB, log, tag string) error {
 	defer conn.Close()
 	n, err := pgpipe.CopyTo(ctx, conn, "COPY (SELECT g, repeat('x', 20) FROM generate_series(1, 5000) g) TO STDOUT", io.Discard)
 	if err == nil && n != 5000 {
-		return fmt.Errorf("%w: %d rows of 5000", errShort, n)
+		return fmt.Errorf("%w: %d rows of 5000", errFaultShort, n)
 	}
 	return err
 }
@@ -142,8 +142,12 @@ type faultPoint struct {
 	at  faultproxy.Trigger
 }
 
-func fromClient(at faultproxy.Trigger) faultPoint { return faultPoint{faultproxy.ClientToServer, at} }
-func fromServer(at faultproxy.Trigger) faultPoint { return faultPoint{faultproxy.ServerToClient, at} }
+func faultFromClient(at faultproxy.Trigger) faultPoint {
+	return faultPoint{faultproxy.ClientToServer, at}
+}
+func faultFromServer(at faultproxy.Trigger) faultPoint {
+	return faultPoint{faultproxy.ServerToClient, at}
+}
 
 func (fp faultPoint) String() string {
 	side := "client"
@@ -167,15 +171,15 @@ func (a faultAction) String() string {
 }
 
 var (
-	cut      = faultAction{action: faultproxy.Cut}
-	stall    = faultAction{action: faultproxy.Stall}
-	huge     = faultAction{faultproxy.CorruptLength, 0x7fffffff} // beyond any limit
-	tiny     = faultAction{faultproxy.CorruptLength, 2}          // shorter than the length field
-	negative = faultAction{faultproxy.CorruptLength, 0xffffffff} // -1
+	faultCut      = faultAction{action: faultproxy.Cut}
+	faultStall    = faultAction{action: faultproxy.Stall}
+	faultHuge     = faultAction{faultproxy.CorruptLength, 0x7fffffff} // beyond any limit
+	faultTiny     = faultAction{faultproxy.CorruptLength, 2}          // shorter than the length field
+	faultNegative = faultAction{faultproxy.CorruptLength, 0xffffffff} // -1
 	// plausible is a wrong length a receiver has to wait for: only the
 	// deadline (or a per-type limit) ends the wait.
-	plausible = faultAction{faultproxy.CorruptLength, 1 << 20}
-	everyKind = []faultAction{cut, stall, huge}
+	faultPlausible = faultAction{faultproxy.CorruptLength, 1 << 20}
+	faultEveryKind = []faultAction{faultCut, faultStall, faultHuge}
 )
 
 // faultCase is one cell of a matrix.
@@ -193,8 +197,8 @@ type faultCase struct {
 	extra []string // DSN additions
 }
 
-// phase crosses fault points with actions for one operation.
-type phase struct {
+// faultPhase crosses fault points with actions for one operation.
+type faultPhase struct {
 	name    string
 	op      faultOp
 	fresh   bool
@@ -204,7 +208,7 @@ type phase struct {
 	actions []faultAction
 }
 
-func (ph phase) cases() []faultCase {
+func (ph faultPhase) cases() []faultCase {
 	var cs []faultCase
 	for _, pt := range ph.points {
 		for _, a := range ph.actions {
@@ -217,25 +221,25 @@ func (ph phase) cases() []faultCase {
 	return cs
 }
 
-// matrix runs fault cases against the test server through proxies.
-type matrix struct {
+// faultMatrix runs fault cases against the test server through proxies.
+type faultMatrix struct {
 	t      *testing.T
 	target string
 	log    string // the exec_log table
 	app    string // application_name prefix of every connection
 }
 
-func newMatrix(t *testing.T) (*matrix, *sql.DB) {
+func newFaultMatrix(t *testing.T) (*faultMatrix, *sql.DB) {
 	t.Helper()
 	admin := openDB(t)
-	m := &matrix{t: t, target: serverAddr(t), log: execLog(t, admin), app: uniqueName("fm")}
+	m := &faultMatrix{t: t, target: faultServerAddr(t), log: faultExecLog(t, admin), app: faultName("fm")}
 	return m, admin
 }
 
 // run runs the cases concurrently, at most 24 at a time, then waits for
 // every server session they opened to end and checks that no statement
 // ran twice.
-func (m *matrix) run(admin *sql.DB, cases []faultCase) {
+func (m *faultMatrix) run(admin *sql.DB, cases []faultCase) {
 	sem := make(chan struct{}, 24)
 	var wg sync.WaitGroup
 	for _, c := range cases {
@@ -249,20 +253,20 @@ func (m *matrix) run(admin *sql.DB, cases []faultCase) {
 		}()
 	}
 	wg.Wait()
-	awaitSessionsGone(m.t, admin, m.app)
-	checkNeverTwice(m.t, admin, m.log)
+	faultSessionsGone(m.t, admin, m.app)
+	faultNeverTwice(m.t, admin, m.log)
 }
 
 // runCase runs one case on its own proxy and pool.
-func (m *matrix) runCase(c faultCase) {
-	r := &reporter{t: m.t, name: c.name}
+func (m *faultMatrix) runCase(c faultCase) {
+	r := &faultReporter{t: m.t, name: c.name}
 	p, err := faultproxy.Start(m.target)
 	if err != nil {
 		r.errorf("%v", err)
 		return
 	}
 	defer p.Close()
-	db, err := sql.Open("pgpipe", proxyDSN(p, append([]string{"application_name=" + m.app}, c.extra...)...))
+	db, err := sql.Open("pgpipe", faultProxyDSN(p, append([]string{"application_name=" + m.app}, c.extra...)...))
 	if err != nil {
 		r.errorf("%v", err)
 		return
@@ -271,7 +275,7 @@ func (m *matrix) runCase(c faultCase) {
 	db.SetMaxOpenConns(1)
 	pid1 := 0
 	if !c.fresh {
-		if pid1, err = backendPID(context.Background(), db); err != nil {
+		if pid1, err = faultBackendPID(context.Background(), db); err != nil {
 			r.errorf("warm-up query: %v", err)
 			return
 		}
@@ -285,9 +289,9 @@ func (m *matrix) runCase(c faultCase) {
 		r.errorf("%v", err)
 		return
 	}
-	before := statementMsgs(p, 1)
-	tag := uniqueName(strings.NewReplacer("/", "_", ":", "_", "#", "_", "=", "_").Replace(c.name) + "_")
-	err, took, hung := boundedCall(faultDeadline, func(ctx context.Context) error { return c.op(ctx, db, m.log, tag) })
+	before := faultStatementMsgs(p, 1)
+	tag := faultName(strings.NewReplacer("/", "_", ":", "_", "#", "_", "=", "_").Replace(c.name) + "_")
+	err, took, hung := faultBounded(faultDeadline, func(ctx context.Context) error { return c.op(ctx, db, m.log, tag) })
 	if hung {
 		r.errorf("hung: still running %v after it started, its deadline was %v", took.Round(time.Millisecond), faultDeadline)
 		return
@@ -298,7 +302,7 @@ func (m *matrix) runCase(c faultCase) {
 }
 
 // checkOutcome checks the operation's error and what reached the server.
-func (m *matrix) checkOutcome(r *reporter, c faultCase, p *faultproxy.Proxy, f *faultproxy.Fault, err error, took time.Duration, before int) {
+func (m *faultMatrix) checkOutcome(r *faultReporter, c faultCase, p *faultproxy.Proxy, f *faultproxy.Fault, err error, took time.Duration, before int) {
 	select {
 	case <-f.Fired():
 	default:
@@ -308,10 +312,10 @@ func (m *matrix) checkOutcome(r *reporter, c faultCase, p *faultproxy.Proxy, f *
 	if limit := faultDeadline + faultGrace + faultSlack; took > limit {
 		r.errorf("returned after %v, later than its deadline %v plus the cancel grace %v plus %v", took.Round(time.Millisecond), faultDeadline, faultGrace, faultSlack)
 	}
-	sent := statementMsgs(p, 1) - before
+	sent := faultStatementMsgs(p, 1) - before
 	retried := false
 	for n := 2; n <= p.Conns(); n++ {
-		retried = retried || statementMsgs(p, n) > 0 && !c.fresh
+		retried = retried || faultStatementMsgs(p, n) > 0 && !c.fresh
 	}
 	switch {
 	case c.fresh && errors.Is(err, driver.ErrBadConn):
@@ -321,17 +325,17 @@ func (m *matrix) checkOutcome(r *reporter, c faultCase, p *faultproxy.Proxy, f *
 	case err == nil && !retried:
 		r.errorf("the operation succeeded through the fault")
 	}
-	if cerr := clearError(err); cerr != nil {
+	if cerr := faultClearError(err); cerr != nil {
 		r.errorf("unclear error: %v", cerr)
 	}
 }
 
 // checkFate checks that the pool replaced the broken connection, and that
 // the driver closed it.
-func (m *matrix) checkFate(r *reporter, c faultCase, p *faultproxy.Proxy, db *sql.DB, pid1 int) {
+func (m *faultMatrix) checkFate(r *faultReporter, c faultCase, p *faultproxy.Proxy, db *sql.DB, pid1 int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	pid2, err := backendPID(ctx, db)
+	pid2, err := faultBackendPID(ctx, db)
 	switch {
 	case err != nil:
 		r.errorf("the pool did not recover: %v", err)
@@ -351,78 +355,78 @@ func (m *matrix) checkFate(r *reporter, c faultCase, p *faultproxy.Proxy, db *sq
 // of operation: connecting, a simple query, the extended protocol, a row
 // stream, a pipeline, COPY in both directions and a cancel.
 func TestFaultMatrixQueries(t *testing.T) {
-	checkLeaks(t)
-	m, admin := newMatrix(t)
+	faultCheckLeaks(t)
+	m, admin := newFaultMatrix(t)
 	var cases []faultCase
-	for _, ph := range queryPhases {
+	for _, ph := range faultQueryPhases {
 		cases = append(cases, ph.cases()...)
 	}
 	m.run(admin, cases)
 }
 
-// queryPhases are the operations of TestFaultMatrixQueries and where to
+// faultQueryPhases are the operations of TestFaultMatrixQueries and where to
 // break each.
-var queryPhases = []phase{
-	{name: "startup", op: opExtended, fresh: true, actions: []faultAction{cut, stall, huge, tiny}, points: []faultPoint{
-		fromClient(faultproxy.On("StartupMessage")),
-		fromServer(faultproxy.On("AuthenticationOk")),
-		fromServer(faultproxy.On("ParameterStatus").Nth(3)),
-		fromServer(faultproxy.On("BackendKeyData")),
-		fromServer(faultproxy.On("ReadyForQuery")),
-		fromClient(faultproxy.On("Query")), // the driver's pg_backend_pid probe
-		fromServer(faultproxy.On("ReadyForQuery").Nth(2)),
+var faultQueryPhases = []faultPhase{
+	{name: "startup", op: opExtended, fresh: true, actions: []faultAction{faultCut, faultStall, faultHuge, faultTiny}, points: []faultPoint{
+		faultFromClient(faultproxy.On("StartupMessage")),
+		faultFromServer(faultproxy.On("AuthenticationOk")),
+		faultFromServer(faultproxy.On("ParameterStatus").Nth(3)),
+		faultFromServer(faultproxy.On("BackendKeyData")),
+		faultFromServer(faultproxy.On("ReadyForQuery")),
+		faultFromClient(faultproxy.On("Query")), // the driver's pg_backend_pid probe
+		faultFromServer(faultproxy.On("ReadyForQuery").Nth(2)),
 	}},
-	{name: "simple", op: opSimple, actions: []faultAction{cut, stall, huge, plausible}, points: []faultPoint{
-		fromClient(faultproxy.On("Query")),
-		fromServer(faultproxy.On("CommandComplete")),
-		fromServer(faultproxy.On("CommandComplete").Nth(2)),
-		fromServer(faultproxy.On("ReadyForQuery")),
+	{name: "simple", op: opSimple, actions: []faultAction{faultCut, faultStall, faultHuge, faultPlausible}, points: []faultPoint{
+		faultFromClient(faultproxy.On("Query")),
+		faultFromServer(faultproxy.On("CommandComplete")),
+		faultFromServer(faultproxy.On("CommandComplete").Nth(2)),
+		faultFromServer(faultproxy.On("ReadyForQuery")),
 	}},
-	{name: "extended", op: opExtended, actions: everyKind, points: []faultPoint{
-		fromClient(faultproxy.On("Parse")),
-		fromClient(faultproxy.On("Bind")),
-		fromClient(faultproxy.On("Execute")),
-		fromClient(faultproxy.On("Sync")),
-		fromServer(faultproxy.On("ParseComplete")),
-		fromServer(faultproxy.On("BindComplete")),
-		fromServer(faultproxy.On("CommandComplete")),
-		fromServer(faultproxy.On("ReadyForQuery")),
+	{name: "extended", op: opExtended, actions: faultEveryKind, points: []faultPoint{
+		faultFromClient(faultproxy.On("Parse")),
+		faultFromClient(faultproxy.On("Bind")),
+		faultFromClient(faultproxy.On("Execute")),
+		faultFromClient(faultproxy.On("Sync")),
+		faultFromServer(faultproxy.On("ParseComplete")),
+		faultFromServer(faultproxy.On("BindComplete")),
+		faultFromServer(faultproxy.On("CommandComplete")),
+		faultFromServer(faultproxy.On("ReadyForQuery")),
 	}},
-	{name: "rows", op: opRows, actions: []faultAction{cut, stall, huge, negative, plausible}, points: []faultPoint{
-		fromClient(faultproxy.On("Describe")),
-		fromServer(faultproxy.On("RowDescription")),
-		fromServer(faultproxy.On("DataRow").Nth(3)),
-		fromServer(faultproxy.On("DataRow").Nth(1500)),
-		fromServer(faultproxy.On("CommandComplete")),
+	{name: "rows", op: opRows, actions: []faultAction{faultCut, faultStall, faultHuge, faultNegative, faultPlausible}, points: []faultPoint{
+		faultFromClient(faultproxy.On("Describe")),
+		faultFromServer(faultproxy.On("RowDescription")),
+		faultFromServer(faultproxy.On("DataRow").Nth(3)),
+		faultFromServer(faultproxy.On("DataRow").Nth(1500)),
+		faultFromServer(faultproxy.On("CommandComplete")),
 	}},
-	{name: "pipeline", op: opPipeline, actions: everyKind, points: []faultPoint{
-		fromClient(faultproxy.On("Bind").Nth(5)),
-		fromClient(faultproxy.On("Sync")),
-		fromServer(faultproxy.On("CommandComplete").Nth(3)),
-		fromServer(faultproxy.On("DataRow").Nth(50)),
-		fromServer(faultproxy.On("ReadyForQuery")),
+	{name: "pipeline", op: opPipeline, actions: faultEveryKind, points: []faultPoint{
+		faultFromClient(faultproxy.On("Bind").Nth(5)),
+		faultFromClient(faultproxy.On("Sync")),
+		faultFromServer(faultproxy.On("CommandComplete").Nth(3)),
+		faultFromServer(faultproxy.On("DataRow").Nth(50)),
+		faultFromServer(faultproxy.On("ReadyForQuery")),
 	}},
-	{name: "copyfrom", op: opCopyFrom, actions: everyKind, points: []faultPoint{
-		fromClient(faultproxy.On("Query")),
-		fromServer(faultproxy.On("CopyInResponse")),
-		fromClient(faultproxy.On("CopyData").Nth(2)),
-		fromClient(faultproxy.On("CopyDone")),
-		fromServer(faultproxy.On("CommandComplete")),
-		fromServer(faultproxy.On("ReadyForQuery")),
+	{name: "copyfrom", op: opCopyFrom, actions: faultEveryKind, points: []faultPoint{
+		faultFromClient(faultproxy.On("Query")),
+		faultFromServer(faultproxy.On("CopyInResponse")),
+		faultFromClient(faultproxy.On("CopyData").Nth(2)),
+		faultFromClient(faultproxy.On("CopyDone")),
+		faultFromServer(faultproxy.On("CommandComplete")),
+		faultFromServer(faultproxy.On("ReadyForQuery")),
 	}},
-	{name: "copyto", op: opCopyTo, actions: everyKind, points: []faultPoint{
-		fromClient(faultproxy.On("Query")),
-		fromServer(faultproxy.On("CopyOutResponse")),
-		fromServer(faultproxy.On("CopyData").Nth(5)),
-		fromServer(faultproxy.On("CopyData").Nth(4000)),
-		fromServer(faultproxy.On("CopyDone")),
-		fromServer(faultproxy.On("CommandComplete")),
+	{name: "copyto", op: opCopyTo, actions: faultEveryKind, points: []faultPoint{
+		faultFromClient(faultproxy.On("Query")),
+		faultFromServer(faultproxy.On("CopyOutResponse")),
+		faultFromServer(faultproxy.On("CopyData").Nth(5)),
+		faultFromServer(faultproxy.On("CopyData").Nth(4000)),
+		faultFromServer(faultproxy.On("CopyDone")),
+		faultFromServer(faultproxy.On("CommandComplete")),
 	}},
-	{name: "cancelconn", op: opCancel, every: true, actions: everyKind, points: []faultPoint{
-		fromClient(faultproxy.On("CancelRequest")),
+	{name: "cancelconn", op: opCancel, every: true, actions: faultEveryKind, points: []faultPoint{
+		faultFromClient(faultproxy.On("CancelRequest")),
 	}},
-	{name: "cancel", op: opCancel, actions: everyKind, points: []faultPoint{
-		fromServer(faultproxy.On("ErrorResponse")),
+	{name: "cancel", op: opCancel, actions: faultEveryKind, points: []faultPoint{
+		faultFromServer(faultproxy.On("ErrorResponse")),
 	}},
 }
 
@@ -431,37 +435,37 @@ var queryPhases = []phase{
 // startup, where the proxy sees only bytes.
 func TestFaultMatrixAuthAndTLS(t *testing.T) {
 	needCluster(t)
-	checkLeaks(t)
-	m, admin := newMatrix(t)
+	faultCheckLeaks(t)
+	m, admin := newFaultMatrix(t)
 	c2s, s2c := m.tlsStartupBytes()
 	scram := []string{"user=" + pgcluster.ScramUser, "password=" + pgcluster.ScramPassword, "channel_binding=disable"}
 	md5 := []string{"user=" + pgcluster.MD5User, "password=" + pgcluster.MD5Password}
-	phases := []phase{
-		{name: "scram", op: opExtended, fresh: true, extra: scram, actions: everyKind, points: []faultPoint{
-			fromServer(faultproxy.On("AuthenticationSASL")),
-			fromClient(faultproxy.On("SASLInitialResponse")),
-			fromServer(faultproxy.On("AuthenticationSASLContinue")),
-			fromClient(faultproxy.On("SASLResponse")),
-			fromServer(faultproxy.On("AuthenticationSASLFinal")),
+	phases := []faultPhase{
+		{name: "scram", op: opExtended, fresh: true, extra: scram, actions: faultEveryKind, points: []faultPoint{
+			faultFromServer(faultproxy.On("AuthenticationSASL")),
+			faultFromClient(faultproxy.On("SASLInitialResponse")),
+			faultFromServer(faultproxy.On("AuthenticationSASLContinue")),
+			faultFromClient(faultproxy.On("SASLResponse")),
+			faultFromServer(faultproxy.On("AuthenticationSASLFinal")),
 		}},
-		{name: "md5", op: opExtended, fresh: true, extra: md5, actions: everyKind, points: []faultPoint{
-			fromServer(faultproxy.On("AuthenticationMD5Password")),
-			fromClient(faultproxy.On("PasswordMessage")),
+		{name: "md5", op: opExtended, fresh: true, extra: md5, actions: faultEveryKind, points: []faultPoint{
+			faultFromServer(faultproxy.On("AuthenticationMD5Password")),
+			faultFromClient(faultproxy.On("PasswordMessage")),
 		}},
-		{name: "tls", op: opExtended, fresh: true, extra: []string{"sslmode=require"}, actions: everyKind, points: []faultPoint{
-			fromClient(faultproxy.On("SSLRequest")),
-			fromServer(faultproxy.On("SSLResponse")),
-			fromClient(faultproxy.AtByte(4)),        // inside the SSLRequest
-			fromClient(faultproxy.AtByte(8)),        // the ClientHello's first byte
-			fromClient(faultproxy.AtByte(8 + 60)),   // inside the ClientHello
-			fromClient(faultproxy.AtByte(c2s - 20)), // the encrypted pg_backend_pid probe
-			fromServer(faultproxy.AtByte(1)),        // the ServerHello's first byte
-			fromServer(faultproxy.AtByte(1 + 60)),   // inside the ServerHello
-			fromServer(faultproxy.AtByte(s2c / 2)),  // the encrypted handshake or startup
-			fromServer(faultproxy.AtByte(s2c - 20)), // the encrypted last ReadyForQuery
+		{name: "tls", op: opExtended, fresh: true, extra: []string{"sslmode=require"}, actions: faultEveryKind, points: []faultPoint{
+			faultFromClient(faultproxy.On("SSLRequest")),
+			faultFromServer(faultproxy.On("SSLResponse")),
+			faultFromClient(faultproxy.AtByte(4)),        // inside the SSLRequest
+			faultFromClient(faultproxy.AtByte(8)),        // the ClientHello's first byte
+			faultFromClient(faultproxy.AtByte(8 + 60)),   // inside the ClientHello
+			faultFromClient(faultproxy.AtByte(c2s - 20)), // the encrypted pg_backend_pid probe
+			faultFromServer(faultproxy.AtByte(1)),        // the ServerHello's first byte
+			faultFromServer(faultproxy.AtByte(1 + 60)),   // inside the ServerHello
+			faultFromServer(faultproxy.AtByte(s2c / 2)),  // the encrypted handshake or startup
+			faultFromServer(faultproxy.AtByte(s2c - 20)), // the encrypted last ReadyForQuery
 		}},
-		{name: "tlsscram", op: opExtended, fresh: true, extra: append([]string{"sslmode=require"}, scram[:2]...), actions: []faultAction{cut, stall}, points: []faultPoint{
-			fromServer(faultproxy.AtByte(s2c - 20)),
+		{name: "tlsscram", op: opExtended, fresh: true, extra: append([]string{"sslmode=require"}, scram[:2]...), actions: []faultAction{faultCut, faultStall}, points: []faultPoint{
+			faultFromServer(faultproxy.AtByte(s2c - 20)),
 		}},
 	}
 	var cases []faultCase
@@ -474,7 +478,7 @@ func TestFaultMatrixAuthAndTLS(t *testing.T) {
 // tlsStartupBytes measures how many bytes each direction carries while a
 // connection with sslmode=require starts, so that byte faults can aim at
 // its end.
-func (m *matrix) tlsStartupBytes() (c2s, s2c int64) {
+func (m *faultMatrix) tlsStartupBytes() (c2s, s2c int64) {
 	t := m.t
 	t.Helper()
 	p, err := faultproxy.Start(m.target)
@@ -482,7 +486,7 @@ func (m *matrix) tlsStartupBytes() (c2s, s2c int64) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	db, err := sql.Open("pgpipe", proxyDSN(p, "sslmode=require", "application_name="+m.app))
+	db, err := sql.Open("pgpipe", faultProxyDSN(p, "sslmode=require", "application_name="+m.app))
 	if err != nil {
 		t.Fatal(err)
 	}

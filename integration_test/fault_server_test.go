@@ -21,9 +21,9 @@ import (
 // out, ends an idle transaction. Each time the caller gets a clear error
 // in time, nothing runs twice, and the pool goes on with new connections.
 
-// waitFor polls cond (each poll a round trip to the server) until it
+// faultWaitFor polls cond (each poll a round trip to the server) until it
 // holds, failing t after 10 seconds.
-func waitFor(t *testing.T, what string, cond func() (bool, error)) {
+func faultWaitFor(t *testing.T, what string, cond func() (bool, error)) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -41,9 +41,9 @@ func waitFor(t *testing.T, what string, cond func() (bool, error)) {
 	}
 }
 
-// sessionState returns the state and wait event of backend pid, or ok
+// faultSession returns the state and wait event of backend pid, or ok
 // false when it is gone.
-func sessionState(db *sql.DB, pid int) (state, wait string, ok bool, err error) {
+func faultSession(db *sql.DB, pid int) (state, wait string, ok bool, err error) {
 	err = db.QueryRow("SELECT coalesce(state, ''), coalesce(wait_event, '') FROM pg_stat_activity WHERE pid = $1", pid).Scan(&state, &wait)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", false, nil
@@ -51,8 +51,8 @@ func sessionState(db *sql.DB, pid int) (state, wait string, ok bool, err error) 
 	return state, wait, err == nil, err
 }
 
-// tagCount returns how many rows of log carry tag.
-func tagCount(t *testing.T, db *sql.DB, log, tag string) int {
+// faultTagCount returns how many rows of log carry tag.
+func faultTagCount(t *testing.T, db *sql.DB, log, tag string) int {
 	t.Helper()
 	var n int
 	if err := db.QueryRow("SELECT count(*) FROM "+log+" WHERE tag = $1", tag).Scan(&n); err != nil {
@@ -61,8 +61,8 @@ func tagCount(t *testing.T, db *sql.DB, log, tag string) int {
 	return n
 }
 
-// wantSQLState checks that err carries a server error with code.
-func wantSQLState(t *testing.T, err error, code string) {
+// faultWantSQLState checks that err carries a server error with code.
+func faultWantSQLState(t *testing.T, err error, code string) {
 	t.Helper()
 	var pgErr *pgpipe.Error
 	if !errors.As(err, &pgErr) || pgErr.Code != code {
@@ -73,12 +73,12 @@ func wantSQLState(t *testing.T, err error, code string) {
 	}
 }
 
-// newPID checks that db now hands out another backend than old.
-func newPID(t *testing.T, db *sql.DB, old int) {
+// faultNewPID checks that db now hands out another backend than old.
+func faultNewPID(t *testing.T, db *sql.DB, old int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	pid, err := backendPID(ctx, db)
+	pid, err := faultBackendPID(ctx, db)
 	if err != nil {
 		t.Fatalf("the pool did not recover: %v", err)
 	}
@@ -88,16 +88,16 @@ func newPID(t *testing.T, db *sql.DB, old int) {
 }
 
 func TestFaultTerminateBackendWhileBusy(t *testing.T) {
-	checkLeaks(t)
+	faultCheckLeaks(t)
 	admin := openDB(t)
-	log := execLog(t, admin)
+	log := faultExecLog(t, admin)
 	db := openDB(t)
 	db.SetMaxOpenConns(1)
-	pid, err := backendPID(context.Background(), db)
+	pid, err := faultBackendPID(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag := uniqueName("terminate")
+	tag := faultName("terminate")
 	done := make(chan error, 1)
 	start := time.Now()
 	// Owned by the test, which waits for its result below.
@@ -107,8 +107,8 @@ func TestFaultTerminateBackendWhileBusy(t *testing.T) {
 		_, err := db.ExecContext(ctx, "INSERT INTO "+log+"(tag) SELECT $1 FROM pg_sleep(30)", tag)
 		done <- err
 	}()
-	waitFor(t, "the backend sleeps", func() (bool, error) {
-		_, wait, _, err := sessionState(admin, pid)
+	faultWaitFor(t, "the backend sleeps", func() (bool, error) {
+		_, wait, _, err := faultSession(admin, pid)
 		return wait == "PgSleep", err
 	})
 	if _, err := admin.Exec("SELECT pg_terminate_backend($1)", pid); err != nil {
@@ -122,9 +122,9 @@ func TestFaultTerminateBackendWhileBusy(t *testing.T) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("returned after %v, past its deadline", took)
 	}
-	wantSQLState(t, err, "57P01")
-	newPID(t, db, pid)
-	if n := tagCount(t, admin, log, tag); n != 0 {
+	faultWantSQLState(t, err, "57P01")
+	faultNewPID(t, db, pid)
+	if n := faultTagCount(t, admin, log, tag); n != 0 {
 		t.Fatalf("the terminated insert left %d rows", n)
 	}
 }
@@ -133,35 +133,35 @@ func TestFaultTerminateBackendWhileBusy(t *testing.T) {
 // idle: the next statement either runs on a new connection (the driver
 // noticed) or fails with the server's reason, and never runs twice.
 func TestFaultTerminateIdleBackend(t *testing.T) {
-	checkLeaks(t)
+	faultCheckLeaks(t)
 	admin := openDB(t)
-	log := execLog(t, admin)
+	log := faultExecLog(t, admin)
 	db := openDB(t)
 	db.SetMaxOpenConns(1)
-	pid, err := backendPID(context.Background(), db)
+	pid, err := faultBackendPID(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := admin.Exec("SELECT pg_terminate_backend($1)", pid); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the backend is gone", func() (bool, error) {
-		_, _, alive, err := sessionState(admin, pid)
+	faultWaitFor(t, "the backend is gone", func() (bool, error) {
+		_, _, alive, err := faultSession(admin, pid)
 		return !alive, err
 	})
-	tag := uniqueName("idle")
+	tag := faultName("idle")
 	_, err = db.Exec("INSERT INTO "+log+"(tag) VALUES ($1)", tag)
-	n := tagCount(t, admin, log, tag)
+	n := faultTagCount(t, admin, log, tag)
 	switch {
 	case err == nil && n != 1:
 		t.Fatalf("the insert succeeded and left %d rows", n)
 	case err != nil && n != 0:
 		t.Fatalf("the insert failed (%v) and left %d rows", err, n)
 	case err != nil:
-		wantSQLState(t, err, "57P01")
+		faultWantSQLState(t, err, "57P01")
 		t.Logf("the first statement on the killed connection failed: %v", err)
 	}
-	newPID(t, db, pid)
+	faultNewPID(t, db, pid)
 }
 
 // TestFaultIdleConnectionCutIsReplacedTransparently cuts a pooled
@@ -170,47 +170,47 @@ func TestFaultTerminateIdleBackend(t *testing.T) {
 // from that check, before anything is sent, and runs the statement on a
 // new connection: the caller sees no error, and the statement runs once.
 func TestFaultIdleConnectionCutIsReplacedTransparently(t *testing.T) {
-	checkLeaks(t)
+	faultCheckLeaks(t)
 	admin := openDB(t)
-	log := execLog(t, admin)
-	p, err := faultproxy.Start(serverAddr(t))
+	log := faultExecLog(t, admin)
+	p, err := faultproxy.Start(faultServerAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	db, err := sql.Open("pgpipe", proxyDSN(p))
+	db, err := sql.Open("pgpipe", faultProxyDSN(p))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(1)
-	pid, err := backendPID(context.Background(), db)
+	pid, err := faultBackendPID(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Cut(1)
 	<-p.Closed(1)
-	before := statementMsgs(p, 1)
+	before := faultStatementMsgs(p, 1)
 	// Not a synchronisation: the driver checks a connection before reuse
 	// only once it has been idle for a second (conn.go, idleCheckAfter).
 	time.Sleep(1100 * time.Millisecond)
-	tag := uniqueName("idlecut")
+	tag := faultName("idlecut")
 	if _, err := db.Exec("INSERT INTO "+log+"(tag) VALUES ($1)", tag); err != nil {
 		t.Fatalf("the statement after an idle connection was cut failed: %v", err)
 	}
-	if n := tagCount(t, admin, log, tag); n != 1 {
+	if n := faultTagCount(t, admin, log, tag); n != 1 {
 		t.Fatalf("the statement ran %d times", n)
 	}
-	if sent := statementMsgs(p, 1) - before; sent != 0 {
+	if sent := faultStatementMsgs(p, 1) - before; sent != 0 {
 		t.Fatalf("%d messages of the statement reached the cut connection", sent)
 	}
-	newPID(t, db, pid)
+	faultNewPID(t, db, pid)
 }
 
 func TestFaultStatementTimeoutKeepsTheConnection(t *testing.T) {
-	checkLeaks(t)
+	faultCheckLeaks(t)
 	admin := openDB(t)
-	log := execLog(t, admin)
+	log := faultExecLog(t, admin)
 	conn := openConn(t)
 	ctx := context.Background()
 	var pid1, pid2 int
@@ -220,9 +220,9 @@ func TestFaultStatementTimeoutKeepsTheConnection(t *testing.T) {
 	if _, err := conn.ExecContext(ctx, "SET statement_timeout = '100ms'"); err != nil {
 		t.Fatal(err)
 	}
-	tag := uniqueName("timeout")
+	tag := faultName("timeout")
 	_, err := conn.ExecContext(ctx, "INSERT INTO "+log+"(tag) SELECT $1 FROM pg_sleep(5)", tag)
-	wantSQLState(t, err, "57014")
+	faultWantSQLState(t, err, "57014")
 	var ce *pgpipe.CancelError
 	if errors.As(err, &ce) {
 		t.Fatalf("err = %v is a *CancelError, but no context was cancelled: the server timed the statement out", err)
@@ -233,15 +233,15 @@ func TestFaultStatementTimeoutKeepsTheConnection(t *testing.T) {
 	if err := conn.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid2); err != nil || pid2 != pid1 {
 		t.Fatalf("after the timeout: backend %d (was %d), %v; want the same connection", pid2, pid1, err)
 	}
-	if n := tagCount(t, admin, log, tag); n != 0 {
+	if n := faultTagCount(t, admin, log, tag); n != 0 {
 		t.Fatalf("the timed-out insert left %d rows", n)
 	}
 }
 
 func TestFaultIdleInTransactionTimeoutEndsTheSession(t *testing.T) {
-	checkLeaks(t)
+	faultCheckLeaks(t)
 	admin := openDB(t)
-	log := execLog(t, admin)
+	log := faultExecLog(t, admin)
 	db := openDB(t)
 	db.SetMaxOpenConns(1)
 	ctx := context.Background()
@@ -256,16 +256,16 @@ func TestFaultIdleInTransactionTimeoutEndsTheSession(t *testing.T) {
 	if _, err := tx.Exec("SET LOCAL idle_in_transaction_session_timeout = '100ms'"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the server ends the idle transaction's session", func() (bool, error) {
-		_, _, alive, err := sessionState(admin, pid)
+	faultWaitFor(t, "the server ends the idle transaction's session", func() (bool, error) {
+		_, _, alive, err := faultSession(admin, pid)
 		return !alive, err
 	})
-	tag := uniqueName("idletx")
+	tag := faultName("idletx")
 	_, err = tx.Exec("INSERT INTO "+log+"(tag) VALUES ($1)", tag)
-	wantSQLState(t, err, "25P03")
+	faultWantSQLState(t, err, "25P03")
 	t.Logf("Rollback after the session ended: %v", tx.Rollback())
-	newPID(t, db, pid)
-	if n := tagCount(t, admin, log, tag); n != 0 {
+	faultNewPID(t, db, pid)
+	if n := faultTagCount(t, admin, log, tag); n != 0 {
 		t.Fatalf("the insert after the session ended left %d rows", n)
 	}
 }
@@ -277,7 +277,7 @@ func TestFaultIdleInTransactionTimeoutEndsTheSession(t *testing.T) {
 // again; no insert runs twice.
 func TestFaultServerRestartsUnderLoad(t *testing.T) {
 	needCluster(t)
-	checkLeaks(t)
+	faultCheckLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c, err := pgcluster.Start(ctx, pgcluster.Options{})
@@ -296,16 +296,16 @@ func TestFaultServerRestartsUnderLoad(t *testing.T) {
 	}
 	for _, mode := range []string{"fast", "immediate"} {
 		t.Run(mode, func(t *testing.T) {
-			restartUnderLoad(t, c, db, mode)
+			faultRestartUnderLoad(t, c, db, mode)
 		})
 	}
-	checkNeverTwice(t, db, "exec_log")
+	faultNeverTwice(t, db, "exec_log")
 }
 
-// restartUnderLoad runs the load, restarts c once every worker has
+// faultRestartUnderLoad runs the load, restarts c once every worker has
 // succeeded a few times, and waits until every worker has succeeded a few
 // times after the restart.
-func restartUnderLoad(t *testing.T, c *pgcluster.Cluster, db *sql.DB, mode string) {
+func faultRestartUnderLoad(t *testing.T, c *pgcluster.Cluster, db *sql.DB, mode string) {
 	const workers, wantOK = 8, 3
 	var before, after sync.WaitGroup
 	before.Add(workers)
@@ -313,17 +313,17 @@ func restartUnderLoad(t *testing.T, c *pgcluster.Cluster, db *sql.DB, mode strin
 	var restarted atomic.Bool
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	failures := &errorKinds{kinds: map[string]int{}}
+	failures := &faultErrorKinds{kinds: map[string]int{}}
 	for w := range workers {
 		wg.Add(1)
-		// Owned by restartUnderLoad, which stops and waits for it.
+		// Owned by faultRestartUnderLoad, which stops and waits for it.
 		go func() {
 			defer wg.Done()
-			l := loadWorker{t: t, db: db, id: fmt.Sprintf("%s%d", mode, w), restarted: &restarted, failures: failures}
+			l := faultLoadWorker{t: t, db: db, id: fmt.Sprintf("%s%d", mode, w), restarted: &restarted, failures: failures}
 			l.run(stop, &before, &after, wantOK)
 		}()
 	}
-	waitGroupOrFail(t, &before, "every worker succeeds before the restart")
+	faultWaitGroup(t, &before, "every worker succeeds before the restart")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := c.Restart(ctx, mode); err != nil {
@@ -332,19 +332,19 @@ func restartUnderLoad(t *testing.T, c *pgcluster.Cluster, db *sql.DB, mode strin
 		t.Fatal(err)
 	}
 	restarted.Store(true)
-	waitGroupOrFail(t, &after, "every worker succeeds after the restart")
+	faultWaitGroup(t, &after, "every worker succeeds after the restart")
 	close(stop)
 	wg.Wait()
 	t.Logf("restart -m %s: failed calls by kind: %v", mode, failures.snapshot())
 }
 
-// errorKinds counts errors by kind, for the log.
-type errorKinds struct {
+// faultErrorKinds counts errors by kind, for the log.
+type faultErrorKinds struct {
 	mu    sync.Mutex
 	kinds map[string]int
 }
 
-func (k *errorKinds) add(err error) {
+func (k *faultErrorKinds) add(err error) {
 	var pgErr *pgpipe.Error
 	var connErr *pgpipe.ConnError
 	var connectErr *pgpipe.ConnectError
@@ -362,14 +362,14 @@ func (k *errorKinds) add(err error) {
 	k.mu.Unlock()
 }
 
-func (k *errorKinds) snapshot() map[string]int {
+func (k *faultErrorKinds) snapshot() map[string]int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return maps.Clone(k.kinds)
 }
 
-// waitGroupOrFail waits for wg, failing t after a minute.
-func waitGroupOrFail(t *testing.T, wg *sync.WaitGroup, what string) {
+// faultWaitGroup waits for wg, failing t after a minute.
+func faultWaitGroup(t *testing.T, wg *sync.WaitGroup, what string) {
 	t.Helper()
 	done := make(chan struct{})
 	// Ends when wg does; in the failure case the test ends first and the
@@ -382,18 +382,18 @@ func waitGroupOrFail(t *testing.T, wg *sync.WaitGroup, what string) {
 	}
 }
 
-// loadWorker runs one goroutine of the load.
-type loadWorker struct {
+// faultLoadWorker runs one goroutine of the load.
+type faultLoadWorker struct {
 	t         *testing.T
 	db        *sql.DB
 	id        string
 	restarted *atomic.Bool
-	failures  *errorKinds
+	failures  *faultErrorKinds
 }
 
 // run loops until stop, counting down before (wantOK successes before the
 // restart) and after (wantOK successes after it).
-func (l *loadWorker) run(stop chan struct{}, before, after *sync.WaitGroup, wantOK int) {
+func (l *faultLoadWorker) run(stop chan struct{}, before, after *sync.WaitGroup, wantOK int) {
 	okBefore, okAfter := 0, 0
 	for i := 0; ; i++ {
 		select {
@@ -424,10 +424,10 @@ func (l *loadWorker) run(stop chan struct{}, before, after *sync.WaitGroup, want
 }
 
 // call runs one operation with a deadline and checks its error.
-func (l *loadWorker) call(i int) error {
+func (l *faultLoadWorker) call(i int) error {
 	const deadline = 5 * time.Second
-	tag := fmt.Sprintf("%s_%d_%s", l.id, i, uniqueName(""))
-	err, took, hung := boundedCall(deadline, func(ctx context.Context) error {
+	tag := fmt.Sprintf("%s_%d_%s", l.id, i, faultName(""))
+	err, took, hung := faultBounded(deadline, func(ctx context.Context) error {
 		switch i % 3 {
 		case 0:
 			_, err := l.db.ExecContext(ctx, "INSERT INTO exec_log(tag) VALUES ($1)", tag)
@@ -453,7 +453,7 @@ func (l *loadWorker) call(i int) error {
 	case took > deadline+2*time.Second:
 		l.t.Errorf("%s: call %d returned after %v, past its deadline %v: %v", l.id, i, took, deadline, err)
 	}
-	if cerr := clearError(err); cerr != nil && !errors.Is(err, sql.ErrTxDone) {
+	if cerr := faultClearError(err); cerr != nil && !errors.Is(err, sql.ErrTxDone) {
 		l.t.Errorf("%s: call %d: unclear error: %v", l.id, i, cerr)
 	}
 	return err
