@@ -96,6 +96,7 @@ func (c *conn) begin(ctx context.Context, query string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	c.core.wrote = false
 	c.core.watch.start(ctx)
 	return nil
 }

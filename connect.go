@@ -156,11 +156,30 @@ func connectHost(ctx context.Context, cfg *Config, h Host, want TargetSessionAtt
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkSession(ctx, want); err != nil {
+	if err := c.checkSessionBounded(ctx, want); err != nil {
 		_ = c.close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// checkSessionBounded runs checkSession with the end of ctx bounding its
+// round trips, as it bounds the startup's: Connect must not outlive its
+// context (attemptOnce clears the startup's deadline before this runs).
+func (c *core) checkSessionBounded(ctx context.Context, want TargetSessionAttrs) error {
+	if d, ok := ctx.Deadline(); ok {
+		_ = c.rawConn.SetDeadline(d)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.rawConn.SetDeadline(time.Now()) })
+	err := c.checkSession(ctx, want)
+	if !stop() && err == nil {
+		return ctx.Err() // the deadline is in the past now: unusable
+	}
+	_ = c.rawConn.SetDeadline(time.Time{})
+	if cerr := ctxCause(ctx, err); cerr != nil && err != nil {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	return err
 }
 
 // attemptTLS connects with TLS; when the server declines TLS and required
@@ -359,9 +378,15 @@ func (c *core) awaitStartupReady() error {
 			c.key.pid = m.ProcessID
 			c.key.secret = append([]byte(nil), m.SecretKey...)
 		case *pgproto3.ReadyForQuery:
+			if !validTxStatus(m.TxStatus) {
+				return errProtocol("ReadyForQuery with transaction status " + strconv.QuoteRune(rune(m.TxStatus)) + " during startup")
+			}
 			c.txStatus = m.TxStatus
 			return nil
 		case *pgproto3.ErrorResponse:
+			if what := incomplete(m); what != "" {
+				return errProtocol("ErrorResponse without " + what + " during startup")
+			}
 			return newError(m, "")
 		case *pgproto3.NegotiateProtocolVersion:
 			// The server lacks a minor version or option we asked for;

@@ -327,6 +327,7 @@ func (w *copyWriter) flush() error {
 		w.core.fail(&ConnError{Op: "sending COPY data", Err: err})
 		return w.core.broken
 	}
+	w.core.wrote = true
 	return w.checkServer()
 }
 

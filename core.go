@@ -2,7 +2,9 @@ package pgpipe
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -98,6 +100,10 @@ type core struct {
 	argValues   [][]byte
 	spans       []span
 	unflushed   int // bytes queued since the last flush, estimated
+	// wrote is set once a byte of the current command reached the socket
+	// (conn.begin clears it): a later write failure must not be
+	// driver.ErrBadConn, the statement may have run.
+	wrote bool
 
 	// onDone, set while a pipeline is open, is told of every result that
 	// ends, so the pipeline can report errors nobody looked at.
@@ -142,12 +148,25 @@ type stashReader struct {
 	conn  net.Conn
 	stash []byte
 	err   error
+	eof   bool // the socket reached its end: io.EOF is the server's hang-up
+	guard frameGuard
 }
 
 // buffered is the number of stashed bytes not yet read.
 func (r *stashReader) buffered() int { return len(r.stash) }
 
 func (r *stashReader) Read(p []byte) (int, error) {
+	if r.guard.err != nil {
+		return 0, r.guard.err
+	}
+	n, err := r.read(p)
+	if ok := r.guard.scan(p[:n]); ok < n {
+		return ok, nil // the error comes with the next Read
+	}
+	return n, err
+}
+
+func (r *stashReader) read(p []byte) (int, error) {
 	if len(r.stash) > 0 {
 		n := copy(p, r.stash)
 		r.stash = r.stash[n:]
@@ -157,9 +176,64 @@ func (r *stashReader) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	if r.err != nil {
+		r.eof = r.eof || r.err == io.EOF
 		return 0, r.err
 	}
-	return r.conn.Read(p)
+	n, err := r.conn.Read(p)
+	r.eof = r.eof || err == io.EOF
+	return n, err
+}
+
+// frameGuard follows the message framing of what the server sends, to
+// refuse a length no message of its type can have before pgproto3
+// allocates a buffer for it and waits for it to fill: a lying server (or a
+// corrupted stream) must not cost a gigabyte and a hang. As libpq does
+// (fe-protocol3.c), only the message types that may be long are allowed
+// more than maxShortMessage bytes.
+type frameGuard struct {
+	hdr  [5]byte
+	hdrN int   // header bytes seen of the next message
+	body int64 // body bytes of the current message still to come
+	off  bool  // framing lost (a length below 4): pgproto3 fails anyway
+	err  error
+}
+
+const maxShortMessage = 30000
+
+// longMessage reports the types that may exceed maxShortMessage:
+// DataRow, RowDescription, CopyData, ErrorResponse, NoticeResponse,
+// NotificationResponse, FunctionCallResponse, ParameterDescription.
+func longMessage(t byte) bool { return strings.IndexByte("DTdENAVt", t) >= 0 }
+
+// scan checks the bytes about to be handed to pgproto3 and returns how
+// many of them may be: all, unless a header in them lies, which sets err.
+func (g *frameGuard) scan(b []byte) int {
+	for i := 0; i < len(b) && !g.off; {
+		if g.body > 0 {
+			k := min(int64(len(b)-i), g.body)
+			i += int(k)
+			g.body -= k
+			continue
+		}
+		g.hdr[g.hdrN] = b[i]
+		g.hdrN++
+		i++
+		if g.hdrN < len(g.hdr) {
+			continue
+		}
+		g.hdrN = 0
+		length := int64(int32(binary.BigEndian.Uint32(g.hdr[1:])))
+		switch {
+		case length < 4:
+			g.off = true
+		case length > maxShortMessage && !longMessage(g.hdr[0]):
+			g.err = fmt.Errorf("message of type %q claims %d bytes, more than such a message ever has", g.hdr[0], length)
+			return max(i-len(g.hdr), 0)
+		default:
+			g.body = length - 4
+		}
+	}
+	return len(b)
 }
 
 // dropWriter is what pgproto3 writes to: the socket, unless drop is set,
@@ -290,6 +364,9 @@ func (c *core) queued(n int) { c.unflushed += n + 5 }
 // driver.ErrBadConn so database/sql may retry on another connection
 // (nothing of the statement can have run).
 func (c *core) flush() error {
+	if c.broken != nil {
+		return c.broken // nothing to write on, nothing to retry
+	}
 	c.unflushed = 0
 	if c.pipelining.Load() {
 		c.writeMu.Lock()
@@ -304,10 +381,11 @@ func (c *core) flush() error {
 	err := c.fe.Flush()
 	if err == nil {
 		c.q.unsent = 0
+		c.wrote = true
 		return nil
 	}
 	var retry interface{ SafeToRetry() bool }
-	safe := errors.As(err, &retry) && retry.SafeToRetry()
+	safe := errors.As(err, &retry) && retry.SafeToRetry() && !c.wrote
 	if cerr := c.watch.err(); cerr != nil {
 		safe = false
 		err = cerr
@@ -458,8 +536,11 @@ func (c *core) readFailed(err error) error {
 	}
 	if cerr := c.watch.err(); cerr != nil {
 		err = cerr
-	} else if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+	} else if (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) && c.rd.eof {
 		err = errors.New("the server closed the connection")
+	} else if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		// pgproto3 decoding a message whose fields run past its end.
+		err = errProtocol("a message's fields run past its end")
 	} else if errors.Is(err, os.ErrDeadlineExceeded) {
 		err = errors.New("read timed out")
 	} else if !isNetErr(err) {

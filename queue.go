@@ -3,6 +3,7 @@ package pgpipe
 import (
 	"bytes"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
@@ -470,6 +471,9 @@ func (c *core) onCloseComplete(r *request, msg pgproto3.BackendMessage) (event, 
 // protocol the server then skips every command up to the next Sync: those
 // are ended here, each with an *AbortedError naming this one.
 func (c *core) onError(r *request, m *pgproto3.ErrorResponse) (event, error) {
+	if what := incomplete(m); what != "" {
+		return evNone, c.violation("ErrorResponse without " + what)
+	}
 	pgErr := newError(m, resultSQL(r))
 	if pgErr.fatal() {
 		c.fail(&ConnError{Op: "running " + shortSQL(resultSQL(r)), Err: pgErr})
@@ -528,6 +532,9 @@ func (c *core) onReadyForQuery(r *request, m *pgproto3.ReadyForQuery) (event, er
 	if r.kind != reqSync && r.kind != reqSimple {
 		return evNone, c.unexpected(r, m)
 	}
+	if !validTxStatus(m.TxStatus) {
+		return evNone, c.violation("ReadyForQuery with transaction status " + strconv.QuoteRune(rune(m.TxStatus)))
+	}
 	c.txStatus = m.TxStatus
 	if r.kind == reqSimple && r.res != nil {
 		r.res.state = resDone
@@ -539,6 +546,27 @@ func (c *core) onReadyForQuery(r *request, m *pgproto3.ReadyForQuery) (event, er
 	c.aborting, c.segmentErr, c.segmentLast = nil, nil, nil
 	c.q.pop()
 	return evSync, nil
+}
+
+// validTxStatus reports a ReadyForQuery status the protocol defines: idle,
+// in a transaction block, in a failed one.
+func validTxStatus(s byte) bool { return s == 'I' || s == 'T' || s == 'E' }
+
+// incomplete names the fields an ErrorResponse must have and lacks
+// (PostgreSQL protocol: severity, SQLSTATE and message are always
+// present); "" when none is missing.
+func incomplete(m *pgproto3.ErrorResponse) string {
+	var missing []string
+	if m.Severity == "" && m.SeverityUnlocalized == "" {
+		missing = append(missing, "severity")
+	}
+	if m.Code == "" {
+		missing = append(missing, "SQLSTATE")
+	}
+	if m.Message == "" {
+		missing = append(missing, "message")
+	}
+	return strings.Join(missing, ", ")
 }
 
 // resultSQL is the statement text a request ran.
