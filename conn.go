@@ -220,8 +220,8 @@ func (c *conn) Ping(ctx context.Context) error {
 }
 
 // ResetSession runs before database/sql reuses the connection: a broken
-// connection reports driver.ErrBadConn so the pool drops it, and one that
-// sat idle is checked for a server that went away meanwhile.
+// connection, or one whose server went away meanwhile, reports
+// driver.ErrBadConn so the pool drops it.
 func (c *conn) ResetSession(ctx context.Context) error {
 	if c.core.broken != nil || c.rowsOpen != nil || c.inPipeline {
 		return driver.ErrBadConn
@@ -235,17 +235,15 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	if c.copyOpen != nil {
 		return driver.ErrBadConn
 	}
-	if time.Since(c.core.lastUsed) > idleCheckAfter {
-		if err := c.core.checkIdle(); err != nil {
-			return driver.ErrBadConn
-		}
+	// One non-blocking look at the socket: a server that ended the
+	// session (a restart, pg_terminate_backend, an idle timeout) has sent
+	// its FATAL error or closed the socket by now, and the pool then opens
+	// another connection instead of failing the caller's next statement.
+	if err := c.core.checkIdle(); err != nil {
+		return driver.ErrBadConn
 	}
 	return nil
 }
-
-// idleCheckAfter is how long a connection may sit idle before
-// ResetSession checks that the server is still there.
-const idleCheckAfter = time.Second
 
 // IsValid reports whether the connection can be reused.
 func (c *conn) IsValid() bool { return c.core.broken == nil }

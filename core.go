@@ -120,6 +120,7 @@ type core struct {
 	// injected Sync in its queue.
 	syncAccounted bool
 
+	peek          peeker // idle_unix.go
 	lastUsed      time.Time
 	notifications []Notification
 	notifyDropped bool // the overflow of notifications was logged

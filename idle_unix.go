@@ -33,34 +33,45 @@ func (c *core) pendingInput() bool {
 }
 
 // peekSocket looks at the socket under TLS without blocking: waiting is
-// true when bytes are there; err reports a closed or failed socket.
+// true when bytes are there; err reports a closed or failed socket. It
+// allocates nothing: the raw connection and the read function are bound
+// once per connection.
 func (c *core) peekSocket() (waiting bool, err error) {
-	sc, ok := c.rawConn.(syscall.Conn)
-	if !ok {
-		return false, nil
+	p := &c.peek
+	if p.rc == nil {
+		sc, ok := c.rawConn.(syscall.Conn)
+		if !ok {
+			return false, nil
+		}
+		if p.rc, err = sc.SyscallConn(); err != nil {
+			return false, err
+		}
+		p.fn = func(fd uintptr) bool {
+			p.n, _, p.err = syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			return true
+		}
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false, err
-	}
-	var n int
-	var rerr error
-	var b [1]byte
-	if err := rc.Read(func(fd uintptr) bool {
-		n, _, rerr = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		return true
-	}); err != nil {
+	if err := p.rc.Read(p.fn); err != nil {
 		return false, err
 	}
 	switch {
-	case errors.Is(rerr, syscall.EAGAIN) || errors.Is(rerr, syscall.EWOULDBLOCK):
+	case errors.Is(p.err, syscall.EAGAIN) || errors.Is(p.err, syscall.EWOULDBLOCK):
 		return false, nil
-	case rerr != nil:
-		return false, rerr
-	case n == 0:
+	case p.err != nil:
+		return false, p.err
+	case p.n == 0:
 		return false, errors.New("the server closed the connection")
 	}
 	return true, nil
+}
+
+// peeker is peekSocket's state, bound once per connection.
+type peeker struct {
+	rc  syscall.RawConn
+	fn  func(fd uintptr) bool
+	buf [1]byte
+	n   int
+	err error
 }
 
 // drainIdle reads what the server sent while the connection was idle.
