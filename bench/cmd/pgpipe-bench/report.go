@@ -267,6 +267,10 @@ const flatHeapSlack = 4 << 20
 // checkBound checks c's time against another entry's.
 func (s *workloadSummary) checkBound(c *contenderSummary, bd bench.Bound, check func(bool, string, ...any)) {
 	other := s.byName[bd.Of]
+	if _, selected := s.runs[bd.Of]; !selected {
+		check(true, "no %s in this run (not selected): bound not checked", bd.Of)
+		return
+	}
 	r := pairedRatio(s.runs[c.Contender], s.runs[bd.Of], "ns/op")
 	if other == nil || r == nil {
 		check(false, "no result of %s to compare with", bd.Of)

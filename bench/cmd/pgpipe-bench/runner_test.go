@@ -304,6 +304,28 @@ func TestVerdictChecksBoundsAgainstOtherEntries(t *testing.T) {
 	}
 }
 
+func TestVerdictSkipsBoundsAgainstEntriesNotSelected(t *testing.T) {
+	w := workloadNamed(t, "PipelineProxy")
+	runs := runsOf(w.Name, map[string][]float64{"pgpipe-pipeline": {100}, "pgx-batch": {110}, "pgpipe-loop": {6000}}, nil)
+	noPgbench := func(w bench.Workload) []bench.Entry {
+		var es []bench.Entry
+		for _, e := range w.Entries {
+			if e.Name != "pgbench" {
+				es = append(es, e)
+			}
+		}
+		return es
+	}
+	v := summarise(runs, []bench.Workload{w}, noPgbench)[0].Verdicts[0]
+	if !v.Pass || !strings.Contains(v.Text, "no pgbench in this run (not selected): bound not checked ok") {
+		t.Errorf("verdict %+v, want a pass noting that pgbench was not run", v)
+	}
+	v = summarise(runs, []bench.Workload{w}, allEntries)[0].Verdicts[0]
+	if v.Pass || !strings.Contains(v.Text, "no result of pgbench to compare with MISSED") {
+		t.Errorf("verdict %+v, want a failure: pgbench was selected but has no result", v)
+	}
+}
+
 func TestVerdictChecksTheHeapIsFlat(t *testing.T) {
 	w := workloadNamed(t, "CopyTo")
 	for _, tc := range []struct {
