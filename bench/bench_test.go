@@ -8,23 +8,31 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"runtime/metrics"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/pgpipe/pgpipe"
 	"github.com/pgpipe/pgpipe/internal/pgcluster"
 )
 
-// dsn is the server every contender connects to, set by TestMain.
-var dsn string
+// env is what the benchmarks connect to, set up by TestMain and on first
+// use of a route.
+var env struct {
+	dsn     map[Route]string   // by route, from the environment or started here
+	cluster *pgcluster.Cluster // the throwaway cluster, when started here
+	stops   []func()
+	admin   *sql.DB            // the harness's own connection (direct)
+	clients map[string]*Client // by contender and route, kept for the process
+	setUp   map[string]bool    // workloads whose Setup ran
+	warm    map[string]bool    // entries already warmed up
+	next    map[string]int     // next operation number, by entry
+}
 
 // localServer is set when the server runs on this machine: the benchmarks
 // then report its backend's CPU time too.
 var localServer = os.Getenv(LocalServerEnv) == "1"
-
-// pools holds one pool per contender, opened on first use and kept for
-// the whole process, so the benchmark's repeated calls (b.N = 1, 100, ...)
-// reuse one warm connection.
-var pools = map[string]*sql.DB{}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -39,146 +47,374 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	dsn = os.Getenv(DSNEnv)
-	if dsn == "" {
+	env.dsn = map[Route]string{}
+	env.clients, env.setUp, env.warm, env.next = map[string]*Client{}, map[string]bool{}, map[string]bool{}, map[string]int{}
+	for r, name := range RouteEnv {
+		if v := os.Getenv(name); v != "" {
+			env.dsn[r] = v
+		}
+	}
+	if env.dsn[Direct] == "" {
 		c, err := pgcluster.Start(ctx, pgcluster.Options{})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %s is unset and no throwaway cluster: %v\n", DSNEnv, err)
 			return 1
 		}
-		defer c.Stop()
-		dsn = c.DSN(pgcluster.SuperUser, "", "sslmode=disable")
+		env.cluster, env.dsn[Direct] = c, c.DSN(pgcluster.SuperUser, "", "sslmode=disable")
+		env.stops = append(env.stops, func() { c.Stop() })
 		localServer = true
 	}
-	if err := Setup(ctx, dsn); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	defer func() {
-		for _, db := range pools {
-			db.Close()
+		for _, cl := range env.clients {
+			cl.Close()
 		}
+		if env.admin != nil {
+			env.admin.Close()
+		}
+		for i := len(env.stops) - 1; i >= 0; i-- {
+			env.stops[i]()
+		}
+		RemoveTempCSV()
 	}()
 	return m.Run()
 }
 
-// BenchmarkWorkload runs every workload for every contender, as
-// BenchmarkWorkload/<workload>/<contender>.
+// routeDSN returns the DSN of route r, starting the proxy or PgBouncer
+// when the runner did not give one.
+func routeDSN(b *testing.B, r Route) string {
+	b.Helper()
+	if dsn := env.dsn[r]; dsn != "" {
+		return dsn
+	}
+	var err error
+	switch r {
+	case Proxy:
+		var stop func()
+		if env.dsn[r], stop, err = StartProxy(env.dsn[Direct]); err == nil {
+			env.stops = append(env.stops, stop)
+		}
+	case PgBouncer:
+		if env.cluster == nil {
+			b.Fatalf("no PgBouncer: set $%s (the runner starts one for its throwaway cluster)", RouteEnv[PgBouncer])
+		}
+		env.dsn[r], _, err = StartPgBouncer(context.Background(), env.cluster)
+	default:
+		err = fmt.Errorf("unknown route %q", r)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return env.dsn[r]
+}
+
+// BenchmarkWorkload runs every Go entry of every workload, as
+// BenchmarkWorkload/<workload>/<entry>.
 func BenchmarkWorkload(b *testing.B) {
 	for _, w := range Workloads {
 		b.Run(w.Name, func(b *testing.B) {
-			for _, c := range Contenders {
-				b.Run(c.Name, func(b *testing.B) { runWorkload(b, w, c) })
+			for _, e := range w.Entries {
+				if e.Op != nil {
+					b.Run(e.Name, func(b *testing.B) { runWorkload(b, w, e) })
+				}
 			}
 		})
 	}
 }
 
-// warm records the pairs already warmed in this process.
-var warm = map[string]bool{}
-
-// runWorkload times b.N operations of w on c's connection, after an
-// untimed warm-up. Besides ns/op it reports cpu-ns/op, the CPU time the
-// whole client process used per operation (all threads, GC included),
-// which other load on the machine disturbs less than wall time, and, when
-// the server is local, server-cpu-ns/op, the CPU time of the connection's
-// server backend (pid from pg_backend_pid(), checked unchanged after the
-// loop; time from /proc/<pid>/schedstat). With
-// w.Rows it reports per-row metrics, counting allocations as the testing
-// package does for allocs/op.
-func runWorkload(b *testing.B, w Workload, c Contender) {
-	db := pool(b, c)
+// runWorkload times b.N operations of w by e, after the workload's
+// warm-up the first time. Besides ns/op it reports cpu-ns/op, the CPU
+// time the whole client process used per operation (all threads, GC
+// included), which other load on the machine disturbs less than wall
+// time, and, when the server is local, server-cpu-ns/op, the CPU time of
+// the connection's server backend (pid from pg_backend_pid(), checked
+// unchanged after the loop; time from /proc/<pid>/schedstat). With rows
+// it reports per-row metrics, counting allocations as the testing
+// package does for allocs/op; with Throughput, rows/s and the peak heap;
+// for pgpipe, its statement counters per operation. A workload's Reset
+// runs before each operation with every clock stopped.
+func runWorkload(b *testing.B, w Workload, e Entry) {
 	ctx := context.Background()
+	cl := client(b, w, e)
+	key := w.Name + "/" + e.Name
+	reset := func() {
+		if err := w.Reset(ctx, admin(b), w.RowsPerOp()); err != nil {
+			b.Fatalf("%s: reset: %v", key, err)
+		}
+	}
+	do := func() {
+		cl.progress.Store(0)
+		if err := e.Op(ctx, cl, env.next[key]); err != nil {
+			b.Fatalf("%s: operation %d: %v", key, env.next[key], err)
+		}
+		env.next[key]++
+	}
 	n := 1
-	if !warm[w.Name+"/"+c.Name] {
-		n, warm[w.Name+"/"+c.Name] = Warmups, true
+	if !env.warm[key] {
+		n, env.warm[key] = w.Warmups, true
 	}
-	for i := range n {
-		if err := w.Op(ctx, db, i); err != nil {
-			b.Fatalf("%s/%s: warm-up: %v", w.Name, c.Name, err)
+	for range n {
+		if w.Reset != nil {
+			reset()
 		}
+		do()
 	}
-	backend := backendPID(b, db)
+	m := meter{backend: backendPID(b, cl)}
+	stats0 := statementStats(b, cl)
+	var heap *heapSampler
+	if w.Throughput {
+		cl.progress.Store(0)
+		heap = startHeapSampler(cl, w.RowsPerOp())
+	}
 	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	cpu, serverCPU := CPUTime(), ProcessCPUTime(backend)
+	m.resume()
 	b.ResetTimer()
-	for i := range b.N {
-		if err := w.Op(ctx, db, i+1); err != nil {
-			b.Fatalf("%s/%s: %v", w.Name, c.Name, err)
+	for range b.N {
+		if w.Reset != nil {
+			b.StopTimer()
+			m.pause()
+			reset()
+			m.resume()
+			b.StartTimer()
 		}
+		do()
 	}
 	b.StopTimer()
-	if cpu > 0 {
-		b.ReportMetric(float64(CPUTime()-cpu)/float64(b.N), "cpu-ns/op")
+	m.pause()
+	stats := statementStats(b, cl) // before backendPID's query counts
+	if heap != nil {
+		heap.report(b)
 	}
-	if serverCPU > 0 && backendPID(b, db) == backend {
-		b.ReportMetric(float64(ProcessCPUTime(backend)-serverCPU)/float64(b.N), "server-cpu-ns/op")
-	}
-	runtime.ReadMemStats(&after)
-	if w.Rows > 0 {
-		rows := float64(b.N) * float64(w.Rows)
-		b.ReportMetric(float64(after.Mallocs-before.Mallocs)/rows, "allocs/row")
-		b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/rows, "B/row")
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/rows, "ns/row")
+	m.report(b, w.RowsPerOp(), backendPID(b, cl))
+	reportStatementStats(b, stats0, stats)
+	if w.Throughput {
+		b.ReportMetric(float64(b.N)*float64(w.RowsPerOp())/b.Elapsed().Seconds(), "rows/s")
 	}
 }
 
-// backendPID returns the pid of the server process serving db's only
+// client returns e's client on w's route, opening it on first use and
+// running w's Setup first when the runner has not.
+func client(b *testing.B, w Workload, e Entry) *Client {
+	b.Helper()
+	if !env.setUp[w.Name] && w.Setup != nil && os.Getenv(SetupDoneEnv) != "1" {
+		if err := w.Setup(context.Background(), admin(b)); err != nil {
+			b.Fatalf("setting up %s: %v", w.Name, err)
+		}
+	}
+	env.setUp[w.Name] = true
+	key := e.Contender + "@" + string(w.RouteOrDirect())
+	if cl, ok := env.clients[key]; ok {
+		return cl
+	}
+	c, ok := ContenderNamed(e.Contender)
+	if !ok {
+		b.Fatalf("entry %s/%s: no contender %q", w.Name, e.Name, e.Contender)
+	}
+	cl, err := c.Open(context.Background(), routeDSN(b, w.RouteOrDirect()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	env.clients[key] = cl
+	return cl
+}
+
+// admin returns the harness's own connection, on the direct route.
+func admin(b *testing.B) *sql.DB {
+	b.Helper()
+	if env.admin == nil {
+		db, err := OpenAdmin(context.Background(), env.dsn[Direct])
+		if err != nil {
+			b.Fatal(err)
+		}
+		env.admin = db
+	}
+	return env.admin
+}
+
+// backendPID returns the pid of the server process serving cl's
 // connection, or 0 when the server is not local.
-func backendPID(b *testing.B, db *sql.DB) int {
+func backendPID(b *testing.B, cl *Client) int {
 	if !localServer {
 		return 0
 	}
 	var pid int
-	if err := db.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
+	var err error
+	if cl.PGX != nil {
+		err = cl.PGX.QueryRow(context.Background(), "SELECT pg_backend_pid()").Scan(&pid)
+	} else {
+		err = cl.DB.QueryRow("SELECT pg_backend_pid()").Scan(&pid)
+	}
+	if err != nil {
 		b.Fatalf("pg_backend_pid(): %v", err)
 	}
 	return pid
 }
 
-// pool returns c's pool, opening it on first use.
-func pool(b *testing.B, c Contender) *sql.DB {
-	b.Helper()
-	if db, ok := pools[c.Name]; ok {
-		return db
+// statementStats returns the prepared-statement counters of a pgpipe
+// client, nil for others.
+func statementStats(b *testing.B, cl *Client) *pgpipe.StatementStats {
+	if !cl.Pgpipe {
+		return nil
 	}
-	db, err := c.Open(dsn)
+	ctx := context.Background()
+	sc, err := cl.DB.Conn(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	pools[c.Name] = db
-	return db
+	defer sc.Close()
+	s, err := pgpipe.Stats(sc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &s
+}
+
+// reportStatementStats reports pgpipe's statement counters per
+// operation between before and after (nil for other clients).
+func reportStatementStats(b *testing.B, before, after *pgpipe.StatementStats) {
+	if before == nil || after == nil {
+		return
+	}
+	ops := float64(b.N)
+	b.ReportMetric(float64(after.Hits-before.Hits)/ops, "prep-hits/op")
+	b.ReportMetric(float64(after.Prepares-before.Prepares)/ops, "prepares/op")
+	b.ReportMetric(float64(after.Evictions-before.Evictions)/ops, "evictions/op")
+}
+
+// meter adds up the client's CPU time and allocations and the server
+// backend's CPU time while running: resume and pause bracket what counts.
+type meter struct {
+	backend          int
+	cpu, serverCPU   int64
+	mallocs, bytes   uint64
+	cpu0, serverCPU0 int64
+	ms               runtime.MemStats
+}
+
+func (m *meter) resume() {
+	runtime.ReadMemStats(&m.ms)
+	m.cpu0, m.serverCPU0 = CPUTime(), ProcessCPUTime(m.backend)
+}
+
+func (m *meter) pause() {
+	cpu, server := CPUTime(), ProcessCPUTime(m.backend)
+	mallocs, bytes := m.ms.Mallocs, m.ms.TotalAlloc
+	runtime.ReadMemStats(&m.ms)
+	m.cpu += cpu - m.cpu0
+	m.serverCPU += server - m.serverCPU0
+	m.mallocs += m.ms.Mallocs - mallocs
+	m.bytes += m.ms.TotalAlloc - bytes
+}
+
+// report reports cpu-ns/op, server-cpu-ns/op (when the backend is known
+// and did not change) and the per-row metrics.
+func (m *meter) report(b *testing.B, rows, backendAfter int) {
+	ops := float64(b.N)
+	if m.cpu > 0 {
+		b.ReportMetric(float64(m.cpu)/ops, "cpu-ns/op")
+	}
+	if m.backend > 0 && m.serverCPU > 0 && backendAfter == m.backend {
+		b.ReportMetric(float64(m.serverCPU)/ops, "server-cpu-ns/op")
+	}
+	if rows > 0 {
+		n := ops * float64(rows)
+		b.ReportMetric(float64(m.mallocs)/n, "allocs/row")
+		b.ReportMetric(float64(m.bytes)/n, "B/row")
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/row")
+	}
+}
+
+// heapSampler samples HeapInuse (the bytes in heap spans in use:
+// objects and the free space between them) every heapSampleEvery while the
+// operations run, keeping the peak over everything and over the first
+// tenth of each operation's rows.
+type heapSampler struct {
+	cl         *Client
+	rows       int64
+	stop, done chan struct{}
+	mu         sync.Mutex // guards the peaks
+	peak       uint64
+	peakTenth  uint64
+}
+
+const heapSampleEvery = 5 * time.Millisecond
+
+func startHeapSampler(cl *Client, rows int) *heapSampler {
+	s := &heapSampler{cl: cl, rows: int64(rows), stop: make(chan struct{}), done: make(chan struct{})}
+	// This goroutine belongs to the benchmark; report stops it.
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(heapSampleEvery)
+		defer t.Stop()
+		// HeapInuse of runtime.MemStats, read through runtime/metrics:
+		// ReadMemStats would stop the world 200 times a second.
+		samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+		for {
+			metrics.Read(samples)
+			s.note(samples[0].Value.Uint64()+samples[1].Value.Uint64(), s.cl.progress.Load())
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+func (s *heapSampler) note(inuse uint64, progress int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.peak = max(s.peak, inuse)
+	if progress*10 <= s.rows {
+		s.peakTenth = max(s.peakTenth, inuse)
+	}
+}
+
+// report stops the sampler and reports peak-heap-B and
+// peak-heap-tenth-B.
+func (s *heapSampler) report(b *testing.B) {
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b.ReportMetric(float64(s.peak), "peak-heap-B")
+	b.ReportMetric(float64(s.peakTenth), "peak-heap-tenth-B")
 }
 
 var benchName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// The runner selects one benchmark with -bench '^BenchmarkWorkload$/^W$/^C$',
-// so names must be unique and free of regexp and path characters.
-func TestNamesAreUniqueAndSafeInBenchPatterns(t *testing.T) {
+// The runner selects one benchmark with -bench '^BenchmarkWorkload$/^W$/^E$',
+// so names must be unique and free of regexp and path characters; every
+// workload has one baseline and every entry a client or a program.
+func TestWorkloadsAreWellFormed(t *testing.T) {
 	seen := map[string]bool{}
 	for _, w := range Workloads {
-		if !benchName.MatchString(w.Name) || seen["w"+w.Name] {
+		if !benchName.MatchString(w.Name) || seen[w.Name] {
 			t.Errorf("workload name %q is not unique or has characters other than letters, digits, - and _", w.Name)
 		}
-		seen["w"+w.Name] = true
-		if w.Op == nil {
-			t.Errorf("workload %s has no Op", w.Name)
+		seen[w.Name] = true
+		entries, baselines := map[string]bool{}, 0
+		for _, e := range w.Entries {
+			if !benchName.MatchString(e.Name) || entries[e.Name] {
+				t.Errorf("%s: entry name %q is not unique or has characters other than letters, digits, - and _", w.Name, e.Name)
+			}
+			entries[e.Name] = true
+			_, known := ContenderNamed(e.Contender)
+			if (e.Program == nil) != (known && e.Op != nil) {
+				t.Errorf("%s/%s: want either a known contender and an Op, or a Program", w.Name, e.Name)
+			}
+			if e.Baseline {
+				baselines++
+			}
 		}
-	}
-	baselines := 0
-	for _, c := range Contenders {
-		if !benchName.MatchString(c.Name) || seen["c"+c.Name] {
-			t.Errorf("contender name %q is not unique or has characters other than letters, digits, - and _", c.Name)
+		if baselines != 1 {
+			t.Errorf("%s: %d entries are marked Baseline, want 1", w.Name, baselines)
 		}
-		seen["c"+c.Name] = true
-		if c.Baseline {
-			baselines++
+		for _, bd := range w.Target.Bounds {
+			if !entries[bd.Of] || bd.Max <= 0 {
+				t.Errorf("%s: bound %+v names no entry or has no maximum", w.Name, bd)
+			}
 		}
-	}
-	if baselines != 1 {
-		t.Errorf("%d contenders are marked Baseline, want 1", baselines)
 	}
 }
 
@@ -190,6 +426,19 @@ func TestWithParamsAddsSettingsToBothDSNForms(t *testing.T) {
 		got, err := withParams(tc.dsn, []string{"prepare_threshold=none"})
 		if err != nil || got != tc.want {
 			t.Errorf("withParams(%q) = %q, %v; want %q", tc.dsn, got, err, tc.want)
+		}
+	}
+}
+
+func TestWithHostPortPointsBothDSNFormsElsewhere(t *testing.T) {
+	for _, tc := range []struct{ dsn, want string }{
+		{"host=h port=1 dbname=d", "host=h port=1 dbname=d host=127.0.0.1 port=5"},
+		{"postgres://u@h:1/d?sslmode=disable", "postgres://u@127.0.0.1:5/d?sslmode=disable"},
+		{"postgres://u@/d?host=h&port=1", "postgres://u@127.0.0.1:5/d"},
+	} {
+		got, err := withHostPort(tc.dsn, "127.0.0.1", 5)
+		if err != nil || got != tc.want {
+			t.Errorf("withHostPort(%q) = %q, %v; want %q", tc.dsn, got, err, tc.want)
 		}
 	}
 }

@@ -1,84 +1,108 @@
 // Package bench compares pgpipe with other PostgreSQL drivers for Go on
 // the same workloads, side by side in one run. It holds two tables:
-// [Workloads] (what is measured) and [Contenders] (who is measured). The
-// benchmark BenchmarkWorkload in bench_test.go runs every workload for
-// every contender as BenchmarkWorkload/<workload>/<contender>, and the
-// command pgpipe-bench (cmd/pgpipe-bench) runs them interleaved, pinned
-// to CPU cores, and reports medians and ratios. README.md says how to run
-// them and how to read the numbers.
+// [Contenders] (the clients: a driver and its settings) and [Workloads]
+// (what is measured, and by which [Entry]: a contender doing the
+// workload one way). The benchmark BenchmarkWorkload in bench_test.go
+// runs every entry of every workload as BenchmarkWorkload/<workload>/<entry>,
+// and the command pgpipe-bench (cmd/pgpipe-bench) runs them interleaved,
+// pinned to CPU cores, with the C references (pgbench, psql), and reports
+// medians and ratios. README.md says how to run them and how to read the
+// numbers.
 //
-// A new workload or contender is one entry in its table.
+// A new workload is one entry in its table; a new client one entry in
+// [Contenders].
 package bench
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
+	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "github.com/lib/pq"              // registers "postgres"
 	_ "github.com/pgpipe/pgpipe"       // registers "pgpipe"
 )
 
-// DSNEnv names the environment variable holding the server's DSN, in
-// libpq keyword/value or URL form, that every contender connects to.
-const DSNEnv = "PGPIPE_BENCH_DSN"
-
-// LocalServerEnv names the environment variable that, set to 1, says the
-// server runs on this machine, so that the benchmarks may read its
-// backend's CPU time from /proc.
-const LocalServerEnv = "PGPIPE_BENCH_LOCAL_SERVER"
-
-// Contender is one way of talking to PostgreSQL from Go, measured on
-// every workload.
+// Contender is one client of PostgreSQL from Go: a driver with its
+// settings, through database/sql or through pgx's native API.
 type Contender struct {
-	// Name is the sub-benchmark name: letters, digits, '-' and '_'.
+	// Name identifies the contender in [Entry.Contender].
 	Name string
 	// Label names the contender in reports.
 	Label string
-	// Driver is the database/sql driver name given to sql.Open.
+	// Driver is the database/sql driver name given to sql.Open; empty for
+	// pgx's native API (pgx.Connect).
 	Driver string
 	// Params are key=value settings added to the DSN (replacing the same
 	// key), e.g. "prepare_threshold=none".
 	Params []string
-	// Baseline marks the contender every other is compared with; exactly
-	// one has it.
-	Baseline bool
-	// Subject marks a contender whose results get a verdict against each
-	// workload's [Target].
-	Subject bool
 }
 
-// Contenders are the drivers measured, in the order they run. All go
-// through database/sql with their default settings.
-//
-// A contender that does not go through database/sql (pgx's native API)
-// will need an open function returning its own client type and a second
-// op function in [Workload]; workloads without one skip it.
+// Contenders are the clients the workloads' entries use.
 var Contenders = []Contender{
-	{Name: "pgpipe", Label: "pgpipe", Driver: "pgpipe", Subject: true},
-	{Name: "pgx-stdlib", Label: "pgx stdlib", Driver: "pgx", Baseline: true},
+	{Name: "pgpipe", Label: "pgpipe", Driver: "pgpipe"},
+	{Name: "pgpipe-none", Label: "pgpipe prepare_threshold=none", Driver: "pgpipe", Params: []string{"prepare_threshold=none"}},
+	{Name: "pgx-stdlib", Label: "pgx stdlib", Driver: "pgx"},
+	{Name: "pgx-exec", Label: "pgx stdlib, default_query_exec_mode=exec", Driver: "pgx", Params: []string{"default_query_exec_mode=exec"}},
 	{Name: "lib-pq", Label: "lib/pq", Driver: "postgres"},
+	{Name: "pgx", Label: "pgx (native API)"},
 }
 
-// Baseline returns the contender marked Baseline.
-func Baseline() Contender {
+// AdminContender is the client the harness itself uses (setup, resets
+// between operations): pgx stdlib on the direct route.
+const AdminContender = "pgx-stdlib"
+
+// ContenderNamed returns the contender called name; ok is false when
+// there is none.
+func ContenderNamed(name string) (c Contender, ok bool) {
 	for _, c := range Contenders {
-		if c.Baseline {
-			return c
+		if c.Name == name {
+			return c, true
 		}
 	}
-	panic("bench: no baseline contender")
+	return Contender{}, false
 }
 
-// Open opens a pool for c on dsn, limited to one connection (every
-// workload runs on one connection, so all contenders pay the same pool
-// overhead), and checks that it connects.
-func (c Contender) Open(dsn string) (*sql.DB, error) {
+// Client is one open connection of a contender: a database/sql pool
+// limited to one connection, or a native pgx connection.
+type Client struct {
+	// DB is set for database/sql contenders.
+	DB *sql.DB
+	// PGX is set for pgx's native API.
+	PGX *pgx.Conn
+	// Pgpipe reports that DB was opened with the pgpipe driver.
+	Pgpipe bool
+	// progress counts the rows an operation has written or read so far,
+	// for the heap sampler; operations that stream many rows update it.
+	progress atomic.Int64
+}
+
+// Close closes the client's connection.
+func (cl *Client) Close() error {
+	if cl.PGX != nil {
+		return cl.PGX.Close(context.Background())
+	}
+	return cl.DB.Close()
+}
+
+// Open connects c to dsn and checks the connection. A database/sql pool
+// is limited to one connection: every workload runs on one connection,
+// so all contenders pay the same pool overhead.
+func (c Contender) Open(ctx context.Context, dsn string) (*Client, error) {
 	full, err := withParams(dsn, c.Params)
 	if err != nil {
 		return nil, err
+	}
+	if c.Driver == "" {
+		conn, err := pgx.Connect(ctx, full)
+		if err != nil {
+			return nil, fmt.Errorf("bench: connecting with %s: %w", c.Name, err)
+		}
+		return &Client{PGX: conn}, nil
 	}
 	db, err := sql.Open(c.Driver, full)
 	if err != nil {
@@ -86,11 +110,21 @@ func (c Contender) Open(dsn string) (*sql.DB, error) {
 	}
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
-	if err := db.Ping(); err != nil {
+	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("bench: connecting with %s: %w", c.Name, err)
 	}
-	return db, nil
+	return &Client{DB: db, Pgpipe: c.Driver == "pgpipe"}, nil
+}
+
+// OpenAdmin opens the harness's own client on dsn.
+func OpenAdmin(ctx context.Context, dsn string) (*sql.DB, error) {
+	c, _ := ContenderNamed(AdminContender)
+	cl, err := c.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	return cl.DB, nil
 }
 
 // withParams adds key=value settings to dsn, which is a URL

@@ -1,15 +1,18 @@
 // Command pgpipe-bench runs the benchmarks of package bench for every
-// contender, interleaved (A B C A B C ...), with the client and the server
-// pinned to different CPU cores, and reports medians and ratios to the
-// baseline (pgx stdlib) as a Markdown table on stdout and as JSON in
-// results/latest.json. Run it from the bench module:
+// entry of every workload, interleaved (A B C A B C ...), with the client
+// and the server pinned to different CPU cores, runs the C references
+// (pgbench, psql) beside them, and reports medians and ratios to each
+// workload's baseline (a pgx client) as Markdown tables on stdout and as
+// JSON in results/latest.json. Run it from the bench module:
 //
 //	make bench                                  # or: go run ./cmd/pgpipe-bench
-//	go run ./cmd/pgpipe-bench -quick            # a ~30 s smoke run
+//	go run ./cmd/pgpipe-bench -quick            # a ~1 minute smoke run
 //	PGPIPE_BENCH_DSN='host=... sslmode=disable' go run ./cmd/pgpipe-bench -pgdata /path/to/data
 //
 // Without $PGPIPE_BENCH_DSN it starts a throwaway cluster from the local
-// PostgreSQL binaries and removes it at the end. See README.md.
+// PostgreSQL binaries, with PgBouncer in front for the PgBouncer
+// workloads, and removes them at the end; the latency proxy runs in this
+// process. See README.md.
 package main
 
 import (
@@ -34,7 +37,9 @@ type config struct {
 	contenders   *regexp.Regexp
 	out          string
 	pgbench      bool
+	psql         bool
 	pgbenchTime  time.Duration
+	copyRows     int
 	pin          bool
 	clientCPUs   string
 	serverCPUs   string
@@ -67,12 +72,14 @@ func parseFlags(args []string) (config, error) {
 	var workloads, contenders string
 	fs := flag.NewFlagSet("pgpipe-bench", flag.ContinueOnError)
 	fs.IntVar(&cfg.count, "count", 5, "repetitions of each (workload, contender) pair, interleaved")
-	fs.StringVar(&cfg.benchtime, "benchtime", "1s", "go test -benchtime for each run")
-	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: -count 2 -benchtime 100ms -pgbench-time 2s (unless given)")
+	fs.StringVar(&cfg.benchtime, "benchtime", "500ms", "go test -benchtime for each run (an operation longer than that runs once)")
+	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: -count 1 -benchtime 100ms -pgbench-time 2s -copy-rows 100000 (unless given), without the slow entries")
 	fs.StringVar(&workloads, "workloads", ".", "regexp selecting workloads by name")
-	fs.StringVar(&contenders, "contenders", ".", "regexp selecting contenders by name (the baseline always runs)")
+	fs.StringVar(&contenders, "contenders", ".", "regexp selecting a workload's entries by entry or client name (the baseline always runs)")
 	fs.StringVar(&cfg.out, "out", "results/latest.json", "where to write the JSON results (empty: nowhere)")
 	fs.BoolVar(&cfg.pgbench, "pgbench", true, "also run pgbench -M prepared for workloads that have a pgbench script")
+	fs.BoolVar(&cfg.psql, "psql", true, "also run psql for workloads that have a psql command")
+	fs.IntVar(&cfg.copyRows, "copy-rows", bench.DefaultCopyRows, "rows of the COPY workloads (a multiple of 1000)")
 	fs.DurationVar(&cfg.pgbenchTime, "pgbench-time", 10*time.Second, "total pgbench time per workload, split across repetitions (at least 1s each)")
 	fs.BoolVar(&cfg.pin, "pin", true, "pin the client and the server to different cores with taskset")
 	fs.StringVar(&cfg.clientCPUs, "client-cpus", "0", "taskset CPU list for the benchmark processes")
@@ -90,7 +97,7 @@ func parseFlags(args []string) (config, error) {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		if !set["count"] {
-			cfg.count = 2
+			cfg.count = 1
 		}
 		if !set["benchtime"] {
 			cfg.benchtime = "100ms"
@@ -98,6 +105,12 @@ func parseFlags(args []string) (config, error) {
 		if !set["pgbench-time"] {
 			cfg.pgbenchTime = 2 * time.Second
 		}
+		if !set["copy-rows"] {
+			cfg.copyRows = 100_000
+		}
+	}
+	if cfg.copyRows <= 0 || cfg.copyRows%1000 != 0 {
+		return cfg, fmt.Errorf("-copy-rows must be a positive multiple of 1000")
 	}
 	if cfg.count < 1 {
 		return cfg, fmt.Errorf("-count must be at least 1")
@@ -118,21 +131,29 @@ func run(ctx context.Context, cfg config) (failed int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := bench.SetCopyRows(cfg.copyRows); err != nil {
+		return 0, err
+	}
 	srv, err := findServer(ctx, cfg)
 	if err != nil {
 		return 0, err
 	}
 	defer srv.stop()
-	logf("setting up tables")
-	if err := bench.Setup(ctx, srv.dsn); err != nil {
-		return 0, err
-	}
-	client := pin(cfg, srv)
 	tmp, err := os.MkdirTemp("", "pgpipe-bench-")
 	if err != nil {
 		return 0, err
 	}
 	defer os.RemoveAll(tmp)
+	logf("setting up tables")
+	if err := bench.Setup(ctx, srv.dsn); err != nil {
+		return 0, err
+	}
+	var notes []string
+	ws := selectedWorkloads(cfg)
+	if ws, notes, err = srv.startRoutes(ctx, ws, tmp); err != nil {
+		return 0, err
+	}
+	client := pin(cfg, srv)
 	bin := filepath.Join(tmp, "bench.test")
 	if cfg.keepBinaryAt != "" {
 		if bin, err = filepath.Abs(cfg.keepBinaryAt); err != nil {
@@ -142,24 +163,14 @@ func run(ctx context.Context, cfg config) (failed int, err error) {
 	if err := buildBenchBinary(ctx, modDir, bin); err != nil {
 		return 0, err
 	}
-	rep := &report{
-		Date:     time.Now().UTC().Format(time.RFC3339),
-		Machine:  machineInfo(ctx, modDir, srv.dsn),
-		Settings: settingsOf(cfg, client),
-	}
-	rep.Settings.LoadAverageStart = loadAverage()
-	if busy(rep.Settings.LoadAverageStart) {
-		rep.Settings.Notes = append(rep.Settings.Notes, "the machine was busy at the start (load average "+
-			rep.Settings.LoadAverageStart+"): expect noise, compare the paired ranges")
-		logf("the machine is busy (load average %s): expect noisy numbers", rep.Settings.LoadAverageStart)
-	}
-	r := runner{cfg: cfg, bin: bin, tmp: tmp, dsn: srv.dsn, local: srv.local, client: client}
+	rep := newReport(ctx, cfg, modDir, srv, client, notes)
+	r := runner{cfg: cfg, bin: bin, tmp: tmp, srv: srv, client: client, workloads: ws}
 	rep.Runs, failed = r.all(ctx)
 	rep.Settings.LoadAverageEnd = loadAverage()
 	if ctx.Err() != nil {
 		return failed, ctx.Err()
 	}
-	rep.Summary = summarise(rep.Runs, selectedWorkloads(cfg), selectedContenders(cfg))
+	rep.Summary = summarise(rep.Runs, ws, func(w bench.Workload) []bench.Entry { return selectedEntries(cfg, w) })
 	printMarkdown(os.Stdout, rep)
 	if cfg.out != "" {
 		if err := writeJSON(cfg.out, rep); err != nil {
@@ -168,6 +179,25 @@ func run(ctx context.Context, cfg config) (failed int, err error) {
 		logf("wrote %s", cfg.out)
 	}
 	return failed, nil
+}
+
+// newReport starts the report: the machine, the settings, the routes'
+// round trips and the load average now.
+func newReport(ctx context.Context, cfg config, modDir string, srv *server, client clientPin, notes []string) *report {
+	rep := &report{
+		Date:     time.Now().UTC().Format(time.RFC3339),
+		Machine:  machineInfo(ctx, modDir, srv.dsn),
+		Settings: settingsOf(cfg, client),
+	}
+	rep.Settings.Notes = append(rep.Settings.Notes, notes...)
+	rep.Settings.Routes = srv.routeInfo(ctx)
+	rep.Settings.LoadAverageStart = loadAverage()
+	if busy(rep.Settings.LoadAverageStart) {
+		rep.Settings.Notes = append(rep.Settings.Notes, "the machine was busy at the start (load average "+
+			rep.Settings.LoadAverageStart+"): expect noise, compare the paired ranges")
+		logf("the machine is busy (load average %s): expect noisy numbers", rep.Settings.LoadAverageStart)
+	}
+	return rep
 }
 
 // logf prints progress on stderr, keeping stdout for the table.
@@ -186,14 +216,22 @@ func selectedWorkloads(cfg config) []bench.Workload {
 	return ws
 }
 
-// selectedContenders are the contenders the flags select, and the
-// baseline always, in table order.
-func selectedContenders(cfg config) []bench.Contender {
-	var cs []bench.Contender
-	for _, c := range bench.Contenders {
-		if c.Baseline || cfg.contenders.MatchString(c.Name) {
-			cs = append(cs, c)
+// selectedEntries are w's entries the flags select, and its baseline
+// always, in table order. -contenders matches an entry's name or its
+// client's (contender or program); -pgbench=false and -psql=false drop
+// those programs; -quick drops the Slow entries.
+func selectedEntries(cfg config, w bench.Workload) []bench.Entry {
+	var es []bench.Entry
+	for _, e := range w.Entries {
+		if p := e.Program; p != nil && (p.Name == "pgbench" && !cfg.pgbench || p.Name == "psql" && !cfg.psql) {
+			continue
+		}
+		if e.Slow && cfg.quick {
+			continue
+		}
+		if e.Baseline || cfg.contenders.MatchString(e.Name) || cfg.contenders.MatchString(e.Client()) {
+			es = append(es, e)
 		}
 	}
-	return cs
+	return es
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -24,18 +25,20 @@ type report struct {
 
 // settings are how the runs were made.
 type settings struct {
-	Count                int      `json:"count"`
-	Benchtime            string   `json:"benchtime"`
-	PgbenchSecondsPerRep int      `json:"pgbench_seconds_per_rep,omitempty"`
-	GOMAXPROCS           string   `json:"gomaxprocs"`
-	ClientCPUs           string   `json:"client_cpus,omitempty"`
-	ServerCPUs           string   `json:"server_cpus,omitempty"`
-	ClientPinned         bool     `json:"client_pinned"`
-	ServerPinned         bool     `json:"server_pinned"`
-	Warmups              int      `json:"warmup_ops"`
-	LoadAverageStart     string   `json:"load_average_start"`
-	LoadAverageEnd       string   `json:"load_average_end"`
-	Notes                []string `json:"notes,omitempty"`
+	Count                int    `json:"count"`
+	Benchtime            string `json:"benchtime"`
+	PgbenchSecondsPerRep int    `json:"pgbench_seconds_per_rep,omitempty"`
+	GOMAXPROCS           string `json:"gomaxprocs"`
+	ClientCPUs           string `json:"client_cpus,omitempty"`
+	ServerCPUs           string `json:"server_cpus,omitempty"`
+	ClientPinned         bool   `json:"client_pinned"`
+	ServerPinned         bool   `json:"server_pinned"`
+	CopyRows             int    `json:"copy_rows"`
+	// Routes describes each route used, with its measured round trip.
+	Routes           map[string]string `json:"routes,omitempty"`
+	LoadAverageStart string            `json:"load_average_start"`
+	LoadAverageEnd   string            `json:"load_average_end"`
+	Notes            []string          `json:"notes,omitempty"`
 }
 
 func settingsOf(cfg config, p clientPin) settings {
@@ -45,7 +48,7 @@ func settingsOf(cfg config, p clientPin) settings {
 		GOMAXPROCS:   "Go's default (CPUs in the affinity mask)",
 		ClientPinned: p.clientPinned,
 		ServerPinned: p.serverPinned,
-		Warmups:      bench.Warmups,
+		CopyRows:     cfg.copyRows,
 		Notes:        p.notes,
 	}
 	if cfg.pgbench {
@@ -65,21 +68,31 @@ func settingsOf(cfg config, p clientPin) settings {
 
 // workloadSummary sums up one workload over all repetitions.
 type workloadSummary struct {
-	Workload   string             `json:"workload"`
-	About      string             `json:"about"`
-	Rows       int                `json:"rows_per_op,omitempty"`
-	Baseline   string             `json:"baseline"`
-	Contenders []contenderSummary `json:"contenders"`
-	Verdicts   []verdict          `json:"verdicts,omitempty"`
-	target     bench.Target       // for the verdicts
-	byName     map[string]*contenderSummary
+	Workload string `json:"workload"`
+	About    string `json:"about"`
+	Route    string `json:"route"`
+	Rows     int    `json:"rows_per_op,omitempty"`
+	// Throughput says the chart draws rows/s rather than time ratios.
+	Throughput bool `json:"throughput,omitempty"`
+	Warmups    int  `json:"warmup_ops"`
+	// Baseline is the baseline entry's label, BaselineEntry its name.
+	Baseline      string             `json:"baseline"`
+	BaselineEntry string             `json:"baseline_entry"`
+	Extra         []string           `json:"extra_metrics,omitempty"`
+	Contenders    []contenderSummary `json:"contenders"`
+	Verdicts      []verdict          `json:"verdicts,omitempty"`
+	target        bench.Target       // for the verdicts
+	runs          map[string]map[int]result
+	byName        map[string]*contenderSummary
 }
 
-// contenderSummary is one contender on one workload.
+// contenderSummary is one entry of one workload.
 type contenderSummary struct {
-	Contender string `json:"contender"`
+	Contender string `json:"contender"` // the entry's name
 	Label     string `json:"label"`
-	Reps      int    `json:"reps"` // successful repetitions
+	// Client is the entry's contender, or its program (pgbench, psql).
+	Client string `json:"client"`
+	Reps   int    `json:"reps"` // successful repetitions
 	// Median is the median of each metric over the repetitions, by unit.
 	Median map[string]float64 `json:"median"`
 	// Ratio compares ns/op with the baseline's: the median of the
@@ -105,23 +118,24 @@ type verdict struct {
 	Text      string `json:"text"`
 }
 
-// summarise computes medians, paired ratios and verdicts per workload.
-func summarise(runs []result, ws []bench.Workload, cs []bench.Contender) []workloadSummary {
-	base := bench.Baseline()
+// summarise computes medians, paired ratios and verdicts per workload,
+// for the entries each workload ran.
+func summarise(runs []result, ws []bench.Workload, entries func(bench.Workload) []bench.Entry) []workloadSummary {
 	var out []workloadSummary
 	for _, w := range ws {
-		s := workloadSummary{Workload: w.Name, About: w.About, Rows: w.Rows, Baseline: base.Label,
-			target: w.Target, byName: map[string]*contenderSummary{}}
-		baseRuns := okRuns(runs, w.Name, base.Name)
-		for _, c := range cs {
-			s.add(contenderOf(okRuns(runs, w.Name, c.Name), baseRuns, c.Name, c.Label, c.Subject))
+		base := w.Baseline()
+		s := workloadSummary{Workload: w.Name, About: w.About, Route: string(w.RouteOrDirect()), Rows: w.RowsPerOp(),
+			Throughput: w.Throughput, Warmups: w.Warmups, Baseline: base.Title(), BaselineEntry: base.Name, Extra: w.Extra,
+			target: w.Target, runs: map[string]map[int]result{}, byName: map[string]*contenderSummary{}}
+		for _, e := range entries(w) {
+			s.runs[e.Name] = okRuns(runs, w.Name, e.Name)
 		}
-		if pg := okRuns(runs, w.Name, pgbenchName); len(pg) > 0 {
-			s.add(contenderOf(pg, baseRuns, pgbenchName, pgbenchLabel, false))
+		for _, e := range entries(w) {
+			s.add(contenderOf(s.runs[e.Name], s.runs[base.Name], e))
 		}
-		for _, c := range cs {
-			if c.Subject {
-				s.Verdicts = append(s.Verdicts, s.verdictFor(c.Name, base.Name))
+		for _, e := range entries(w) {
+			if e.Subject {
+				s.Verdicts = append(s.Verdicts, s.verdictFor(e.Name))
 			}
 		}
 		out = append(out, s)
@@ -131,7 +145,9 @@ func summarise(runs []result, ws []bench.Workload, cs []bench.Contender) []workl
 
 func (s *workloadSummary) add(c contenderSummary) {
 	s.Contenders = append(s.Contenders, c)
-	s.byName[c.Contender] = &s.Contenders[len(s.Contenders)-1]
+	for i := range s.Contenders {
+		s.byName[s.Contenders[i].Contender] = &s.Contenders[i]
+	}
 }
 
 // okRuns are the successful runs of one pair, by repetition.
@@ -145,8 +161,9 @@ func okRuns(runs []result, workload, contender string) map[int]result {
 	return m
 }
 
-func contenderOf(runs, baseRuns map[int]result, name, label string, subject bool) contenderSummary {
-	c := contenderSummary{Contender: name, Label: label, Reps: len(runs), Median: map[string]float64{}, subject: subject}
+func contenderOf(runs, baseRuns map[int]result, e bench.Entry) contenderSummary {
+	c := contenderSummary{Contender: e.Name, Label: e.Title(), Client: e.Client(), Reps: len(runs),
+		Median: map[string]float64{}, subject: e.Subject}
 	values := map[string][]float64{}
 	for _, r := range runs {
 		for unit, v := range r.Metrics {
@@ -191,12 +208,12 @@ func median(vs []float64) float64 {
 	return (vs[n/2-1] + vs[n/2]) / 2
 }
 
-// verdictFor checks the workload's target for one contender: no slower
-// than the baseline (median paired ratio at most 1), and the allocation
-// targets.
-func (s *workloadSummary) verdictFor(name, baseName string) verdict {
+// verdictFor checks the workload's target for one subject entry: no
+// slower than the baseline (median paired ratio at most 1), the bounds
+// against other entries, and the allocation and heap targets.
+func (s *workloadSummary) verdictFor(name string) verdict {
 	v := verdict{Contender: name, Pass: true}
-	c, b := s.byName[name], s.byName[baseName]
+	c, b := s.byName[name], s.byName[s.BaselineEntry]
 	var parts []string
 	check := func(ok bool, format string, args ...any) {
 		mark := "ok"
@@ -207,16 +224,32 @@ func (s *workloadSummary) verdictFor(name, baseName string) verdict {
 	}
 	if c == nil || c.Ratio == nil || b == nil {
 		v.Pass = false
-		v.Text = fmt.Sprintf("%s: %s: no result to compare with %s", s.Workload, name, s.Baseline)
+		label := name
+		if c != nil {
+			label = c.Label
+		}
+		v.Text = fmt.Sprintf("%s: %s: no result to compare with %s", s.Workload, label, s.Baseline)
 		return v
 	}
 	check(c.Ratio.Median <= 1, "time %.2fx %s (target <= 1.00)", c.Ratio.Median, s.Baseline)
+	for _, bd := range s.target.Bounds {
+		s.checkBound(c, bd, check)
+	}
 	if max := s.target.MaxAllocsPerOp; max > 0 {
 		check(c.Median["allocs/op"] <= max, "%.0f allocs/op (target <= %.0f)", c.Median["allocs/op"], max)
+	}
+	if s.target.AllocsAtMostBaseline {
+		check(c.Median["allocs/op"] <= b.Median["allocs/op"], "%.0f allocs/op (target <= %s's %.0f)",
+			c.Median["allocs/op"], s.Baseline, b.Median["allocs/op"])
 	}
 	if s.target.FewerAllocsPerRow {
 		check(c.Median["allocs/row"] < b.Median["allocs/row"], "%.3f allocs/row (target < %s's %.3f)",
 			c.Median["allocs/row"], s.Baseline, b.Median["allocs/row"])
+	}
+	if s.target.FlatHeap {
+		peak, tenth := c.Median["peak-heap-B"], c.Median["peak-heap-tenth-B"]
+		check(peak > 0 && peak-tenth <= flatHeapSlack, "peak heap %s over all rows, %s over the first tenth (target: at most %s more)",
+			fmtBytes(peak), fmtBytes(tenth), fmtBytes(flatHeapSlack))
 	}
 	result := "PASS"
 	if !v.Pass {
@@ -226,6 +259,32 @@ func (s *workloadSummary) verdictFor(name, baseName string) verdict {
 	return v
 }
 
+// flatHeapSlack is how much more the peak heap over a whole operation may
+// be than over its first tenth of rows for memory to count as flat in
+// the row count: 4 bytes a row at 1,000,000 rows.
+const flatHeapSlack = 4 << 20
+
+// checkBound checks c's time against another entry's.
+func (s *workloadSummary) checkBound(c *contenderSummary, bd bench.Bound, check func(bool, string, ...any)) {
+	other := s.byName[bd.Of]
+	if _, selected := s.runs[bd.Of]; !selected {
+		check(true, "no %s in this run (not selected): bound not checked", bd.Of)
+		return
+	}
+	r := pairedRatio(s.runs[c.Contender], s.runs[bd.Of], "ns/op")
+	if other == nil || r == nil {
+		check(false, "no result of %s to compare with", bd.Of)
+		return
+	}
+	if bd.Max < 1 {
+		check(r.Median <= bd.Max, "%.1fx faster than %s (target >= %.0fx; paired range %.1f–%.1fx)",
+			1/r.Median, other.Label, 1/bd.Max, 1/r.Max, 1/r.Min)
+		return
+	}
+	check(r.Median <= bd.Max, "time %.2fx %s (target <= %.2f; paired range %.2f–%.2f)",
+		r.Median, other.Label, bd.Max, r.Min, r.Max)
+}
+
 // printMarkdown writes the report as Markdown: a header with the machine
 // and settings, then one table and verdict per workload.
 func printMarkdown(w io.Writer, r *report) {
@@ -233,8 +292,11 @@ func printMarkdown(w io.Writer, r *report) {
 	fmt.Fprintf(w, "# pgpipe benchmarks\n\n")
 	fmt.Fprintf(w, "%s · %s · %d cores · %s · %s · PostgreSQL %s · pgpipe %s\n\n",
 		r.Date, m.CPUModel, m.Cores, m.Kernel, m.GoVersion, m.PostgreSQL, m.PgpipeCommit)
-	fmt.Fprintf(w, "%d repetitions, interleaved; -benchtime %s after %d warm-up operations; GOMAXPROCS %s; %s; load average %s at the start, %s at the end\n",
-		s.Count, s.Benchtime, s.Warmups, s.GOMAXPROCS, pinningText(s), s.LoadAverageStart, s.LoadAverageEnd)
+	fmt.Fprintf(w, "%d repetitions, interleaved; -benchtime %s after each workload's warm-up; COPY workloads of %d rows; GOMAXPROCS %s; %s; load average %s at the start, %s at the end\n",
+		s.Count, s.Benchtime, s.CopyRows, s.GOMAXPROCS, pinningText(s), s.LoadAverageStart, s.LoadAverageEnd)
+	for _, r := range slices.Sorted(maps.Keys(s.Routes)) {
+		fmt.Fprintf(w, "\nRoute %s: %s\n", r, s.Routes[r])
+	}
 	for _, n := range s.Notes {
 		fmt.Fprintf(w, "\nNote: %s\n", n)
 	}
@@ -254,12 +316,20 @@ func pinningText(s settings) string {
 }
 
 func printWorkload(w io.Writer, ws workloadSummary) {
-	fmt.Fprintf(w, "\n## %s\n\n%s.\n\n", ws.Workload, ws.About)
+	fmt.Fprintf(w, "\n## %s\n\n%s (route: %s; %d warm-up operations).\n\n", ws.Workload, ws.About, ws.Route, ws.Warmups)
 	head := "| contender | time/op | vs " + ws.Baseline + " (median of paired ratios) | paired range | client CPU/op | client CPU vs " + ws.Baseline + " | server CPU/op | B/op | allocs/op |"
 	rule := "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	if ws.Rows > 0 {
 		head += " allocs/row | B/row | time/row |"
 		rule += "---:|---:|---:|"
+	}
+	if ws.Throughput {
+		head += " rows/s | peak heap | peak heap, first tenth |"
+		rule += "---:|---:|---:|"
+	}
+	for _, x := range ws.Extra {
+		head += " " + x + " |"
+		rule += "---:|"
 	}
 	fmt.Fprintln(w, head)
 	fmt.Fprintln(w, rule)
@@ -271,11 +341,42 @@ func printWorkload(w io.Writer, ws workloadSummary) {
 			line += fmt.Sprintf(" %s | %s | %s |", fmtNum(c.Median, "allocs/row", 3),
 				fmtNum(c.Median, "B/row", 1), fmtNs(c.Median["ns/row"]))
 		}
+		if ws.Throughput {
+			line += fmt.Sprintf(" %s | %s | %s |", fmtRate(c.Median["rows/s"]), fmtBytes(c.Median["peak-heap-B"]),
+				fmtBytes(c.Median["peak-heap-tenth-B"]))
+		}
+		for _, x := range ws.Extra {
+			line += " " + fmtNum(c.Median, x, 3) + " |"
+		}
 		fmt.Fprintln(w, line)
 	}
 	for _, v := range ws.Verdicts {
 		fmt.Fprintf(w, "\n**Verdict** %s\n", v.Text)
 	}
+}
+
+// fmtRate writes rows per second with three significant digits.
+func fmtRate(v float64) string {
+	switch {
+	case v == 0 || math.IsNaN(v):
+		return "–"
+	case v >= 1e6:
+		return fmt.Sprintf("%.3g M", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.3g k", v/1e3)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+// fmtBytes writes a size in MiB (or KiB) with three significant digits.
+func fmtBytes(v float64) string {
+	switch {
+	case v == 0 || math.IsNaN(v):
+		return "–"
+	case v >= 1<<20:
+		return fmt.Sprintf("%.3g MiB", v/(1<<20))
+	}
+	return fmt.Sprintf("%.3g KiB", v/(1<<10))
 }
 
 func fmtRatio(r *ratio) string {

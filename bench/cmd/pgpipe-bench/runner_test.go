@@ -93,6 +93,21 @@ func TestMedianOfOddAndEvenCounts(t *testing.T) {
 	}
 }
 
+// allEntries selects every entry of a workload.
+func allEntries(w bench.Workload) []bench.Entry { return w.Entries }
+
+// workloadNamed returns the workload called name in bench.Workloads.
+func workloadNamed(t *testing.T, name string) bench.Workload {
+	t.Helper()
+	for _, w := range bench.Workloads {
+		if w.Name == name {
+			return w
+		}
+	}
+	t.Fatalf("no workload %s", name)
+	return bench.Workload{}
+}
+
 // runsOf builds results for one workload: ns[c][rep-1] is contender c's
 // ns/op in that repetition, 0 for a failed run.
 func runsOf(workload string, ns map[string][]float64, extra map[string]float64) []result {
@@ -121,7 +136,7 @@ func TestSummariseUsesTheMedianOfPairedRatios(t *testing.T) {
 		"pgx-stdlib": {100, 1000, 100, 100, 100},
 		"lib-pq":     {200, 2000, 200, 200, 200},
 	}, map[string]float64{"allocs/op": 9, "cpu-ns/op": 10})
-	s := summarise(runs, bench.Workloads[:1], bench.Contenders)[0]
+	s := summarise(runs, bench.Workloads[:1], allEntries)[0]
 	p := s.byName["pgpipe"]
 	if p.Reps != 4 || p.Ratio == nil || p.Ratio.Pairs != 4 {
 		t.Fatalf("pgpipe summary = %+v, want 4 reps and 4 pairs", p)
@@ -144,7 +159,8 @@ func TestSummariseUsesTheMedianOfPairedRatios(t *testing.T) {
 }
 
 func TestVerdictFailsOnEachMissedTarget(t *testing.T) {
-	w := bench.Workload{Name: "W", Rows: 10, Target: bench.Target{MaxAllocsPerOp: 10, FewerAllocsPerRow: true}}
+	w := bench.Workload{Name: "W", Rows: 10, Target: bench.Target{MaxAllocsPerOp: 10, FewerAllocsPerRow: true}, Entries: []bench.Entry{
+		{Name: "pgpipe", Contender: "pgpipe", Subject: true}, {Name: "pgx-stdlib", Contender: "pgx-stdlib", Baseline: true}}}
 	for _, tc := range []struct {
 		name        string
 		pgpipeNs    float64
@@ -161,7 +177,7 @@ func TestVerdictFailsOnEachMissedTarget(t *testing.T) {
 		runs := runsOf("W", map[string][]float64{"pgx-stdlib": {100}}, map[string]float64{"allocs/row": 5})
 		runs = append(runs, result{Workload: "W", Contender: "pgpipe", Rep: 1, Metrics: map[string]float64{
 			"ns/op": tc.pgpipeNs, "allocs/op": tc.allocsOp, "allocs/row": tc.allocsRow}})
-		s := summarise(runs, []bench.Workload{w}, bench.Contenders)[0]
+		s := summarise(runs, []bench.Workload{w}, allEntries)[0]
 		v := s.Verdicts[0]
 		if v.Pass != tc.pass || !strings.Contains(v.Text, tc.wantMissing) {
 			t.Errorf("%s: verdict %+v, want pass=%v mentioning %q", tc.name, v, tc.pass, tc.wantMissing)
@@ -183,7 +199,7 @@ func TestVerdictFailsOnEachMissedTarget(t *testing.T) {
 
 func TestVerdictFailsWithoutABaselineResult(t *testing.T) {
 	runs := runsOf("PointQuery", map[string][]float64{"pgpipe": {50}, "pgx-stdlib": {0}}, nil)
-	v := summarise(runs, bench.Workloads[:1], bench.Contenders)[0].Verdicts[0]
+	v := summarise(runs, bench.Workloads[:1], allEntries)[0].Verdicts[0]
 	if v.Pass || !strings.Contains(v.Text, "no result") {
 		t.Errorf("verdict = %+v, want a failure saying there is no result", v)
 	}
@@ -194,14 +210,15 @@ func TestPrintMarkdownShowsEveryContenderAndTheVerdict(t *testing.T) {
 		"pgpipe": {70e6}, "pgx-stdlib": {80e6}, "lib-pq": {120e6},
 	}, map[string]float64{"allocs/row": 5, "B/row": 79.3, "ns/row": 700, "B/op": 1, "allocs/op": 5e5})
 	runs = append(runs, runsOf("PointQuery", map[string][]float64{"pgbench": {30e3}, "pgx-stdlib": {40e3}}, nil)...)
-	rep := &report{Summary: summarise(runs, bench.Workloads, bench.Contenders)}
+	ws := []bench.Workload{workloadNamed(t, "PointQuery"), workloadNamed(t, "Read100k")}
+	rep := &report{Summary: summarise(runs, ws, allEntries)}
 	var buf bytes.Buffer
 	printMarkdown(&buf, rep)
 	out := buf.String()
 	for _, want := range []string{
 		"## Read100k", "| pgpipe | 70 ms | 0.875x | 0.875–0.875 (1) | – | – | – |", "| lib/pq | 120 ms | 1.500x",
 		"| allocs/row |", "| 5.000 | 79.3 | 700 ns |",
-		"## PointQuery", "| libpq (pgbench) | 30 µs | 0.750x",
+		"## PointQuery", "| libpq (pgbench -M prepared) | 30 µs | 0.750x",
 		"**Verdict** Read100k: pgpipe FAIL", "5.000 allocs/row (target < pgx stdlib's 5.000) MISSED",
 	} {
 		if !strings.Contains(out, want) {
@@ -239,16 +256,105 @@ func TestQuickShortensOnlyWhatIsNotGiven(t *testing.T) {
 	}
 }
 
-func TestSelectedContendersAlwaysIncludeTheBaseline(t *testing.T) {
-	cfg, err := parseFlags([]string{"-contenders", "^pgpipe$"})
-	if err != nil {
-		t.Fatal(err)
+func TestSelectedEntriesAlwaysIncludeTheBaseline(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		workload string
+		want     string
+	}{
+		{[]string{"-contenders", "^pgpipe$"}, "PointQuery", "pgpipe,pgx-stdlib"},
+		{[]string{"-contenders", "^pgpipe$"}, "Pipeline", "pgpipe-loop,pgpipe-pipeline,pgpipe-batch,pgx-batch"}, // by client name
+		{[]string{"-contenders", "pgbench"}, "PointQuery", "pgx-stdlib,pgbench"},
+		{[]string{"-pgbench=false"}, "PointQuery", "pgpipe,pgpipe-none,pgx-stdlib,lib-pq"},
+		{[]string{"-psql=false"}, "CopyFromCSV", "pgpipe,pgx"},
+	} {
+		cfg, err := parseFlags(tc.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range selectedEntries(cfg, workloadNamed(t, tc.workload)) {
+			names = append(names, e.Name)
+		}
+		if got := strings.Join(names, ","); got != tc.want {
+			t.Errorf("%v on %s selected %s, want %s", tc.args, tc.workload, got, tc.want)
+		}
 	}
-	var names []string
-	for _, c := range selectedContenders(cfg) {
-		names = append(names, c.Name)
+}
+
+func TestVerdictChecksBoundsAgainstOtherEntries(t *testing.T) {
+	w := workloadNamed(t, "PipelineProxy")
+	for _, tc := range []struct {
+		name          string
+		loop, pgbench float64
+		pass          bool
+		wantText      string
+	}{
+		{"met", 6000, 120, true, "60.0x faster than pgpipe, ExecContext loop (target >= 50x"},
+		{"not 50x faster than the loop", 4000, 120, false, "40.0x faster than pgpipe, ExecContext loop (target >= 50x; paired range 40.0–40.0x) MISSED"},
+		{"slower than libpq", 6000, 90, false, "time 1.11x libpq pipeline (pgbench) (target <= 1.00; paired range 1.11–1.11) MISSED"},
+	} {
+		runs := runsOf(w.Name, map[string][]float64{
+			"pgpipe-pipeline": {100}, "pgpipe-batch": {100}, "pgx-batch": {110}, "pgpipe-loop": {tc.loop}, "pgbench": {tc.pgbench},
+		}, nil)
+		v := summarise(runs, []bench.Workload{w}, allEntries)[0].Verdicts[0]
+		if v.Contender != "pgpipe-pipeline" || v.Pass != tc.pass || !strings.Contains(v.Text, tc.wantText) {
+			t.Errorf("%s: verdict %+v, want pass=%v with %q", tc.name, v, tc.pass, tc.wantText)
+		}
 	}
-	if got := strings.Join(names, ","); got != "pgpipe,pgx-stdlib" {
-		t.Errorf("selected %s, want pgpipe,pgx-stdlib", got)
+}
+
+func TestVerdictSkipsBoundsAgainstEntriesNotSelected(t *testing.T) {
+	w := workloadNamed(t, "PipelineProxy")
+	runs := runsOf(w.Name, map[string][]float64{"pgpipe-pipeline": {100}, "pgx-batch": {110}, "pgpipe-loop": {6000}}, nil)
+	noPgbench := func(w bench.Workload) []bench.Entry {
+		var es []bench.Entry
+		for _, e := range w.Entries {
+			if e.Name != "pgbench" {
+				es = append(es, e)
+			}
+		}
+		return es
+	}
+	v := summarise(runs, []bench.Workload{w}, noPgbench)[0].Verdicts[0]
+	if !v.Pass || !strings.Contains(v.Text, "no pgbench in this run (not selected): bound not checked ok") {
+		t.Errorf("verdict %+v, want a pass noting that pgbench was not run", v)
+	}
+	v = summarise(runs, []bench.Workload{w}, allEntries)[0].Verdicts[0]
+	if v.Pass || !strings.Contains(v.Text, "no result of pgbench to compare with MISSED") {
+		t.Errorf("verdict %+v, want a failure: pgbench was selected but has no result", v)
+	}
+}
+
+func TestVerdictChecksTheHeapIsFlat(t *testing.T) {
+	w := workloadNamed(t, "CopyTo")
+	for _, tc := range []struct {
+		peak, tenth float64
+		pass        bool
+	}{
+		{8 << 20, 6 << 20, true},
+		{80 << 20, 8 << 20, false},
+		{0, 0, false}, // not measured
+	} {
+		runs := runsOf(w.Name, map[string][]float64{"pgpipe": {90}, "pgx": {100}},
+			map[string]float64{"peak-heap-B": tc.peak, "peak-heap-tenth-B": tc.tenth})
+		v := summarise(runs, []bench.Workload{w}, allEntries)[0].Verdicts[0]
+		if v.Pass != tc.pass || !strings.Contains(v.Text, "peak heap") {
+			t.Errorf("peak %v, tenth %v: verdict %+v, want pass=%v", tc.peak, tc.tenth, v, tc.pass)
+		}
+	}
+}
+
+func TestMeanLatencyButFirstSkipsTheFirstTransaction(t *testing.T) {
+	log := "0 0 4000000 0 1700000000 1\n0 1 50000 0 1700000004 2\n0 2 70000 0 1700000004 3\n"
+	mean, n, err := meanLatencyButFirst(log)
+	if err != nil || n != 2 || mean != 60e6 {
+		t.Errorf("meanLatencyButFirst = %v, %d, %v; want 60e6 ns over 2", mean, n, err)
+	}
+	if _, _, err := meanLatencyButFirst("0 0 4000000 0 1700000000 1\n"); err == nil {
+		t.Error("a log of one transaction gave a mean")
+	}
+	if _, _, err := meanLatencyButFirst("garbage\n"); err == nil {
+		t.Error("a garbled log gave a mean")
 	}
 }

@@ -15,23 +15,22 @@ import (
 	"github.com/pgpipe/pgpipe/bench"
 )
 
-// pgbenchName names pgbench's runs in results.
-const (
-	pgbenchName  = "pgbench"
-	pgbenchLabel = "libpq (pgbench)"
-)
-
-// result is one run: one workload for one contender in one repetition.
+// result is one run: one entry of a workload in one repetition.
 type result struct {
 	Workload   string `json:"workload"`
-	Contender  string `json:"contender"`
+	Contender  string `json:"contender"` // the entry's name
 	Rep        int    `json:"rep"`
 	Iterations int64  `json:"iterations"`
 	// Metrics are keyed by unit as go test prints them: ns/op,
 	// cpu-ns/op (the client process's CPU time), server-cpu-ns/op (its
-	// server backend's, when the server is local), B/op, allocs/op, and
-	// per-row ones (allocs/row, B/row, ns/row); pgbench runs have ns/op,
-	// cpu-ns/op (pgbench's own, connecting included), tps and latency_ms.
+	// server backend's, when the server is local), B/op, allocs/op,
+	// per-row ones (allocs/row, B/row, ns/row), rows/s, peak-heap-B,
+	// peak-heap-tenth-B and pgpipe's statement counters (prep-hits/op,
+	// prepares/op, evictions/op). pgbench runs have ns/op (the mean
+	// latency without the first transaction), cpu-ns/op (pgbench's own,
+	// connecting included), tps and latency_ms; psql runs ns/op (the
+	// \copy, without psql's start and connection: startup-ns), cpu-ns/op
+	// and rows/s.
 	Metrics map[string]float64 `json:"metrics"`
 	Error   string             `json:"error,omitempty"`
 }
@@ -50,33 +49,43 @@ func buildBenchBinary(ctx context.Context, modDir, path string) error {
 
 // runner runs benchmarks one process at a time.
 type runner struct {
-	cfg    config
-	bin    string // the compiled benchmark binary
-	tmp    string // a directory for pgbench scripts
-	dsn    string
-	local  bool // the server runs here: report its backends' CPU time
-	client clientPin
+	cfg       config
+	bin       string // the compiled benchmark binary
+	tmp       string // a directory for pgbench scripts and logs
+	srv       *server
+	client    clientPin
+	workloads []bench.Workload
 }
 
-// all runs every selected (workload, contender) pair cfg.count times,
-// interleaved: repetition 1 of every pair, then repetition 2, and so on.
+// all runs every selected entry of every workload cfg.count times,
+// interleaved: repetition 1 of every entry, then repetition 2, and so on.
 // Failed runs are kept, with their error, and counted.
 func (r runner) all(ctx context.Context) (results []result, failed int) {
-	pgbench := ""
-	if r.cfg.pgbench {
-		var err error
-		if pgbench, err = exec.LookPath("pgbench"); err != nil {
-			logf("no pgbench in PATH: skipping the libpq reference")
+	programs := map[string]string{}
+	for _, name := range []string{"pgbench", "psql"} {
+		if path, err := exec.LookPath(name); err == nil {
+			programs[name] = path
+		} else {
+			logf("no %s in PATH: skipping its reference runs", name)
 		}
 	}
-	ws, cs := selectedWorkloads(r.cfg), selectedContenders(r.cfg)
 	for rep := 1; rep <= r.cfg.count && ctx.Err() == nil; rep++ {
-		for _, w := range ws {
-			for _, c := range cs {
-				results = append(results, r.goBench(ctx, w, c, rep))
-			}
-			if pgbench != "" && w.Pgbench != "" {
-				results = append(results, r.pgbench(ctx, pgbench, w, rep))
+		for _, w := range r.workloads {
+			for _, e := range selectedEntries(r.cfg, w) {
+				var res result
+				start := time.Now()
+				switch {
+				case e.Program == nil:
+					res = r.goBench(ctx, w, e, rep)
+				case programs[e.Program.Name] == "":
+					continue
+				case e.Program.Name == "pgbench":
+					res = r.pgbench(ctx, programs["pgbench"], w, e, rep)
+				default:
+					res = r.psql(ctx, programs["psql"], w, e, rep)
+				}
+				progress(res, rep, r.cfg.count, time.Since(start))
+				results = append(results, res)
 			}
 		}
 	}
@@ -88,13 +97,21 @@ func (r runner) all(ctx context.Context) (results []result, failed int) {
 	return results, failed
 }
 
-// command returns cmd prefixed with the pinning prefix and with the DSN
-// (and GOMAXPROCS) in its environment.
+// command returns cmd prefixed with the pinning prefix and with the
+// routes' DSNs and the workloads' settings in its environment.
 func (r runner) command(ctx context.Context, args ...string) *exec.Cmd {
 	args = append(append([]string{}, r.client.prefix...), args...)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), bench.DSNEnv+"="+r.dsn)
-	if r.local {
+	cmd.Env = append(os.Environ(), bench.SetupDoneEnv+"=1", bench.CopyRowsEnv+"="+strconv.Itoa(bench.CopyRows()))
+	for route, dsn := range r.srv.routes {
+		if dsn != "" {
+			cmd.Env = append(cmd.Env, bench.RouteEnv[route]+"="+dsn)
+		}
+	}
+	if r.srv.csv != "" {
+		cmd.Env = append(cmd.Env, bench.CSVEnv+"="+r.srv.csv)
+	}
+	if r.srv.local {
 		cmd.Env = append(cmd.Env, bench.LocalServerEnv+"=1")
 	}
 	if r.cfg.gomaxprocs > 0 {
@@ -103,13 +120,13 @@ func (r runner) command(ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// goBench runs BenchmarkWorkload/<w>/<c> once in a fresh process.
-func (r runner) goBench(ctx context.Context, w bench.Workload, c bench.Contender, rep int) result {
-	res := result{Workload: w.Name, Contender: c.Name, Rep: rep}
-	name := "BenchmarkWorkload/" + w.Name + "/" + c.Name
+// goBench runs BenchmarkWorkload/<w>/<e> once in a fresh process.
+func (r runner) goBench(ctx context.Context, w bench.Workload, e bench.Entry, rep int) result {
+	res := result{Workload: w.Name, Contender: e.Name, Rep: rep}
+	name := "BenchmarkWorkload/" + w.Name + "/" + e.Name
 	cmd := r.command(ctx, r.bin,
 		"-test.run=^$",
-		"-test.bench=^BenchmarkWorkload$/^"+w.Name+"$/^"+c.Name+"$",
+		"-test.bench=^BenchmarkWorkload$/^"+w.Name+"$/^"+e.Name+"$",
 		"-test.benchmem", "-test.benchtime="+r.cfg.benchtime,
 		"-test.count=1", "-test.timeout=10m")
 	out, err := cmd.CombinedOutput()
@@ -125,23 +142,53 @@ func (r runner) goBench(ctx context.Context, w bench.Workload, c bench.Contender
 	case !found:
 		res.Error = "no result line for " + name + " in: " + lastLines(out, 15)
 	}
-	progress(res, rep, r.cfg.count)
 	return res
 }
 
-// pgbench runs w's pgbench script with -M prepared on one connection.
-func (r runner) pgbench(ctx context.Context, pgbench string, w bench.Workload, rep int) result {
-	res := result{Workload: w.Name, Contender: pgbenchName, Rep: rep}
-	script := filepath.Join(r.tmp, w.Name+".pgbench")
-	if err := os.WriteFile(script, []byte(w.Pgbench), 0o644); err != nil {
+// reset runs w's Reset on the harness's connection around a program's
+// run: before it with the previous Go run's row count checked, after it
+// with the program's (rows; -1 checks nothing).
+func (r runner) reset(ctx context.Context, w bench.Workload, rows int) error {
+	if w.Reset == nil {
+		return nil
+	}
+	db, err := bench.OpenAdmin(ctx, r.srv.dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return w.Reset(ctx, db, rows)
+}
+
+// pgbench runs e's script with -M prepared on one connection for the
+// repetition's share of -pgbench-time, and takes the mean latency of its
+// transactions but the first (which prepares the statements: over a
+// high-latency route, one round trip each) from its transaction log.
+func (r runner) pgbench(ctx context.Context, pgbench string, w bench.Workload, e bench.Entry, rep int) result {
+	res := result{Workload: w.Name, Contender: e.Name, Rep: rep}
+	dir := filepath.Join(r.tmp, fmt.Sprintf("pgbench-%s-%d", w.Name, rep))
+	script := filepath.Join(dir, "script.pgbench")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		res.Error = err.Error()
 		return res
 	}
-	secs := max(1, int(r.cfg.pgbenchTime/time.Second)/r.cfg.count)
-	cmd := r.command(ctx, pgbench, "-n", "-M", "prepared", "-c", "1", "-j", "1",
-		"-T", strconv.Itoa(secs), "-f", script, r.dsn)
+	if err := os.WriteFile(script, []byte(e.Program.Script), 0o644); err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	if err := r.reset(ctx, w, w.RowsPerOp()); err != nil {
+		res.Error = "reset before pgbench: " + err.Error()
+		return res
+	}
+	secs := max(1, e.Program.MinSeconds, int(r.cfg.pgbenchTime/time.Second)/r.cfg.count)
+	args := append([]string{pgbench, "-n", "-M", "prepared", "-c", "1", "-j", "1", "-T", strconv.Itoa(secs),
+		"-l", "--log-prefix", filepath.Join(dir, "log")}, e.Program.Args...)
+	cmd := r.command(ctx, append(args, "-f", script, r.srv.routes[w.RouteOrDirect()])...)
 	out, err := cmd.CombinedOutput()
 	n, m, perr := parsePgbench(string(out))
+	if perr == nil {
+		perr = latencyFromLog(dir, m)
+	}
 	switch {
 	case err != nil:
 		res.Error = fmt.Sprintf("%v: %s", err, lastLines(out, 15))
@@ -153,17 +200,114 @@ func (r runner) pgbench(ctx context.Context, pgbench string, w bench.Workload, r
 			m["cpu-ns/op"] = float64((ps.UserTime() + ps.SystemTime()).Nanoseconds()) / float64(n)
 		}
 	}
-	progress(res, rep, r.cfg.count)
+	if err := r.reset(ctx, w, -1); err != nil && res.Error == "" {
+		res.Error = "reset after pgbench: " + err.Error()
+	}
 	return res
 }
 
-func progress(res result, rep, count int) {
+// latencyFromLog sets m["ns/op"] to the mean latency of the transactions
+// in pgbench's log (-l) but the first.
+func latencyFromLog(dir string, m map[string]float64) error {
+	logs, _ := filepath.Glob(filepath.Join(dir, "log.*"))
+	if len(logs) != 1 {
+		return fmt.Errorf("want one pgbench log in %s, found %d", dir, len(logs))
+	}
+	b, err := os.ReadFile(logs[0])
+	if err != nil {
+		return err
+	}
+	mean, n, err := meanLatencyButFirst(string(b))
+	if err != nil {
+		return err
+	}
+	m["ns/op"], m["logged-transactions"] = mean, float64(n)
+	return nil
+}
+
+// meanLatencyButFirst reads pgbench's per-transaction log (client_id
+// transaction_no time_us script_no time_epoch time_us per line) and
+// returns the mean latency in ns over the transactions after the first.
+func meanLatencyButFirst(log string) (mean float64, n int, err error) {
+	var sum float64
+	for i, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			return 0, 0, fmt.Errorf("pgbench log line %q has too few fields", line)
+		}
+		us, err := strconv.ParseFloat(f[2], 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("pgbench log line %q: %w", line, err)
+		}
+		if i > 0 {
+			sum += us * 1e3
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, 0, fmt.Errorf("pgbench logged no transaction after the first: give it more -pgbench-time")
+	}
+	return sum / float64(n), n, nil
+}
+
+// psql runs e's psql command once with the CSV file on its standard
+// input, and subtracts the time of an empty psql session (start and
+// connection) run just before. The table's row count is checked after.
+func (r runner) psql(ctx context.Context, psql string, w bench.Workload, e bench.Entry, rep int) result {
+	res := result{Workload: w.Name, Contender: e.Name, Rep: rep}
+	if err := r.reset(ctx, w, w.RowsPerOp()); err != nil {
+		res.Error = "reset before psql: " + err.Error()
+		return res
+	}
+	dsn := r.srv.routes[w.RouteOrDirect()]
+	timed := func(stdin string, command string) (time.Duration, *os.ProcessState, error) {
+		cmd := r.command(ctx, psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", command)
+		if stdin != "" {
+			f, err := os.Open(stdin)
+			if err != nil {
+				return 0, nil, err
+			}
+			defer f.Close()
+			cmd.Stdin = f
+		}
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return 0, nil, fmt.Errorf("%v: %s", err, lastLines(out, 15))
+		}
+		return time.Since(start), cmd.ProcessState, nil
+	}
+	startup, _, err := timed("", "SELECT 1")
+	if err != nil {
+		res.Error = "psql startup: " + err.Error()
+		return res
+	}
+	total, ps, err := timed(r.srv.csv, e.Program.Command)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	ns := float64((total - startup).Nanoseconds())
+	res.Iterations = 1
+	res.Metrics = map[string]float64{
+		"ns/op": ns, "startup-ns": float64(startup.Nanoseconds()),
+		"cpu-ns/op": float64((ps.UserTime() + ps.SystemTime()).Nanoseconds()),
+		"rows/s":    float64(w.RowsPerOp()) / (ns / 1e9), "ns/row": ns / float64(w.RowsPerOp()),
+	}
+	if err := r.reset(ctx, w, w.RowsPerOp()); err != nil {
+		res.Error = "after psql: " + err.Error()
+	}
+	return res
+}
+
+func progress(res result, rep, count int, took time.Duration) {
 	if res.Error != "" {
 		logf("rep %d/%d %s %s: FAILED: %s", rep, count, res.Workload, res.Contender, res.Error)
 		return
 	}
-	logf("rep %d/%d %-10s %-12s %12.0f ns/op %12.0f cpu-ns/op %8.0f B/op %9.0f allocs/op", rep, count,
-		res.Workload, res.Contender, res.Metrics["ns/op"], res.Metrics["cpu-ns/op"], res.Metrics["B/op"], res.Metrics["allocs/op"])
+	logf("rep %d/%d %-19s %-16s %13.0f ns/op %13.0f cpu-ns/op %9.0f B/op %9.0f allocs/op  (%.1fs)", rep, count,
+		res.Workload, res.Contender, res.Metrics["ns/op"], res.Metrics["cpu-ns/op"], res.Metrics["B/op"], res.Metrics["allocs/op"],
+		took.Seconds())
 }
 
 // procSuffix is the -GOMAXPROCS suffix go test adds to names when

@@ -16,34 +16,147 @@ import (
 	"github.com/pgpipe/pgpipe/internal/pgcluster"
 )
 
-// server is the PostgreSQL server the benchmarks use.
+// server is the PostgreSQL server the benchmarks use, and the routes to
+// it.
 type server struct {
-	dsn    string
-	pgdata string // data directory, when known: needed to pin the server
-	local  bool   // runs on this machine: its backends' CPU time is readable
-	stop   func()
+	dsn     string
+	pgdata  string // data directory, when known: needed to pin the server
+	local   bool   // runs on this machine: its backends' CPU time is readable
+	cluster *pgcluster.Cluster
+	// routes holds the DSN of each route started (or given), direct
+	// included.
+	routes     map[bench.Route]string
+	bouncerPID int    // PgBouncer's process, to pin it with the server
+	csv        string // the CSV file of the CSV workloads, when needed
+	stops      []func()
+}
+
+// stop stops what the server started, in reverse order.
+func (s *server) stop() {
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
+	}
 }
 
 // findServer uses $PGPIPE_BENCH_DSN, else starts a throwaway cluster
 // without TLS.
-func findServer(ctx context.Context, cfg config) (server, error) {
+func findServer(ctx context.Context, cfg config) (*server, error) {
 	if dsn := os.Getenv(bench.DSNEnv); dsn != "" {
 		logf("using the server of $%s", bench.DSNEnv)
-		return server{dsn: dsn, pgdata: cfg.pgdata, local: cfg.pgdata != "", stop: func() {}}, nil
+		return &server{dsn: dsn, pgdata: cfg.pgdata, local: cfg.pgdata != "", routes: map[bench.Route]string{bench.Direct: dsn}}, nil
 	}
 	logf("$%s is unset: starting a throwaway cluster", bench.DSNEnv)
 	start := time.Now()
 	c, err := pgcluster.Start(ctx, pgcluster.Options{})
 	if err != nil {
-		return server{}, fmt.Errorf("starting a cluster (install PostgreSQL, e.g. apt-get install postgresql, or set $%s): %w", bench.DSNEnv, err)
+		return nil, fmt.Errorf("starting a cluster (install PostgreSQL, e.g. apt-get install postgresql, or set $%s): %w", bench.DSNEnv, err)
 	}
 	logf("cluster up in %v on port %d", time.Since(start).Round(time.Millisecond), c.Port)
-	return server{
-		dsn:    c.DSN(pgcluster.SuperUser, "", "sslmode=disable"),
-		pgdata: c.Dir,
-		local:  true,
-		stop:   func() { _ = c.Stop() },
+	dsn := c.DSN(pgcluster.SuperUser, "", "sslmode=disable")
+	return &server{
+		dsn:     dsn,
+		pgdata:  c.Dir,
+		local:   true,
+		cluster: c,
+		routes:  map[bench.Route]string{bench.Direct: dsn},
+		stops:   []func(){func() { _ = c.Stop() }},
 	}, nil
+}
+
+// startRoutes starts the routes the workloads need (the latency proxy in
+// this process; PgBouncer in front of the throwaway cluster, unless
+// $PGPIPE_BENCH_PGBOUNCER_DSN names one) and writes the CSV file when a
+// workload reads it. Workloads whose route cannot start are dropped, with
+// a note.
+func (s *server) startRoutes(ctx context.Context, ws []bench.Workload, tmp string) ([]bench.Workload, []string, error) {
+	var kept []bench.Workload
+	var notes []string
+	for _, w := range ws {
+		r := w.RouteOrDirect()
+		if _, ok := s.routes[r]; !ok {
+			if err := s.startRoute(ctx, r); err != nil {
+				notes = append(notes, fmt.Sprintf("%s skipped: %v", w.Name, err))
+				logf("skipping %s: %v", w.Name, err)
+				s.routes[r] = ""
+			}
+		}
+		if s.routes[r] == "" {
+			continue
+		}
+		if w.Name == "CopyFromCSV" && s.csv == "" {
+			if err := s.writeCSV(tmp); err != nil {
+				return nil, nil, err
+			}
+		}
+		kept = append(kept, w)
+	}
+	return kept, notes, nil
+}
+
+func (s *server) startRoute(ctx context.Context, r bench.Route) error {
+	if dsn := os.Getenv(bench.RouteEnv[r]); dsn != "" {
+		s.routes[r] = dsn
+		return nil
+	}
+	switch r {
+	case bench.Proxy:
+		dsn, stop, err := bench.StartProxy(s.dsn)
+		if err != nil {
+			return err
+		}
+		s.routes[r], s.stops = dsn, append(s.stops, stop)
+		logf("latency proxy (%v each way) on %s", bench.ProxyDelay, dsn)
+	case bench.PgBouncer:
+		if s.cluster == nil {
+			return fmt.Errorf("no PgBouncer: set $%s", bench.RouteEnv[r])
+		}
+		dsn, pid, err := bench.StartPgBouncer(ctx, s.cluster)
+		if err != nil {
+			return err
+		}
+		s.routes[r], s.bouncerPID = dsn, pid
+		logf("PgBouncer (transaction mode) on %s", dsn)
+	default:
+		return fmt.Errorf("unknown route %q", r)
+	}
+	return nil
+}
+
+// writeCSV writes the CSV workloads' file, once per run.
+func (s *server) writeCSV(tmp string) error {
+	s.csv = filepath.Join(tmp, "copy.csv")
+	f, err := os.Create(s.csv)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	logf("writing %d rows of CSV", bench.CopyRows())
+	if err := bench.WriteCSV(f, bench.CopyRows()); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// routeInfo describes the routes in use, with the median round trip of
+// a `SELECT 1` through each, measured now.
+func (s *server) routeInfo(ctx context.Context) map[string]string {
+	info := map[string]string{}
+	for r, dsn := range s.routes {
+		if dsn == "" {
+			continue
+		}
+		rtt, err := bench.PingRoundTrip(ctx, dsn, 200)
+		switch {
+		case err != nil:
+			info[string(r)] = "ping failed: " + err.Error()
+		case r == bench.Proxy:
+			info[string(r)] = fmt.Sprintf("latency proxy adding %v each way; SELECT 1 round trip %v (median of 200)", bench.ProxyDelay, rtt.Round(time.Microsecond))
+		default:
+			info[string(r)] = fmt.Sprintf("SELECT 1 round trip %v (median of 200)", rtt.Round(time.Microsecond))
+		}
+		logf("route %s: %s", r, info[string(r)])
+	}
+	return info
 }
 
 // clientPin says how the benchmark processes are started and what was
@@ -59,7 +172,7 @@ type clientPin struct {
 // backends forked later inherit the postmaster's affinity) to
 // cfg.serverCPUs and returns the prefix that runs clients on
 // cfg.clientCPUs. What cannot be done is noted, not fatal.
-func pin(cfg config, srv server) clientPin {
+func pin(cfg config, srv *server) clientPin {
 	var p clientPin
 	note := func(format string, args ...any) {
 		p.notes = append(p.notes, fmt.Sprintf(format, args...))
@@ -78,6 +191,11 @@ func pin(cfg config, srv server) clientPin {
 		if err := pinServer(taskset, cfg.serverCPUs, srv.pgdata); err != nil {
 			note("server not pinned: %v", err)
 		} else {
+			if srv.bouncerPID > 0 {
+				if out, err := exec.Command(taskset, "-a", "-p", "-c", cfg.serverCPUs, strconv.Itoa(srv.bouncerPID)).CombinedOutput(); err != nil {
+					note("PgBouncer not pinned: %v: %s", err, out)
+				}
+			}
 			p.serverPinned = true
 			logf("server pinned to CPUs %s, clients to CPUs %s", cfg.serverCPUs, cfg.clientCPUs)
 		}
@@ -187,7 +305,7 @@ func machineInfo(ctx context.Context, modDir, dsn string) machine {
 			m.DriverVersions[path] = version
 		}
 	}
-	if db, err := bench.Baseline().Open(dsn); err == nil {
+	if db, err := bench.OpenAdmin(ctx, dsn); err == nil {
 		_ = db.QueryRowContext(ctx, "SHOW server_version").Scan(&m.PostgreSQL)
 		_ = db.QueryRowContext(ctx, "SELECT version()").Scan(&m.PostgreSQLLong)
 		db.Close()
