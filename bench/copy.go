@@ -83,8 +83,8 @@ func copyWorkloads() []Workload {
 		Entry{Name: "pgx", Contender: "pgx", Label: "pgx PgConn().CopyTo", Op: pgxCopyTo, Baseline: true})
 	to.Reset = nil
 	return []Workload{
-		mk("CopyFromValues", "rows of Go values (int64, string, float64, time.Time) generated on the fly, into an unlogged table "+
-			"(pgpipe sends the text format until its binary encoders land)",
+		mk("CopyFromValues", "rows of Go values (int64, string, float64, time.Time) generated on the fly, into an unlogged table, "+
+			"in the binary format by pgpipe and pgx",
 			Entry{Name: "pgpipe", Contender: "pgpipe", Label: "pgpipe CopyFromRows", Op: pgpipeCopyFromRows, Subject: true},
 			Entry{Name: "pgx", Contender: "pgx", Label: "pgx CopyFrom (binary)", Op: pgxCopyFrom, Baseline: true},
 			Entry{Name: "lib-pq", Contender: "lib-pq", Label: "lib/pq CopyIn (Exec per row, in a tx)", Op: sqlOp(pqCopyIn)},
