@@ -7,13 +7,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/big"
 	"os"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pgpipe/pgpipe"
@@ -31,6 +36,7 @@ func main() {
 func run() error {
 	ctx := context.Background()
 	dsn := os.Getenv("DATABASE_URL")
+	var cluster *pgcluster.Cluster
 	if dsn == "" {
 		fmt.Println("DATABASE_URL is unset: starting a throwaway PostgreSQL cluster...")
 		start := time.Now()
@@ -39,6 +45,7 @@ func run() error {
 			return fmt.Errorf("starting a cluster (install PostgreSQL, e.g. apt-get install postgresql, or set DATABASE_URL): %w", err)
 		}
 		defer c.Stop()
+		cluster = c
 		dsn = c.DSN("postgres", "", "dbname=pgpipe")
 		fmt.Printf("  cluster up in %v on port %d\n", time.Since(start).Round(time.Millisecond), c.Port)
 	}
@@ -56,6 +63,8 @@ func run() error {
 		{"Cancellation keeps the connection", demoCancel},
 		{"Automatic prepared statements", demoPrepare},
 		{"Pipeline mode: 1,000 inserts of (n!, now(), bool)", func(ctx context.Context, db *sql.DB) error { return demoPipeline(ctx, db, dsn) }},
+		{"COPY: a million rows in and out", demoCopy},
+		{"PgBouncer in transaction mode, default settings", func(ctx context.Context, db *sql.DB) error { return demoPgBouncer(ctx, cluster) }},
 	} {
 		fmt.Printf("\n== %s\n", step.title)
 		if err := step.run(ctx, db); err != nil {
@@ -236,4 +245,235 @@ func demoPipeline(ctx context.Context, db *sql.DB, dsn string) error {
 	db.QueryRowContext(ctx, "SELECT count(*) FROM t").Scan(&rows)
 	fmt.Printf("  -> %d rows\n", rows)
 	return nil
+}
+
+// demoCopy loads a million rows of Go values with COPY FROM (binary),
+// unloads them with COPY TO, and stops a COPY TO stream early: the
+// connection answers the next query.
+func demoCopy(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS demo_copy; "+
+		"CREATE UNLOGGED TABLE demo_copy (id int8, name text, score float8, at timestamptz)"); err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	const rows = 1_000_000
+	src := &demoRows{n: rows, at: time.Now(), heap: heapInUse()}
+	start := time.Now()
+	n, err := pgpipe.CopyFromRows(ctx, conn, "demo_copy", []string{"id", "name", "score", "at"}, src)
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	fmt.Printf("  COPY FROM, Go values in the binary format: %d rows in %v, %s rows/s (heap in use: %.1f MiB before, at most %.1f MiB during)\n",
+		n, took.Round(time.Millisecond), perSecond(n, took), float64(src.heap)/(1<<20), float64(src.peak)/(1<<20))
+	var out lineCounter
+	start = time.Now()
+	n, err = pgpipe.CopyTo(ctx, conn, "COPY demo_copy TO STDOUT", &out)
+	if err != nil {
+		return err
+	}
+	took = time.Since(start)
+	fmt.Printf("  COPY TO STDOUT, text:                      %d rows in %v, %s rows/s (%d MB, %d lines)\n",
+		n, took.Round(time.Millisecond), perSecond(n, took), out.bytes/1e6, out.lines)
+	// The trap of seeds/001: a COPY TO read only in part. The driver stops
+	// it, and the connection is ready for the next query.
+	err = pgpipe.CopyToStream(ctx, conn, "COPY demo_copy TO STDOUT", func(r io.Reader) error {
+		_, err := io.ReadFull(r, make([]byte, 100))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var count int64
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM demo_copy").Scan(&count); err != nil {
+		return fmt.Errorf("the query after a COPY TO closed early: %w", err)
+	}
+	fmt.Printf("  a COPY TO stream closed after 100 bytes; the same connection then counted %d rows\n", count)
+	return nil
+}
+
+// demoRows generates the rows of demoCopy and watches the heap as they go.
+type demoRows struct {
+	n, i       int64
+	at         time.Time
+	row        [4]any
+	heap, peak uint64
+}
+
+func (r *demoRows) Next() bool {
+	r.i++
+	if r.i%100_000 == 0 {
+		r.peak = max(r.peak, heapInUse())
+	}
+	return r.i <= r.n
+}
+
+func (r *demoRows) Values() ([]any, error) {
+	r.row = [4]any{r.i, "row " + strconv.FormatInt(r.i, 10), float64(r.i) / 7, r.at.Add(time.Duration(r.i) * time.Second)}
+	return r.row[:], nil
+}
+
+func (r *demoRows) Err() error { return nil }
+
+func heapInUse() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// lineCounter is an io.Writer that counts bytes and lines.
+type lineCounter struct{ bytes, lines int64 }
+
+func (w *lineCounter) Write(p []byte) (int, error) {
+	w.bytes += int64(len(p))
+	w.lines += int64(bytes.Count(p, []byte{'\n'}))
+	return len(p), nil
+}
+
+func perSecond(n int64, d time.Duration) string {
+	v := float64(n) / d.Seconds()
+	if v >= 1e6 {
+		return strconv.FormatFloat(v/1e6, 'f', 2, 64) + " M"
+	}
+	return strconv.FormatFloat(v/1e3, 'f', 0, 64) + " k"
+}
+
+// demoPgBouncer runs a mixed load through PgBouncer in transaction mode
+// with pgpipe's default settings: 16 clients share 4 server connections,
+// so statements prepared on one server connection are missing on another.
+func demoPgBouncer(ctx context.Context, cluster *pgcluster.Cluster) error {
+	if cluster == nil {
+		fmt.Println("  skipped: DATABASE_URL is set, and the demo starts PgBouncer only in front of its own cluster")
+		return nil
+	}
+	b, err := cluster.StartPgBouncer(ctx, pgcluster.BouncerOptions{PoolMode: "transaction", DefaultPoolSize: 4})
+	if errors.Is(err, pgcluster.ErrNoPgBouncer) {
+		fmt.Println("  skipped: pgbouncer is not installed (apt-get install pgbouncer)")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer b.Stop()
+	dsn := b.DSN(pgcluster.SuperUser, pgcluster.SuperPassword)
+	fmt.Printf("  sql.Open(\"pgpipe\", %q), the default settings\n", "host=127.0.0.1 port="+strconv.Itoa(b.Port)+" user=postgres dbname=pgpipe")
+	cfg, err := pgpipe.ParseDSN(dsn)
+	if err != nil {
+		return err
+	}
+	// The driver's log line, in the demo's output.
+	cfg.Logger = slog.New(slog.NewTextHandler(indented{os.Stdout}, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	cn, err := pgpipe.NewConnectorConfig(cfg)
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(cn)
+	defer db.Close()
+	db.SetMaxOpenConns(16)
+	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS demo_bouncer; CREATE TABLE demo_bouncer (k int PRIMARY KEY, v int NOT NULL)"); err != nil {
+		return err
+	}
+	stmt, err := db.PrepareContext(ctx, "SELECT $1::int * 2")
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	const clients, perClient = 16, 300
+	var mu sync.Mutex
+	var ops, failed, wrong int
+	var firstErr error
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := 0; g < clients; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < perClient; i++ {
+				ok, err := bouncerOp(ctx, db, stmt, g*perClient+i)
+				mu.Lock()
+				ops++
+				switch {
+				case err != nil:
+					failed++
+					if firstErr == nil {
+						firstErr = err
+					}
+				case !ok:
+					wrong++
+				}
+				mu.Unlock()
+			}
+		}(g)
+	}
+	wg.Wait()
+	took := time.Since(start)
+	var rows int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM demo_bouncer").Scan(&rows); err != nil {
+		return err
+	}
+	fmt.Printf("  %d clients x %d operations (point queries, transactions, a db.Prepare statement) in %v: %d errors, %d wrong results, %d rows written\n",
+		clients, perClient, took.Round(time.Millisecond), failed, wrong, rows)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	st, err := pgpipe.Stats(conn)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  one connection's statement stats: %+v\n", st)
+	fmt.Println("  (Pooled: the driver saw a pooler at connect; statements it lost were re-run unnamed, never twice)")
+	if failed > 0 || wrong > 0 || rows != clients*perClient/3 {
+		return fmt.Errorf("%d errors (first: %v), %d wrong results, %d rows", failed, firstErr, wrong, rows)
+	}
+	return nil
+}
+
+// indented writes each line (each Write of slog's handler) indented.
+type indented struct{ w io.Writer }
+
+func (w indented) Write(p []byte) (int, error) {
+	if _, err := w.w.Write(append([]byte("  log: "), p...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// bouncerOp runs one of three operations and checks its result.
+func bouncerOp(ctx context.Context, db *sql.DB, stmt *sql.Stmt, i int) (bool, error) {
+	switch i % 3 {
+	case 0:
+		var got int
+		err := db.QueryRowContext(ctx, "SELECT $1::int + "+strconv.Itoa(i%7), i).Scan(&got)
+		return got == i+i%7, err
+	case 1:
+		var got int
+		err := stmt.QueryRowContext(ctx, i).Scan(&got)
+		return got == 2*i, err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "INSERT INTO demo_bouncer (k, v) VALUES ($1, $2)", i, i*i); err != nil {
+		return false, err
+	}
+	var v int
+	if err := tx.QueryRowContext(ctx, "SELECT v FROM demo_bouncer WHERE k = $1", i).Scan(&v); err != nil {
+		return false, err
+	}
+	return v == i*i, tx.Commit()
 }
