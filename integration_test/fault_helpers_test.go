@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pgpipe/pgpipe"
 	"github.com/pgpipe/pgpipe/internal/faultproxy"
+	"github.com/pgpipe/pgpipe/internal/pgcluster"
 )
 
 // The fault tests put internal/faultproxy between the driver and the
@@ -80,6 +82,9 @@ func faultServerAddr(t testing.TB) string {
 func faultProxyDSN(p *faultproxy.Proxy, extra ...string) string {
 	base := []string{
 		"host=127.0.0.1", "hostaddr=127.0.0.1", "port=" + strconv.Itoa(p.Port()),
+		// The server trusts the superuser; the password is there so that
+		// faultNoSecrets can look for it.
+		"password=" + pgcluster.SuperPassword,
 		"sslmode=disable", "cancel_grace=" + faultGrace.String(),
 		"client_connection_check_interval=100ms",
 	}
@@ -210,6 +215,50 @@ func faultClearError(err error) error {
 		return nil
 	}
 	return fmt.Errorf("not a pgpipe error: %T %v", err, err)
+}
+
+// faultLog collects a case's log lines; the driver writes them from its
+// own goroutines too.
+type faultLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *faultLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *faultLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// faultSecrets are the passwords of the cluster's roles.
+var faultSecrets = []string{pgcluster.SuperPassword, pgcluster.MD5Password, pgcluster.ScramPassword, pgcluster.CleartextPassword}
+
+// faultNoSecrets checks that no password appears in the error of a case
+// (its text and its %+v form), in the configuration printed with %v and
+// %+v, or in the lines the driver logged.
+func faultNoSecrets(r *faultReporter, err error, cfg *pgpipe.Config, logs *faultLog) {
+	texts := map[string]string{
+		"the configuration (%v)":  fmt.Sprintf("%v", cfg),
+		"the configuration (%+v)": fmt.Sprintf("%+v", *cfg),
+		"the log":                 logs.String(),
+	}
+	if err != nil {
+		texts["the error"] = err.Error()
+		texts["the error (%+v)"] = fmt.Sprintf("%+v", err)
+	}
+	for where, text := range texts {
+		for _, secret := range faultSecrets {
+			if strings.Contains(text, secret) {
+				r.errorf("%s contains a password: %s", where, text)
+			}
+		}
+	}
 }
 
 // faultBackendPID returns the server process ID of the connection db hands out

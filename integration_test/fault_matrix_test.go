@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -266,11 +267,22 @@ func (m *faultMatrix) runCase(c faultCase) {
 		return
 	}
 	defer p.Close()
-	db, err := sql.Open("pgpipe", faultProxyDSN(p, append([]string{"application_name=" + m.app}, c.extra...)...))
+	cfg, err := pgpipe.ParseDSN(faultProxyDSN(p, append([]string{"application_name=" + m.app}, c.extra...)...))
 	if err != nil {
 		r.errorf("%v", err)
 		return
 	}
+	// Everything the driver says about this case goes to logs, which is
+	// searched for passwords with the errors at the end.
+	logs := &faultLog{}
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.Tracer = pgpipe.LogTracer(cfg.Logger, slog.LevelDebug)
+	cn, err := pgpipe.NewConnectorConfig(cfg)
+	if err != nil {
+		r.errorf("%v", err)
+		return
+	}
+	db := sql.OpenDB(cn)
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	pid1 := 0
@@ -298,6 +310,7 @@ func (m *faultMatrix) runCase(c faultCase) {
 	}
 	m.checkOutcome(r, c, p, f, err, took, before)
 	m.checkFate(r, c, p, db, pid1)
+	faultNoSecrets(r, err, cfg, logs)
 	m.t.Logf("%s: %v after %v", c.name, err, took.Round(time.Millisecond))
 }
 
