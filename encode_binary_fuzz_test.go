@@ -11,7 +11,7 @@ import (
 
 // numeric_in's input syntax (white space as C's isspace knows it).
 var (
-	numericNumber  = regexp.MustCompile(`^[ \t\n\v\f\r]*([+-]?)(\d*)(?:\.(\d*))?(?:[eE][ \t\n\v\f\r]*([+-]?\d+))?(.*?)[ \t\n\v\f\r]*$`)
+	numericNumber  = regexp.MustCompile(`^[ \t\n\v\f\r]*([+-]?)(\d*)(?:\.(\d*))?(?:[eE][ \t\n\v\f\r]*([+-]?\d+))?((?s:.*?))[ \t\n\v\f\r]*$`)
 	numericSpecial = regexp.MustCompile(`^[ \t\n\v\f\r]*(?i:(nan)|([+-]?)(?:infinity|inf))[ \t\n\v\f\r]*$`)
 )
 
