@@ -207,9 +207,7 @@ func (c *conn) describeTable(ctx context.Context, table string, columns []string
 	core := c.core
 	res := &core.internalRes
 	res.reset(query)
-	core.msgParse.Name = ""
-	core.msgParse.Query = query
-	core.fe.SendParse(&core.msgParse)
+	core.sendParse("", query, nil)
 	core.msgDescribe.ObjectType = 'S'
 	core.msgDescribe.Name = ""
 	core.fe.SendDescribe(&core.msgDescribe)

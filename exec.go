@@ -27,7 +27,22 @@ type execOpts struct {
 // encoded first, so a bad value fails before anything is queued. It does
 // not flush.
 func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) error {
-	if err := c.encodeArgs(args); err != nil {
+	// The parameter types of the statement this execution will most
+	// likely bind, when the server described them: arguments of a fitting
+	// Go type go in binary. Looked up without counting an execution.
+	var types *stmtDesc
+	if st := o.stmt; st != nil && st.usable(c) {
+		types = st.desc
+	} else if st == nil {
+		if e := c.stmts.Peek(res.sql); e != nil {
+			types = e.Data
+		}
+	}
+	var oids []uint32
+	if types != nil {
+		oids = types.params
+	}
+	if err := c.encodeArgs(args, oids); err != nil {
 		return err
 	}
 	c.queueCloses()
@@ -48,11 +63,25 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	}
 	res.named = name != ""
 	if name == "" || req.prepares {
-		c.msgParse.Name = name
-		c.msgParse.Query = res.sql
-		c.fe.SendParse(&c.msgParse)
-		c.queued(len(name) + len(res.sql))
+		// A statement parsed here must give binary arguments the types
+		// they were encoded for (those of the same text's named
+		// statement); text arguments leave the types to the server.
+		var parseOIDs []uint32
+		if len(c.argFormats) > 0 {
+			parseOIDs = oids
+		}
+		c.sendParse(name, res.sql, parseOIDs)
+		c.queued(len(name) + len(res.sql) + 4*len(parseOIDs))
 		req.stage = stParse
+		if req.prepares {
+			// Describe the statement, not the portal: the reply tells the
+			// parameter types as well as the columns.
+			c.msgDescribe.ObjectType = 'S'
+			c.msgDescribe.Name = name
+			c.fe.SendDescribe(&c.msgDescribe)
+			c.queued(len(name))
+			req.describesStmt = true
+		}
 	}
 	c.msgBind.PreparedStatement = name
 	c.msgBind.ParameterFormatCodes = c.argFormats
@@ -61,7 +90,7 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	if desc != nil && desc.tzText == (c.loc == nil) {
 		c.msgBind.ResultFormatCodes = desc.formats
 		res.cols = desc.cols
-	} else {
+	} else if !req.describesStmt {
 		req.described = o.describe || req.entry != nil
 	}
 	c.fe.SendBind(&c.msgBind)
@@ -97,9 +126,7 @@ func (c *core) queueBegin() {
 	c.beginRes.reset(c.pendingBegin)
 	c.beginRes.discard = true
 	c.sentBegin, c.pendingBegin = c.pendingBegin, ""
-	c.msgParse.Name = ""
-	c.msgParse.Query = c.sentBegin
-	c.fe.SendParse(&c.msgParse)
+	c.sendParse("", c.sentBegin, nil)
 	c.msgBind.PreparedStatement = ""
 	c.msgBind.ParameterFormatCodes = nil
 	c.msgBind.Parameters = nil
@@ -111,17 +138,39 @@ func (c *core) queueBegin() {
 	c.q.push(request{kind: reqExec, res: &c.beginRes, stage: stParse})
 }
 
+// sendParse writes a Parse of query under name (unnamed when empty), with
+// the given parameter types (nil: the server infers them).
+func (c *core) sendParse(name, query string, oids []uint32) {
+	c.msgParse.Name = name
+	c.msgParse.Query = query
+	c.msgParse.ParameterOIDs = oids
+	c.fe.SendParse(&c.msgParse)
+}
+
 // encodeArgs encodes args for the next Bind into the core's scratch
 // buffers (argValues aliases argBuf; both valid until the next call).
-func (c *core) encodeArgs(args []driver.NamedValue) error {
+// oids, when known, are the statement's parameter types: an argument whose
+// Go type matches its parameter's type exactly is sent in binary.
+func (c *core) encodeArgs(args []driver.NamedValue, oids []uint32) error {
 	c.argBuf = c.argBuf[:0]
 	c.argFormats = c.argFormats[:0]
 	c.spans = c.spans[:0]
 	binary := false
 	for i := range args {
 		start := len(c.argBuf)
-		buf, format, null, err := appendArg(c.argBuf, args[i].Value)
-		if err != nil {
+		var (
+			buf    []byte
+			format int16
+			null   bool
+			err    error
+			ok     bool
+		)
+		if i < len(oids) {
+			buf, ok = appendBinaryParam(c.argBuf, args[i].Value, oids[i])
+		}
+		if ok {
+			format = formatBinary
+		} else if buf, format, null, err = appendArg(c.argBuf, args[i].Value); err != nil {
 			return &ArgError{Position: i + 1, Err: err}
 		}
 		c.argBuf = buf

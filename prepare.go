@@ -17,6 +17,10 @@ type stmtDesc struct {
 	// because the session TimeZone could not be loaded when the formats
 	// were chosen.
 	tzText bool
+	// params are the statement's parameter types, from its Describe
+	// statement: Bind sends the arguments whose types allow it in binary
+	// (see appendBinaryParam). Nil when unknown.
+	params []uint32
 }
 
 // newStmtDesc chooses result formats for a statement's columns: binary
@@ -70,6 +74,7 @@ func (c *core) confirmDescribed(r *request) {
 		return
 	}
 	e.Data = c.newStmtDesc(r.res.cols)
+	e.Data.params = r.res.paramOIDs
 }
 
 // lostStatement keeps the statement cache true after an error in a command

@@ -49,7 +49,11 @@ type request struct {
 	kind      reqKind
 	stage     stage
 	described bool // a Describe portal was sent
-	res       *result
+	// describesStmt: a Describe statement follows the request's Parse
+	// (an automatic preparation): ParameterDescription and RowDescription
+	// or NoData come before BindComplete.
+	describesStmt bool
+	res           *result
 	// entry is the named statement this request prepares or binds; nil
 	// for unnamed statements.
 	entry    *cache.Entry[*stmtDesc]
@@ -112,8 +116,10 @@ type result struct {
 	// copyWanted when the caller feeds or reads its data (copy_ext.go),
 	// copyBinary when the server expects binary COPY data.
 	copyIn, copyOut, copyWanted, copyBinary bool
-	// params is the number of parameters of an explicitly prepared statement.
-	params int
+	// params is the number of parameters of an explicitly prepared
+	// statement; paramOIDs their types, from a Describe statement.
+	params    int
+	paramOIDs []uint32
 	// retry marks a failure where the server lost a named statement before
 	// running anything (prepare.go).
 	retry bool
@@ -327,14 +333,18 @@ func (c *core) onParseComplete(r *request, msg pgproto3.BackendMessage) (event, 
 	if r.prepares {
 		r.entry.Ready = true // the statement exists now, whatever Bind says
 	}
+	if r.describesStmt {
+		return c.expect(r, reqExec, stParse, msg, stParamDesc)
+	}
 	return c.expect(r, reqExec, stParse, msg, stBind)
 }
 
 func (c *core) onParameterDescription(r *request, m *pgproto3.ParameterDescription) (event, error) {
-	if r.kind != reqPrepare || r.stage != stParamDesc {
+	if (r.kind != reqPrepare && !r.describesStmt) || r.stage != stParamDesc {
 		return evNone, c.unexpected(r, m)
 	}
 	r.res.params = len(m.ParameterOIDs)
+	r.res.paramOIDs = append([]uint32(nil), m.ParameterOIDs...) // kept by the statement's description
 	r.stage = stDescribe
 	return evNone, nil
 }
@@ -372,8 +382,14 @@ func (c *core) described(r *request) (event, error) {
 		return evResult, nil
 	}
 	if r.kind == reqExec {
-		r.stage = stRows
 		c.confirmDescribed(r)
+		if r.describesStmt {
+			// The statement's description came before Bind: the result is
+			// described once BindComplete arrives (see expect).
+			r.stage = stBind
+			return evNone, nil
+		}
+		r.stage = stRows
 	}
 	r.res.state = resDescribed
 	return evDescribed, nil

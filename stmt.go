@@ -117,9 +117,7 @@ func (c *core) prepare(s *stmt) error {
 	res.reset(s.sql)
 	name := c.stmts.NewName()
 	c.queueCloses()
-	c.msgParse.Name = name
-	c.msgParse.Query = s.sql
-	c.fe.SendParse(&c.msgParse)
+	c.sendParse(name, s.sql, nil)
 	c.msgDescribe.ObjectType = 'S'
 	c.msgDescribe.Name = name
 	c.fe.SendDescribe(&c.msgDescribe)
@@ -136,5 +134,6 @@ func (c *core) prepare(s *stmt) error {
 	}
 	s.name, s.params, s.gen = name, res.params, c.stmtGen
 	s.desc = c.newStmtDesc(res.cols)
+	s.desc.params = res.paramOIDs
 	return nil
 }

@@ -154,6 +154,10 @@ func (m *Manager[T]) Lookup(sql string, force Force) (Plan, *Entry[T]) {
 	return PrepareNamed, e
 }
 
+// Peek returns the prepared entry of sql, or nil, without counting an
+// execution or touching the LRU order.
+func (m *Manager[T]) Peek(sql string) *Entry[T] { return m.prepared[sql] }
+
 // count records one execution of an unprepared query and returns how many
 // executions came before it.
 func (m *Manager[T]) count(sql string) int {

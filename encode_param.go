@@ -1,0 +1,53 @@
+package pgpipe
+
+import (
+	"encoding/binary"
+	"math"
+	"time"
+)
+
+// appendBinaryParam appends v in the binary format of a statement
+// parameter of type oid, when v's Go type is the natural one for the type
+// and the binary value means exactly what the text the driver would
+// otherwise send means to the server: int64 for int2, int4 and int8 (in
+// range), float64 for float8, bool for bool, time.Time for timestamptz,
+// timestamp and date (see encodeBinaryTime: the same instant, wall clock or
+// date, rounded as the server rounds text). It reports false for anything
+// else, and for values the server would reject: the caller then sends the
+// text format and the server gives its usual answer.
+//
+// Binary arguments spare the client formatting and the server parsing:
+// a timestamptz in text costs the server a date parser run per execution.
+func appendBinaryParam(buf []byte, v any, oid uint32) ([]byte, bool) {
+	switch x := v.(type) {
+	case int64:
+		switch {
+		case oid == oidInt8:
+			return binary.BigEndian.AppendUint64(buf, uint64(x)), true
+		case oid == oidInt4 && x >= math.MinInt32 && x <= math.MaxInt32:
+			return binary.BigEndian.AppendUint32(buf, uint32(x)), true
+		case oid == oidInt2 && x >= math.MinInt16 && x <= math.MaxInt16:
+			return binary.BigEndian.AppendUint16(buf, uint16(x)), true
+		}
+	case float64:
+		if oid == oidFloat8 {
+			return binary.BigEndian.AppendUint64(buf, math.Float64bits(x)), true
+		}
+	case bool:
+		if oid == oidBool {
+			b := byte(0)
+			if x {
+				b = 1
+			}
+			return append(buf, b), true
+		}
+	case time.Time:
+		if oid == oidTimestamptz || oid == oidTimestamp || oid == oidDate {
+			out, err := encodeBinaryTime(buf, v, oid)
+			if err == nil {
+				return out, true
+			}
+		}
+	}
+	return buf, false
+}
