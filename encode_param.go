@@ -9,8 +9,8 @@ import (
 // appendBinaryParam appends v in the binary format of a statement
 // parameter of type oid, when v's Go type is the natural one for the type
 // and the binary value means exactly what the text the driver would
-// otherwise send means to the server: int64 for int2, int4 and int8 (in
-// range), float64 for float8, bool for bool, time.Time for timestamptz,
+// otherwise send means to the server: Go integers for int2, int4 and int8
+// (in range), float64 for float8, bool for bool, time.Time for timestamptz,
 // timestamp and date (see encodeBinaryTime: the same instant, wall clock or
 // date, rounded as the server rounds text). It reports false for anything
 // else, and for values the server would reject: the caller then sends the
@@ -21,13 +21,28 @@ import (
 func appendBinaryParam(buf []byte, v any, oid uint32) ([]byte, bool) {
 	switch x := v.(type) {
 	case int64:
-		switch {
-		case oid == oidInt8:
-			return binary.BigEndian.AppendUint64(buf, uint64(x)), true
-		case oid == oidInt4 && x >= math.MinInt32 && x <= math.MaxInt32:
-			return binary.BigEndian.AppendUint32(buf, uint32(x)), true
-		case oid == oidInt2 && x >= math.MinInt16 && x <= math.MaxInt16:
-			return binary.BigEndian.AppendUint16(buf, uint16(x)), true
+		return appendBinaryIntParam(buf, x, oid)
+	case int:
+		return appendBinaryIntParam(buf, int64(x), oid)
+	case int32:
+		return appendBinaryIntParam(buf, int64(x), oid)
+	case int16:
+		return appendBinaryIntParam(buf, int64(x), oid)
+	case int8:
+		return appendBinaryIntParam(buf, int64(x), oid)
+	case uint32:
+		return appendBinaryIntParam(buf, int64(x), oid)
+	case uint16:
+		return appendBinaryIntParam(buf, int64(x), oid)
+	case uint8:
+		return appendBinaryIntParam(buf, int64(x), oid)
+	case uint:
+		if uint64(x) <= math.MaxInt64 {
+			return appendBinaryIntParam(buf, int64(x), oid)
+		}
+	case uint64:
+		if x <= math.MaxInt64 {
+			return appendBinaryIntParam(buf, int64(x), oid)
 		}
 	case float64:
 		if oid == oidFloat8 {
@@ -48,6 +63,20 @@ func appendBinaryParam(buf []byte, v any, oid uint32) ([]byte, bool) {
 				return out, true
 			}
 		}
+	}
+	return buf, false
+}
+
+// appendBinaryIntParam appends n as an int2, int4 or int8 parameter when it
+// fits the type.
+func appendBinaryIntParam(buf []byte, n int64, oid uint32) ([]byte, bool) {
+	switch {
+	case oid == oidInt8:
+		return binary.BigEndian.AppendUint64(buf, uint64(n)), true
+	case oid == oidInt4 && n >= math.MinInt32 && n <= math.MaxInt32:
+		return binary.BigEndian.AppendUint32(buf, uint32(n)), true
+	case oid == oidInt2 && n >= math.MinInt16 && n <= math.MaxInt16:
+		return binary.BigEndian.AppendUint16(buf, uint16(n)), true
 	}
 	return buf, false
 }
