@@ -1,7 +1,6 @@
 package integration_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -252,7 +251,7 @@ func TestGroupReadablePassfileIsIgnored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log authLogBuffer
+	var log logBuffer
 	cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
 	cn, err := pgpipe.NewConnectorConfig(cfg)
 	if err != nil {
@@ -273,24 +272,6 @@ func TestGroupReadablePassfileIsIgnored(t *testing.T) {
 	// The same entry in a private file works.
 	private := authPassfile(t, 0o600, line)
 	authWant(t, c.DSN(pgcluster.ScramUser, "", "sslmode=disable", "passfile="+private), "scramuser false")
-}
-
-// authLogBuffer is a bytes.Buffer that a logger may write from any goroutine.
-type authLogBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (l *authLogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *authLogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // Not parallel: it sets PGPASSWORD.
@@ -507,7 +488,7 @@ type clientBytesProxy struct {
 	wg   sync.WaitGroup // the accept loop and one per relayed connection
 
 	mu   sync.Mutex // guards sent; held only to append or copy
-	sent []*authLogBuffer
+	sent []*logBuffer
 }
 
 // startClientBytesProxy listens on a free loopback port, relaying to the
@@ -529,7 +510,7 @@ func startClientBytesProxy(t *testing.T, serverPort int) *clientBytesProxy {
 			if err != nil {
 				return
 			}
-			rec := &authLogBuffer{}
+			rec := &logBuffer{}
 			p.mu.Lock()
 			p.sent = append(p.sent, rec)
 			p.mu.Unlock()

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -217,32 +216,13 @@ func faultClearError(err error) error {
 	return fmt.Errorf("not a pgpipe error: %T %v", err, err)
 }
 
-// faultLog collects a case's log lines; the driver writes them from its
-// own goroutines too.
-type faultLog struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *faultLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *faultLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // faultSecrets are the passwords of the cluster's roles.
 var faultSecrets = []string{pgcluster.SuperPassword, pgcluster.MD5Password, pgcluster.ScramPassword, pgcluster.CleartextPassword}
 
 // faultNoSecrets checks that no password appears in the error of a case
 // (its text and its %+v form), in the configuration printed with %v and
 // %+v, or in the lines the driver logged.
-func faultNoSecrets(r *faultReporter, err error, cfg *pgpipe.Config, logs *faultLog) {
+func faultNoSecrets(r *faultReporter, err error, cfg *pgpipe.Config, logs *logBuffer) {
 	texts := map[string]string{
 		"the configuration (%v)":  fmt.Sprintf("%v", cfg),
 		"the configuration (%+v)": fmt.Sprintf("%+v", *cfg),

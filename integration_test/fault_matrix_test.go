@@ -274,7 +274,7 @@ func (m *faultMatrix) runCase(c faultCase) {
 	}
 	// Everything the driver says about this case goes to logs, which is
 	// searched for passwords with the errors at the end.
-	logs := &faultLog{}
+	logs := &logBuffer{}
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg.Tracer = pgpipe.LogTracer(cfg.Logger, slog.LevelDebug)
 	cn, err := pgpipe.NewConnectorConfig(cfg)
