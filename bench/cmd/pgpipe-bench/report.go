@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/pgpipe/pgpipe/bench"
+	"github.com/pgpipe/pgpipe/bench/internal/units"
 )
 
 // report is what results/latest.json holds.
@@ -356,17 +357,7 @@ func printWorkload(w io.Writer, ws workloadSummary) {
 }
 
 // fmtRate writes rows per second with three significant digits.
-func fmtRate(v float64) string {
-	switch {
-	case v == 0 || math.IsNaN(v):
-		return "–"
-	case v >= 1e6:
-		return fmt.Sprintf("%.3g M", v/1e6)
-	case v >= 1e3:
-		return fmt.Sprintf("%.3g k", v/1e3)
-	}
-	return fmt.Sprintf("%.3g", v)
-}
+func fmtRate(v float64) string { return orDash(units.Rate(v)) }
 
 // fmtBytes writes a size in MiB (or KiB) with three significant digits.
 func fmtBytes(v float64) string {
@@ -403,18 +394,14 @@ func fmtNum(m map[string]float64, unit string, decimals int) string {
 
 // fmtNs writes a duration in ns with three significant digits in a
 // fitting unit.
-func fmtNs(ns float64) string {
-	switch {
-	case ns == 0 || math.IsNaN(ns):
+func fmtNs(ns float64) string { return orDash(units.Duration(ns)) }
+
+// orDash stands a dash for an empty figure.
+func orDash(s string) string {
+	if s == "" {
 		return "–"
-	case ns < 1e3:
-		return fmt.Sprintf("%.3g ns", ns)
-	case ns < 1e6:
-		return fmt.Sprintf("%.3g µs", ns/1e3)
-	case ns < 1e9:
-		return fmt.Sprintf("%.3g ms", ns/1e6)
 	}
-	return fmt.Sprintf("%.3g s", ns/1e9)
+	return s
 }
 
 // writeJSON writes r to path, creating its directory.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/pgpipe/pgpipe/bench/internal/units"
 )
 
 // Geometry of the chart, in pixels.
@@ -197,7 +199,7 @@ func drawBar(c *canvas, x0, y float64, scale axis, e entry, throughput bool) {
 		c.line(lo, mid-3, lo, mid+3, "#111", 1)
 		c.line(hi, mid-3, hi, mid+3, "#111", 1)
 	}
-	c.text(valueX, y+barHeight-1, attrs, ratioText(e.Ratio.Median)+"  "+duration(e.Median["ns/op"]))
+	c.text(valueX, y+barHeight-1, attrs, ratioText(e.Ratio.Median)+"  "+units.Duration(e.Median["ns/op"]))
 }
 
 // tick is one gridline of an axis.
@@ -281,30 +283,12 @@ func ratioText(v float64) string {
 	return fmt.Sprintf("%.2f×", v)
 }
 
-func duration(ns float64) string {
-	switch {
-	case ns <= 0 || math.IsNaN(ns):
-		return ""
-	case ns < 1e3:
-		return fmt.Sprintf("%.3g ns", ns)
-	case ns < 1e6:
-		return fmt.Sprintf("%.3g µs", ns/1e3)
-	case ns < 1e9:
-		return fmt.Sprintf("%.3g ms", ns/1e6)
-	}
-	return fmt.Sprintf("%.3g s", ns/1e9)
-}
-
+// rate is units.Rate with an axis' zero.
 func rate(v float64) string {
-	switch {
-	case v == 0:
+	if v == 0 {
 		return "0"
-	case v >= 1e6:
-		return fmt.Sprintf("%.3g M", v/1e6)
-	case v >= 1e3:
-		return fmt.Sprintf("%.3g k", v/1e3)
 	}
-	return fmt.Sprintf("%.3g", v)
+	return units.Rate(v)
 }
 
 // groupDigits writes n with thousands separators: 1,000,000.
