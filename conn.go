@@ -108,7 +108,8 @@ func (c *conn) endOp() {
 }
 
 // QueryContext runs a query and returns its rows, streaming: it returns
-// once the columns are known. A query without arguments holding several
+// once the first row has arrived (or the statement ended without one), so
+// an error before the first row is its error. A query without arguments holding several
 // statements runs with the simple protocol (see rows).
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if err := c.begin(ctx, query); err != nil {
@@ -131,7 +132,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	}
 	c.rowsOpen = r
 	if r.res.state == resDone {
-		r.finish() // a simple query whose statements return no rows
+		r.finish() // statements that returned no rows
 	}
 	return r, nil
 }
@@ -284,6 +285,7 @@ func (r *rows) reset(c *conn, query string) {
 	r.c = c
 	r.res.reset(query)
 	r.simple, r.finished, r.closed, r.span = false, false, false, nil
+	r.ahead, r.errReported = false, false
 }
 
 // isPgxExecMode reports whether v is a pgx.QueryExecMode, known by name so
