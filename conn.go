@@ -236,6 +236,12 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	if c.copyOpen != nil {
 		return driver.ErrBadConn
 	}
+	if c.core.txStatus != 'I' {
+		// A transaction block that no sql.Tx owns (an Exec of BEGIN
+		// without its COMMIT): the next user must not inherit it. pgx's
+		// stdlib discards such a connection too.
+		return driver.ErrBadConn
+	}
 	// One non-blocking look at the socket: a server that ended the
 	// session (a restart, pg_terminate_backend, an idle timeout) has sent
 	// its FATAL error or closed the socket by now, and the pool then opens

@@ -252,7 +252,10 @@ func (r *rows) NextResultSet() error {
 }
 
 // Close discards the rest of the results and leaves the connection ready
-// for the next command.
+// for the next command. It returns the query's error when the caller has
+// not seen it yet: one found while discarding, or one the server reported
+// at the implicit commit after the last row (a deferred constraint), which
+// QueryRow's Scan learns only from Close.
 func (r *rows) Close() error {
 	if r.closed {
 		return nil
@@ -267,6 +270,10 @@ func (r *rows) Close() error {
 	r.c.rowsClosed(r)
 	if err != nil && r.c.core.broken != nil {
 		return err
+	}
+	if r.res.err != nil && !r.errReported {
+		r.errReported = true
+		return r.res.err
 	}
 	return nil
 }

@@ -190,3 +190,58 @@ func TestQueryReturnsAnErrorBeforeTheFirstRow(t *testing.T) {
 		t.Fatalf("%d rows without columns, %v; want 2", n, err)
 	}
 }
+
+func TestQueryRowReportsAnErrorAtTheImplicitCommit(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "n int UNIQUE DEFERRABLE INITIALLY DEFERRED")
+	if _, err := db.Exec("INSERT INTO " + tbl + " VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	// The duplicate is found when the statement's implicit transaction
+	// commits, after its row was sent: Scan must not report success.
+	var n int
+	err := db.QueryRow("INSERT INTO " + tbl + " VALUES (1) RETURNING n").Scan(&n)
+	var pgErr *pgpipe.Error
+	if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+		t.Fatalf("QueryRow.Scan = %v, want the unique violation found at commit", err)
+	}
+	rows, err := db.Query("INSERT INTO " + tbl + " VALUES (1) RETURNING n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows.Next() {
+		t.Fatalf("no row: %v", rows.Err())
+	}
+	if err := rows.Close(); !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+		t.Fatalf("rows.Close() = %v, want the unique violation found at commit", err)
+	}
+	if err := db.QueryRow("SELECT count(*) FROM " + tbl).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d rows, %v; want 1", n, err)
+	}
+}
+
+func TestConnectionLeftInATransactionBlockIsNotReused(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+			t.Fatal(err)
+		}
+		// Run twice on one connection, this fails: the table exists.
+		if _, err := conn.ExecContext(ctx, "CREATE TEMPORARY TABLE left_in_tx (n int)"); err != nil {
+			t.Fatalf("round %d: %v: the pool handed out a connection inside an earlier transaction block", i+1, err)
+		}
+		conn.Close()
+	}
+	var inTx bool
+	if err := db.QueryRow("SELECT txid_current_if_assigned() IS NOT NULL").Scan(&inTx); err != nil || inTx {
+		t.Fatalf("in a transaction that wrote: %v, %v", inTx, err)
+	}
+}
