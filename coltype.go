@@ -49,10 +49,11 @@ func scanType(oid uint32) reflect.Type {
 const varHeaderSize = 4
 
 // columnLength answers ColumnTypeLength: the declared length n of a
-// varchar(n) or character(n) column, in characters; math.MaxInt64 for
-// variable-length types with no declared limit (text, bytea, json, jsonb,
-// xml, varchar and bpchar without a length); ok is false for every other
-// type.
+// varchar(n) or character(n) column, in characters, and of a bit(n) or
+// varbit(n) column, in bits (as lib/pq and pgx's stdlib report it);
+// math.MaxInt64 for variable-length types with no declared limit (text,
+// bytea, json, jsonb, xml, varchar, bpchar and varbit without a length);
+// ok is false for every other type.
 func columnLength(oid uint32, typmod int32) (length int64, ok bool) {
 	switch oid {
 	case oidText, oidBytea, oidJSON, oidJSONB, oidXML:
@@ -62,6 +63,12 @@ func columnLength(oid uint32, typmod int32) (length int64, ok bool) {
 			return math.MaxInt64, true
 		}
 		return int64(typmod - varHeaderSize), true
+	case oidBit, oidVarbit:
+		// The modifier is the length in bits, without a header.
+		if typmod < 0 {
+			return math.MaxInt64, true
+		}
+		return int64(typmod), true
 	}
 	return 0, false
 }

@@ -108,7 +108,8 @@ func (c *conn) endOp() {
 }
 
 // QueryContext runs a query and returns its rows, streaming: it returns
-// once the columns are known. A query without arguments holding several
+// once the first row has arrived (or the statement ended without one), so
+// an error before the first row is its error. A query without arguments holding several
 // statements runs with the simple protocol (see rows).
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if err := c.begin(ctx, query); err != nil {
@@ -131,7 +132,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	}
 	c.rowsOpen = r
 	if r.res.state == resDone {
-		r.finish() // a simple query whose statements return no rows
+		r.finish() // statements that returned no rows
 	}
 	return r, nil
 }
@@ -235,6 +236,12 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	if c.copyOpen != nil {
 		return driver.ErrBadConn
 	}
+	if c.core.txStatus != 'I' {
+		// A transaction block that no sql.Tx owns (an Exec of BEGIN
+		// without its COMMIT): the next user must not inherit it. pgx's
+		// stdlib discards such a connection too.
+		return driver.ErrBadConn
+	}
 	// One non-blocking look at the socket: a server that ended the
 	// session (a restart, pg_terminate_backend, an idle timeout) has sent
 	// its FATAL error or closed the socket by now, and the pool then opens
@@ -284,6 +291,7 @@ func (r *rows) reset(c *conn, query string) {
 	r.c = c
 	r.res.reset(query)
 	r.simple, r.finished, r.closed, r.span = false, false, false, nil
+	r.ahead, r.errReported = false, false
 }
 
 // isPgxExecMode reports whether v is a pgx.QueryExecMode, known by name so

@@ -187,14 +187,28 @@ func (c *core) encodeArgs(args []driver.NamedValue, oids []uint32) error {
 	}
 	c.argValues = c.argValues[:0]
 	for _, s := range c.spans {
-		if s.end < 0 {
-			c.argValues = append(c.argValues, nil)
-		} else {
-			c.argValues = append(c.argValues, c.argBuf[s.start:s.end:s.end])
-		}
+		c.argValues = append(c.argValues, spanValue(c.argBuf, s))
 	}
 	return nil
 }
+
+// spanValue returns the value s locates in buf: nil for NULL, and never nil
+// otherwise. An empty value sliced from a still-nil buf is nil too, and
+// pgproto3 writes a nil value as NULL: an empty string or []byte{} would
+// become NULL.
+func spanValue(buf []byte, s span) []byte {
+	if s.end < 0 {
+		return nil
+	}
+	if s.start == s.end {
+		return emptyValue
+	}
+	return buf[s.start:s.end:s.end]
+}
+
+// emptyValue is a non-NULL value of no bytes; its capacity of zero keeps
+// anyone from appending into it.
+var emptyValue = make([]byte, 0)
 
 // span locates one encoded argument in argBuf; end -1 is NULL.
 type span struct{ start, end int }
@@ -212,12 +226,12 @@ func (e *ArgError) Error() string {
 // Unwrap returns the encoding error.
 func (e *ArgError) Unwrap() error { return e.Err }
 
-// startQuery runs a query up to the point where its columns are known and
-// rows may follow; Rows reads the rest. A statement the server lost before
+// startQuery runs a query up to its first row, or to its end when it has
+// none; Rows reads the rest. A statement the server lost before
 // running anything is retried once, transparently (prepare.go).
 func (c *core) startQuery(res *result, args []driver.NamedValue, o execOpts) error {
 	o.describe = true
-	return c.runRetrying(res, args, o, c.awaitDescribed)
+	return c.runRetrying(res, args, o, c.awaitFirstRow)
 }
 
 // exec runs one statement to its ReadyForQuery.
@@ -300,21 +314,25 @@ func (c *core) explainLost(res *result) error {
 	return res.err
 }
 
-// awaitDescribed reads until res knows its columns. When the command
-// failed instead, it reads on to the sync point, so the connection is
-// ready for the next command when the error is returned.
-func (c *core) awaitDescribed(res *result) error {
-	for {
-		switch res.state {
-		case resDescribed:
-			return nil
-		case resDone:
-			return c.awaitSync()
-		}
-		if _, err := c.advance(res); err != nil {
+// awaitFirstRow reads until res's first row, which stays in c.rowValues
+// (valid until the next receive) for Next, or to the sync point when the
+// command ended without one. So an error the server reports before the
+// first row (a failed INSERT without RETURNING, a cancelled pg_sleep, a
+// division by zero) is the error of Query, as with lib/pq and pgx's
+// stdlib, not of a later Next that the caller may never call; and a
+// statement that returns no rows leaves the connection free at once.
+func (c *core) awaitFirstRow(res *result) error {
+	for res.state != resDone {
+		ev, err := c.advance(res)
+		if err != nil {
 			return err
 		}
+		if ev == evRow {
+			res.rowReady = true
+			return nil
+		}
 	}
+	return c.awaitSync()
 }
 
 // awaitSync reads until the next ReadyForQuery, buffering or dropping rows

@@ -109,6 +109,9 @@ type result struct {
 	// delivered is set once a row reached the caller: then a failure
 	// cannot be retried transparently.
 	delivered bool
+	// rowReady is set when Query read the first row ahead: its values,
+	// in the core's rowValues, wait for Next.
+	rowReady bool
 	// setDone marks, for a simple query, that the current result set
 	// ended; another may follow before ReadyForQuery.
 	setDone bool

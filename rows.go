@@ -31,6 +31,12 @@ type rows struct {
 	// finished is set once ReadyForQuery was read: the connection is free.
 	finished bool
 	closed   bool
+	// ahead is set when HasNextResultSet read the next result set's
+	// columns: res describes that set, which Next must not enter before
+	// NextResultSet moves to it.
+	ahead bool
+	// errReported is set once the query's error reached the caller.
+	errReported bool
 }
 
 // column is one result column as the server describes it, with the
@@ -96,12 +102,17 @@ func (r *rows) Columns() []string {
 // Next decodes the next row into dest. It returns io.EOF after the last
 // row of the current result set, or the error that ended it.
 func (r *rows) Next(dest []driver.Value) error {
+	if r.res.rowReady {
+		r.res.rowReady = false
+		r.res.delivered = true
+		return r.decode(r.c.core.rowValues, dest)
+	}
 	if vals, ok := r.res.buf.next(); ok {
 		return r.decode(vals, dest)
 	}
 	core := r.c.core
 	for {
-		if r.finished || r.simple && r.res.setDone {
+		if r.finished || r.simple && (r.res.setDone || r.ahead) {
 			return r.endErr()
 		}
 		if r.res.state == resDone && r.res.buf.empty() && r.c.core.broken != nil {
@@ -124,7 +135,8 @@ func (r *rows) Next(dest []driver.Value) error {
 
 // endErr is what Next returns at the end of a result set.
 func (r *rows) endErr() error {
-	if r.res.err != nil {
+	if r.res.err != nil && !r.ahead {
+		r.errReported = true
 		return r.res.err
 	}
 	return io.EOF
@@ -199,44 +211,51 @@ func typeDesc(oid uint32) string {
 	return "type OID " + itoa(int(oid))
 }
 
-// HasNextResultSet reports whether another result set follows. It reads
-// ahead over statements that return no rows.
+// HasNextResultSet reports whether another result set follows. It skips
+// what is left of the current set and reads ahead over statements that
+// return no rows, up to the next set's columns. An error the server
+// reported after the current set counts as one more: NextResultSet
+// returns it.
 func (r *rows) HasNextResultSet() bool {
-	if !r.simple || r.finished {
+	if !r.simple || r.closed {
 		return false
 	}
-	for !r.finished {
-		if r.res.state == resDescribed && !r.res.setDone {
-			return true
-		}
+	for !r.ahead && r.res.err == nil && !r.finished {
 		r.res.discard = true
 		ev, err := r.c.core.advance(nil)
 		r.res.discard = false
-		if err != nil {
+		switch {
+		case err != nil:
 			r.res.err = err
 			r.finish()
-			return true
-		}
-		if ev == evSync {
+		case ev == evDescribed:
+			r.ahead = true
+		case ev == evSync:
 			r.finish()
 		}
 	}
-	return r.res.err != nil
+	return r.ahead || r.res.err != nil && !r.errReported
 }
 
-// NextResultSet moves to the next result set; io.EOF when there is none.
+// NextResultSet moves to the next result set; io.EOF when there is none,
+// or the error that ended the query.
 func (r *rows) NextResultSet() error {
 	if !r.HasNextResultSet() {
 		return io.EOF
 	}
-	if r.res.err != nil && (r.finished || r.res.setDone) {
-		return r.res.err
+	if r.ahead {
+		r.ahead = false
+		return nil
 	}
-	return nil
+	r.errReported = true
+	return r.res.err
 }
 
 // Close discards the rest of the results and leaves the connection ready
-// for the next command.
+// for the next command. It returns the query's error when the caller has
+// not seen it yet: one found while discarding, or one the server reported
+// at the implicit commit after the last row (a deferred constraint), which
+// QueryRow's Scan learns only from Close.
 func (r *rows) Close() error {
 	if r.closed {
 		return nil
@@ -251,6 +270,10 @@ func (r *rows) Close() error {
 	r.c.rowsClosed(r)
 	if err != nil && r.c.core.broken != nil {
 		return err
+	}
+	if r.res.err != nil && !r.errReported {
+		r.errReported = true
+		return r.res.err
 	}
 	return nil
 }
@@ -310,11 +333,7 @@ func (b *rowBuffer) next() ([][]byte, bool) {
 	}
 	b.vals = b.vals[:0]
 	for _, s := range b.spans[b.read : b.read+b.ncols] {
-		if s.end < 0 {
-			b.vals = append(b.vals, nil)
-		} else {
-			b.vals = append(b.vals, b.data[s.start:s.end:s.end])
-		}
+		b.vals = append(b.vals, spanValue(b.data, s))
 	}
 	b.read += b.ncols
 	return b.vals, true

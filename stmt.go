@@ -85,6 +85,9 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		return nil, err
 	}
 	c.rowsOpen = r
+	if r.res.state == resDone {
+		r.finish() // a statement that returned no rows
+	}
 	return r, nil
 }
 
