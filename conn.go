@@ -242,15 +242,23 @@ func (c *conn) ResetSession(ctx context.Context) error {
 		// stdlib discards such a connection too.
 		return driver.ErrBadConn
 	}
-	// One non-blocking look at the socket: a server that ended the
-	// session (a restart, pg_terminate_backend, an idle timeout) has sent
-	// its FATAL error or closed the socket by now, and the pool then opens
-	// another connection instead of failing the caller's next statement.
-	if err := c.core.checkIdle(); err != nil {
-		return driver.ErrBadConn
+	// One non-blocking look at the socket of a connection that sat idle:
+	// a server that ended the session meanwhile (a restart,
+	// pg_terminate_backend, an idle timeout) has sent its FATAL error or
+	// closed the socket by now, and the pool then opens another connection
+	// instead of failing the caller's next statement. A connection reused
+	// at once, as in a busy loop, skips the system call.
+	if time.Since(c.core.lastUsed) >= idleCheckAfter {
+		if err := c.core.checkIdle(); err != nil {
+			return driver.ErrBadConn
+		}
 	}
 	return nil
 }
+
+// idleCheckAfter is how long a connection may sit idle before
+// ResetSession looks at its socket.
+const idleCheckAfter = time.Millisecond
 
 // IsValid reports whether the connection can be reused.
 func (c *conn) IsValid() bool { return c.core.broken == nil }

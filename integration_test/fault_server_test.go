@@ -149,6 +149,9 @@ func TestFaultTerminateIdleBackend(t *testing.T) {
 		_, _, alive, err := faultSession(admin, pid)
 		return !alive, err
 	})
+	// The driver looks at the socket of a connection idle for a
+	// millisecond or more before the pool reuses it.
+	time.Sleep(5 * time.Millisecond)
 	tag := faultName("idle")
 	_, err = db.Exec("INSERT INTO "+log+"(tag) VALUES ($1)", tag)
 	n := faultTagCount(t, admin, log, tag)
