@@ -216,19 +216,26 @@ func (g *frameGuard) scan(b []byte) int {
 			g.body -= k
 			continue
 		}
-		g.hdr[g.hdrN] = b[i]
-		g.hdrN++
-		i++
-		if g.hdrN < len(g.hdr) {
-			continue
+		var hdr []byte
+		if g.hdrN == 0 && len(b)-i >= len(g.hdr) {
+			hdr = b[i : i+len(g.hdr)] // the usual case: a whole header here
+			i += len(g.hdr)
+		} else {
+			n := copy(g.hdr[g.hdrN:], b[i:])
+			g.hdrN += n
+			i += n
+			if g.hdrN < len(g.hdr) {
+				continue
+			}
+			g.hdrN = 0
+			hdr = g.hdr[:]
 		}
-		g.hdrN = 0
-		length := int64(int32(binary.BigEndian.Uint32(g.hdr[1:])))
+		length := int64(int32(binary.BigEndian.Uint32(hdr[1:])))
 		switch {
 		case length < 4:
 			g.off = true
-		case length > maxShortMessage && !longMessage(g.hdr[0]):
-			g.err = fmt.Errorf("message of type %q claims %d bytes, more than such a message ever has", g.hdr[0], length)
+		case length > maxShortMessage && !longMessage(hdr[0]):
+			g.err = fmt.Errorf("message of type %q claims %d bytes, more than such a message ever has", hdr[0], length)
 			return max(i-len(g.hdr), 0)
 		default:
 			g.body = length - 4
