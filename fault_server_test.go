@@ -21,41 +21,11 @@ import (
 // with a clear error (no panic, no hang), and a connection that reports
 // itself invalid and hung up on the server.
 
-// faultScript starts a scripted backend that runs the handshake first,
-// then steps. Its script is checked and it is closed when the test ends.
-func faultScript(t *testing.T, steps ...pgtest.Step) *pgtest.Server {
-	t.Helper()
-	s, err := pgtest.Start(append([]pgtest.Step{pgtest.Handshake()}, steps...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Wait(10 * time.Second); err != nil {
-			t.Error(err)
-		}
-		s.Close()
-	})
-	return s
-}
-
-// faultConn opens one connection to s, with automatic preparation off and
-// a short cancel grace period, through a pool of one.
+// faultConn opens one connection to s (see scriptConn) with a short cancel
+// grace period.
 func faultConn(t *testing.T, s *pgtest.Server) *sql.Conn {
 	t.Helper()
-	cn, err := NewConnector("host=" + s.Host() + " port=" + itoa(int(s.Port())) +
-		" user=u dbname=d sslmode=disable prepare_threshold=none passfile=/nonexistent cancel_grace=200ms")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(cn)
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
+	return scriptConn(t, s, "cancel_grace=200ms")
 }
 
 // faultValid reports the driver connection's own verdict on itself.
@@ -126,7 +96,7 @@ func faultQueryAll(ctx context.Context, conn *sql.Conn) error {
 }
 
 func TestFaultUnknownMessageTypeBreaksTheConnection(t *testing.T) {
-	s := faultScript(t,
+	s := script(t,
 		pgtest.ExpectFlight(faultFlight...),
 		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}),
 		pgtest.SendRaw([]byte{'x', 0, 0, 0, 6, 'h', 'i'}),
@@ -147,7 +117,7 @@ func TestFaultTruncatedFrameThenCloseBreaksTheConnection(t *testing.T) {
 		{"a body cut short", rowDesc[:len(rowDesc)-3]},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := faultScript(t,
+			s := script(t,
 				pgtest.ExpectFlight(faultFlight...),
 				pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}),
 				pgtest.SendRaw(c.raw),
@@ -181,7 +151,7 @@ func TestFaultLengthsThatLieFailFast(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			release := make(chan struct{})
-			s := faultScript(t,
+			s := script(t,
 				pgtest.ExpectFlight(faultFlight...),
 				pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}, pgtest.RowDescription(faultCol),
 					pgtest.DataRow([]byte("1")), pgtest.CommandComplete("SELECT 1")),
@@ -217,7 +187,7 @@ func TestFaultErrorResponseWithoutFieldsIsAProtocolViolation(t *testing.T) {
 		{"an unterminated field", []byte{'E', 0, 0, 0, 8, 'M', 'o', 'o'}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := faultScript(t,
+			s := script(t,
 				pgtest.ExpectFlight(faultFlight...),
 				pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}),
 				pgtest.SendRaw(append(c.raw, faultFrame(t, pgtest.ReadyForQuery('I'))...)),
@@ -250,7 +220,7 @@ func TestFaultDataRowWithTheWrongNumberOfColumns(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := faultScript(t, append(c.steps, pgtest.ExpectClosed())...)
+			s := script(t, append(c.steps, pgtest.ExpectClosed())...)
 			conn := faultConn(t, s)
 			err := faultQueryText(conn, c.query)
 			faultWantBroken(t, conn, err, "protocol violation")
@@ -298,7 +268,7 @@ func TestFaultRowDescriptionBetweenDataRows(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := faultScript(t, append(c.steps, pgtest.ExpectClosed())...)
+			s := script(t, append(c.steps, pgtest.ExpectClosed())...)
 			conn := faultConn(t, s)
 			faultWantBroken(t, conn, faultQueryText(conn, c.query), "protocol violation")
 		})
@@ -306,7 +276,7 @@ func TestFaultRowDescriptionBetweenDataRows(t *testing.T) {
 }
 
 func TestFaultReadyForQueryWithAnUnknownStatus(t *testing.T) {
-	s := faultScript(t,
+	s := script(t,
 		pgtest.ExpectFlight(faultFlight...),
 		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}, pgtest.RowDescription(faultCol),
 			pgtest.DataRow([]byte("1")), pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('X')),
@@ -347,7 +317,7 @@ func TestFaultReadyForQueryWithAnUnknownStatusAtStartup(t *testing.T) {
 // COPY and hangs up. The COPY statement reached the server, so the error
 // must not claim that nothing did (driver.ErrBadConn).
 func TestFaultServerGoneDuringCopyFromIsNotErrBadConn(t *testing.T) {
-	s := faultScript(t,
+	s := script(t,
 		pgtest.Expect(&pgproto3.Query{String: "COPY t FROM STDIN"}),
 		pgtest.Send(&pgproto3.CopyInResponse{ColumnFormatCodes: []uint16{0}}),
 		pgtest.CloseConn(),
@@ -363,7 +333,7 @@ func TestFaultServerGoneDuringCopyFromIsNotErrBadConn(t *testing.T) {
 // still writing chunks. Commands reached the server, so no error may be
 // driver.ErrBadConn.
 func TestFaultServerGoneMidPipelineIsNotErrBadConn(t *testing.T) {
-	s := faultScript(t,
+	s := script(t,
 		pgtest.ExpectType(&pgproto3.Parse{}),
 		pgtest.CloseConn(),
 	)
