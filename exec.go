@@ -31,9 +31,10 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	// likely bind, when the server described them: arguments of a fitting
 	// Go type go in binary. Looked up without counting an execution.
 	var types *stmtDesc
-	if st := o.stmt; st != nil && st.usable(c) {
-		types = st.desc
-	} else if st == nil {
+	explicit := o.stmt != nil && o.stmt.usable(c)
+	if explicit {
+		types = o.stmt.desc
+	} else if o.stmt == nil {
 		if e := c.stmts.Peek(res.sql); e != nil {
 			types = e.Data
 		}
@@ -45,15 +46,15 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	if err := c.encodeArgs(args, oids); err != nil {
 		return err
 	}
-	c.queueCloses()
-	c.queueBegin()
 
+	// Decided before queueBegin sends a deferred BEGIN (which clears
+	// pendingBegin): the transaction's first statement counts as inside it.
 	req := request{kind: reqExec, res: res, stage: stBind}
 	name := ""
 	var desc *stmtDesc
-	if st := o.stmt; st != nil && st.usable(c) {
-		name, desc, req.explicit = st.name, st.desc, true
-	} else if st == nil {
+	if explicit {
+		name, desc, req.explicit = o.stmt.name, o.stmt.desc, true
+	} else if o.stmt == nil {
 		switch plan, e := c.plan(res.sql, o.force); plan {
 		case cache.UseNamed:
 			name, desc, req.entry = e.Name, e.Data, e
@@ -62,6 +63,8 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 		}
 	}
 	res.named = name != ""
+	c.queueCloses()
+	c.queueBegin()
 	if name == "" || req.prepares {
 		// A statement parsed here must give binary arguments the types
 		// they were encoded for (those of the same text's named

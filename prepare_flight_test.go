@@ -91,3 +91,50 @@ func TestParameterDescriptionNobodyAskedFor(t *testing.T) {
 		t.Fatalf("err = %v; want a protocol violation naming ParameterDescription", err)
 	}
 }
+
+// TestBehindAPoolerTheFirstStatementOfATransactionRunsUnnamed: the first
+// statement of a transaction travels with its deferred BEGIN; behind a
+// pooler it must run unnamed like every statement inside a transaction,
+// since a statement the pooler lost could not be retried there.
+func TestBehindAPoolerTheFirstStatementOfATransactionRunsUnnamed(t *testing.T) {
+	const query = "UPDATE t SET x = $1"
+	unnamed := func(m pgproto3.FrontendMessage) error {
+		if p, ok := m.(*pgproto3.Parse); !ok || p.Query != query || p.Name != "" {
+			return fmt.Errorf("want an unnamed Parse of %q", query)
+		}
+		return nil
+	}
+	s := script(t,
+		// The backend that answers differs from the one of the startup: a
+		// pooler sits in between.
+		pgtest.Expect(&pgproto3.Query{String: "SELECT pg_catalog.pg_backend_pid()"}),
+		pgtest.Send(pgtest.RowDescription(pgtest.Col{Name: "pg_backend_pid", OID: oidInt4, Size: 4}),
+			pgtest.DataRow([]byte(itoa(pgtest.DefaultProcessID+1))), pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')),
+		pgtest.ExpectType(&pgproto3.Parse{}), // BEGIN
+		pgtest.ExpectType(&pgproto3.Bind{}),
+		pgtest.ExpectType(&pgproto3.Execute{}),
+		pgtest.ExpectFunc("unnamed Parse", unnamed),
+		pgtest.ExpectType(&pgproto3.Bind{}),
+		pgtest.ExpectType(&pgproto3.Execute{}),
+		pgtest.Expect(&pgproto3.Sync{}),
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}, pgtest.CommandComplete("BEGIN"),
+			&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}, pgtest.CommandComplete("UPDATE 1"), pgtest.ReadyForQuery('T')),
+		pgtest.Expect(&pgproto3.Query{String: "COMMIT"}),
+		pgtest.Send(pgtest.CommandComplete("COMMIT"), pgtest.ReadyForQuery('I')),
+		pgtest.ExpectTerminateOrClose(),
+	)
+	conn := scriptConn(t, s, "prepare_threshold=0")
+	ctx := context.Background()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, query, 1); err != nil {
+		tx.Rollback() // else the cleanup's conn.Close waits for the transaction
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+}
