@@ -54,11 +54,13 @@ type core struct {
 	// next receive.
 	rowValues [][]byte
 	copyData  []byte
-	// segmentLast is the last result completed since the last
-	// ReadyForQuery, segmentErr the first error: an error at Sync belongs
-	// to the former, and a failed transaction's cause is the latter.
-	segmentLast *result
-	segmentErr  error
+	// segment lists the results ended since the last ReadyForQuery (one
+	// sync segment), segmentErr holds its first error: an error at Sync (a
+	// commit that failed) belongs to every result of the segment that
+	// looked successful, and a failed transaction's cause is the latter.
+	// ReadyForQuery marks the segment's results synced.
+	segment    []*result
+	segmentErr error
 	// txFailure is the error that put the open transaction in the failed
 	// state, for Commit's message.
 	txFailure error

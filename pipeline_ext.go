@@ -55,6 +55,9 @@ type Pipeline struct {
 	// failed lists the handles whose command failed, in order, to report
 	// the first one nobody looked at when the pipeline ends.
 	failed []*handle
+	// syncs counts the sync points queued: a handle whose seg is below it
+	// has its segment's Sync queued, so its outcome can be awaited whole.
+	syncs uint64
 }
 
 // pipelineChunk is how much queued data a pipeline buffers before writing.
@@ -71,6 +74,11 @@ type handle struct {
 	// tx is the transaction fence the command ran in: looking at the
 	// transaction's outcome counts as looking at its commands' errors.
 	tx *txFence
+	// seg is the number of sync points queued before the command.
+	seg uint64
+	// toldLate is set once the caller was given an error that arrived at
+	// the segment's sync point after the command had succeeded.
+	toldLate bool
 }
 
 // txFence is one Pipeline.Tx block.
@@ -78,7 +86,14 @@ type txFence struct{ observed bool }
 
 // seen reports whether the caller looked at h's error, directly or
 // through its transaction's outcome.
-func (h *handle) seen() bool { return h.observed || h.tx != nil && h.tx.observed }
+// A commit-time error that replaced a success the caller already saw is
+// seen only once returned.
+func (h *handle) seen() bool {
+	if h.tx != nil && h.tx.observed {
+		return true
+	}
+	return h.observed && (!h.res.late || h.toldLate)
+}
 
 // RunPipeline runs f with the connection behind sc in pipeline mode. When
 // f returns, the pipeline writes a final Sync and reads every outstanding
@@ -140,6 +155,7 @@ func (p *Pipeline) finish() error {
 		if p.ctx.Err() != nil || core.syncInjected.Load() {
 			core.endPipeline()
 		} else {
+			p.syncs++
 			core.queueSync()
 			_ = core.flushReading()
 		}
@@ -163,7 +179,7 @@ func (p *Pipeline) finish() error {
 // newHandle prepares a handle for sql, or fails it at once when the
 // pipeline cannot take the command.
 func (p *Pipeline) newHandle(sql string) *handle {
-	h := &handle{p: p, tx: p.curTx}
+	h := &handle{p: p, tx: p.curTx, seg: p.syncs}
 	h.res.reset(sql)
 	h.res.owner = h
 	switch {
@@ -279,6 +295,32 @@ func (p *Pipeline) await(h *handle, want resState, sink *result) error {
 	return nil
 }
 
+// settle waits, once h's command ended, for the sync point of its segment
+// when that Sync is queued: an error the server reports there (a deferred
+// constraint at the implicit commit) is then h's outcome too. A handle
+// read before its segment's Sync was queued cannot wait for it; a later
+// commit error then reaches the pipeline's own error (see seen).
+func (p *Pipeline) settle(h *handle) error {
+	if !h.queued || h.settled() || p.syncs == h.seg {
+		return nil
+	}
+	if err := p.send(true); err != nil && !h.settled() {
+		return err
+	}
+	for !h.settled() {
+		if _, err := p.core.advance(nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settled reports whether h's outcome is final: it failed, or its
+// segment's sync point was answered.
+func (h *handle) settled() bool {
+	return h.res.state == resDone && (h.res.err != nil || h.res.synced)
+}
+
 // Sync writes a sync point: the commands before it form a unit (an
 // implicit transaction) whose failure does not skip the commands after it.
 func (p *Pipeline) Sync() error {
@@ -288,6 +330,7 @@ func (p *Pipeline) Sync() error {
 	if p.core.broken != nil {
 		return p.core.broken
 	}
+	p.syncs++
 	p.core.queueSync()
 	if p.core.unflushed >= pipelineChunk {
 		return p.send(false)
@@ -389,7 +432,11 @@ func (r *Result) Err() error {
 	if err := h.p.await(h, resDone, nil); err != nil {
 		return err
 	}
+	if err := h.p.settle(h); err != nil {
+		return err
+	}
 	err := h.res.err
+	h.toldLate = h.res.late
 	if !r.tx {
 		return err
 	}
@@ -457,7 +504,12 @@ func (r *Rows) Next() bool {
 	if raw, ok := h.res.buf.next(); ok {
 		return r.decode(raw)
 	}
+	if err := h.p.settle(h); err != nil {
+		r.err = err
+		return false
+	}
 	r.err = h.res.err
+	h.toldLate = h.res.late
 	return false
 }
 

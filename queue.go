@@ -130,6 +130,12 @@ type result struct {
 	owner *handle
 	// named is set when the statement ran as a named prepared statement.
 	named bool
+	// synced is set once the ReadyForQuery of the result's sync segment
+	// arrived: its outcome is final, a commit at the sync point included.
+	synced bool
+	// late is set when an error at the sync point (a commit that failed)
+	// replaced a success the result had already reported.
+	late bool
 }
 
 // reset readies a reused result for a new command.
@@ -445,7 +451,7 @@ func (c *core) onCommandComplete(r *request, m *pgproto3.CommandComplete) (event
 func (c *core) complete(r *request) (event, error) {
 	res := r.res // r is the queue's slot: pop clears it
 	res.state = resDone
-	c.segmentLast = res
+	c.segment = append(c.segment, res)
 	c.q.pop()
 	c.resultDone(res)
 	return evResult, nil
@@ -499,13 +505,7 @@ func (c *core) onError(r *request, m *pgproto3.ErrorResponse) (event, error) {
 		return evNone, pgErr
 	}
 	if r.kind == reqSync {
-		// An error at Sync: the implicit transaction failed to commit (a
-		// deferred constraint, a serialization failure). It belongs to the
-		// segment's last command, which must not look successful.
-		if last := c.segmentLast; last != nil && last.err == nil {
-			last.err = pgErr
-			c.resultDone(last)
-		}
+		c.commitFailed(pgErr)
 		return evNone, nil
 	}
 	err := c.watch.wrap(pgErr)
@@ -519,6 +519,7 @@ func (c *core) onError(r *request, m *pgproto3.ErrorResponse) (event, error) {
 			return evResult, nil
 		}
 		r.res.state = resDone
+		c.segment = append(c.segment, r.res)
 		c.resultDone(r.res)
 	}
 	c.lostStatement(r, pgErr)
@@ -526,6 +527,22 @@ func (c *core) onError(r *request, m *pgproto3.ErrorResponse) (event, error) {
 	c.q.pop() // clears *r
 	c.skipToSync()
 	return evResult, nil
+}
+
+// commitFailed applies an error the server reported at Sync: the implicit
+// transaction of the segment failed to commit (a deferred constraint, a
+// serialization failure), so nothing of the segment took effect. Every
+// result of the segment that looked successful gets the error; one whose
+// success was already seen is marked late, so a pipeline reports it.
+func (c *core) commitFailed(pgErr *Error) {
+	for _, res := range c.segment {
+		if res.err != nil {
+			continue
+		}
+		res.err = pgErr
+		res.late = true
+		c.resultDone(res)
+	}
 }
 
 // skipToSync ends the commands the server skips after an error.
@@ -538,6 +555,7 @@ func (c *core) skipToSync() {
 		if r.res != nil && r.res.state != resDone {
 			r.res.err = &AbortedError{Query: c.aborting.query, Cause: c.aborting.err}
 			r.res.state = resDone
+			c.segment = append(c.segment, r.res)
 			c.resultDone(r.res)
 		}
 		if r.prepares {
@@ -557,12 +575,17 @@ func (c *core) onReadyForQuery(r *request, m *pgproto3.ReadyForQuery) (event, er
 	c.txStatus = m.TxStatus
 	if r.kind == reqSimple && r.res != nil {
 		r.res.state = resDone
+		r.res.synced = true
 		c.resultDone(r.res)
 	}
 	if m.TxStatus == 'E' && c.txFailure == nil {
 		c.txFailure = c.segmentErr
 	}
-	c.aborting, c.segmentErr, c.segmentLast = nil, nil, nil
+	for i, res := range c.segment {
+		res.synced = true
+		c.segment[i] = nil
+	}
+	c.aborting, c.segmentErr, c.segment = nil, nil, c.segment[:0]
 	c.q.pop()
 	return evSync, nil
 }

@@ -1,0 +1,152 @@
+package pgpipe
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgpipe/pgpipe/internal/pgtest"
+)
+
+// Scripted tests of errors the server reports at a pipeline's sync points:
+// a deferred constraint checked by the implicit commit fails there, after
+// every command of the segment reported success.
+
+var (
+	msgsInsert   = []pgproto3.FrontendMessage{&pgproto3.Parse{}, &pgproto3.Bind{}, &pgproto3.Execute{}}
+	insertReply  = []pgproto3.BackendMessage{&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}, pgtest.CommandComplete("INSERT 0 1")}
+	deferredFKey = pgtest.ErrorResponse("23503", `insert or update on table "child" violates foreign key constraint "child_p_fkey"`)
+)
+
+// flight concatenates message lists for ExpectFlight.
+func flight(parts ...[]pgproto3.FrontendMessage) []pgproto3.FrontendMessage {
+	var all []pgproto3.FrontendMessage
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	return all
+}
+
+// replies concatenates reply lists for Send.
+func replies(parts ...[]pgproto3.BackendMessage) []pgproto3.BackendMessage {
+	var all []pgproto3.BackendMessage
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	return all
+}
+
+var (
+	sync1  = []pgproto3.FrontendMessage{&pgproto3.Sync{}}
+	flush1 = []pgproto3.FrontendMessage{&pgproto3.Flush{}}
+	rfqI   = []pgproto3.BackendMessage{pgtest.ReadyForQuery('I')}
+)
+
+func wantCode(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	var pgErr *Error
+	if !errors.As(err, &pgErr) || pgErr.Code != code {
+		t.Fatalf("%s: want an *Error with SQLSTATE %s, got %v", what, code, err)
+	}
+}
+
+func TestExecBatchAtomicReportsAnErrorAtCommit(t *testing.T) {
+	s := script(t,
+		pgtest.ExpectFlight(flight(sync1, msgsInsert, msgsInsert, sync1, flush1)...),
+		pgtest.Send(replies(rfqI, insertReply, insertReply, []pgproto3.BackendMessage{deferredFKey}, rfqI)...),
+		pgtest.ExpectFlight(sync1...),
+		pgtest.Send(rfqI...),
+		pgtest.ExpectFlight(flightQuery...), queryReplies("1"),
+		pgtest.ExpectTerminateOrClose(),
+	)
+	conn := scriptConn(t, s)
+	res, err := ExecBatch(context.Background(), conn, "INSERT INTO child VALUES ($1)", [][]any{{1}, {2}}, BatchAtomic)
+	wantCode(t, "ExecBatch", err, "23503")
+	if res.RowsAffected != 0 {
+		t.Errorf("RowsAffected = %d, want 0: nothing was committed", res.RowsAffected)
+	}
+	for i, e := range res.Errors {
+		wantCode(t, "Errors["+itoa(i)+"]", e, "23503")
+	}
+	mustQueryOne(t, conn)
+	conn.Close()
+}
+
+func TestExecBatchIndependentReportsAnErrorAtCommit(t *testing.T) {
+	s := script(t,
+		pgtest.ExpectFlight(flight(msgsInsert, sync1, msgsInsert, sync1, flush1)...),
+		pgtest.Send(replies(insertReply, rfqI, insertReply, []pgproto3.BackendMessage{deferredFKey}, rfqI)...),
+		pgtest.ExpectFlight(sync1...),
+		pgtest.Send(rfqI...),
+		pgtest.ExpectFlight(flightQuery...), queryReplies("1"),
+		pgtest.ExpectTerminateOrClose(),
+	)
+	conn := scriptConn(t, s)
+	res, err := ExecBatch(context.Background(), conn, "INSERT INTO child VALUES ($1)", [][]any{{1}, {2}}, BatchIndependent)
+	if err != nil {
+		t.Fatalf("ExecBatch: %v (independent mode reports row errors in BatchResult)", err)
+	}
+	if res.Errors[0] != nil {
+		t.Errorf("Errors[0] = %v, want nil", res.Errors[0])
+	}
+	wantCode(t, "Errors[1]", res.Errors[1], "23503")
+	if res.RowsAffected != 1 {
+		t.Errorf("RowsAffected = %d, want 1", res.RowsAffected)
+	}
+	mustQueryOne(t, conn)
+	conn.Close()
+}
+
+// A handle read before its segment's Sync was queued can only tell the
+// command's own outcome; the commit that fails later must reach
+// RunPipeline's error, and the handle once asked again.
+func TestPipelineReportsACommitErrorAfterTheHandleSaidNil(t *testing.T) {
+	s := script(t,
+		pgtest.ExpectFlight(flight(msgsInsert, flush1)...),
+		pgtest.Send(insertReply...),
+		pgtest.ExpectFlight(sync1...),
+		pgtest.Send(deferredFKey, pgtest.ReadyForQuery('I')),
+		pgtest.ExpectFlight(flightQuery...), queryReplies("1"),
+		pgtest.ExpectTerminateOrClose(),
+	)
+	conn := scriptConn(t, s)
+	var h *Result
+	err := RunPipeline(context.Background(), conn, func(p *Pipeline) error {
+		h = p.Exec("INSERT INTO child VALUES ($1)", 1)
+		if err := h.Err(); err != nil {
+			t.Errorf("the command itself succeeded, its handle said %v", err)
+		}
+		return nil
+	})
+	wantCode(t, "RunPipeline", err, "23503")
+	mustQueryOne(t, conn)
+	conn.Close()
+}
+
+// Once the segment's Sync is queued, reading a handle waits for it.
+func TestPipelineHandleAfterSyncHasTheCommitError(t *testing.T) {
+	s := script(t,
+		pgtest.ExpectFlight(flight(msgsInsert, msgsInsert, sync1, flush1)...),
+		pgtest.Send(replies(insertReply, insertReply, []pgproto3.BackendMessage{deferredFKey}, rfqI)...),
+		pgtest.ExpectFlight(sync1...),
+		pgtest.Send(rfqI...),
+		pgtest.ExpectFlight(flightQuery...), queryReplies("1"),
+		pgtest.ExpectTerminateOrClose(),
+	)
+	conn := scriptConn(t, s)
+	err := RunPipeline(context.Background(), conn, func(p *Pipeline) error {
+		a := p.Exec("INSERT INTO child VALUES ($1)", 1)
+		b := p.Exec("INSERT INTO child VALUES ($1)", 2)
+		p.Sync()
+		wantCode(t, "first handle", a.Err(), "23503")
+		wantCode(t, "second handle", b.Err(), "23503")
+		return nil
+	})
+	if err != nil {
+		t.Errorf("RunPipeline: %v, want nil: the callback saw every error", err)
+	}
+	mustQueryOne(t, conn)
+	conn.Close()
+}
