@@ -54,10 +54,12 @@ func (c *core) newStmtDesc(cols []column) *stmtDesc {
 
 // plan decides how to run one execution of sql on this connection.
 func (c *core) plan(sql string, force cache.Force) (cache.Plan, *cache.Entry[*stmtDesc]) {
-	if c.pooled && c.inTx() {
+	if c.pooled && (c.inTx() || c.pipelining.Load()) {
 		// Behind a pooler a statement prepared outside this transaction may
-		// live on another server session, and a failed Bind inside a
-		// transaction cannot be retried: run unnamed.
+		// live on another server session, and a failed Bind cannot be
+		// retried inside a transaction, nor in a pipeline, whose later
+		// commands were sent already (and where each sync point may move
+		// the session): run unnamed.
 		force = cache.Never
 	}
 	return c.stmts.Lookup(sql, force)
@@ -117,7 +119,11 @@ func (c *core) poolerLost(r *request, e *Error) {
 	e.pooler = true
 	c.stmts.Disable()
 	if c.cfg.pool == nil || !c.cfg.pool.poolerLoses.Swap(true) {
-		c.log(slog.LevelWarn, "a connection pooler (PgBouncer in transaction mode?) lost a prepared statement; the statement was re-run unnamed, and this pool's connections stop preparing statements behind that pooler (set prepare_threshold=none to skip the detection)",
+		outcome := "the statement is re-run unnamed where nothing ran"
+		if c.pipelining.Load() {
+			outcome = "the pipeline's command failed"
+		}
+		c.log(slog.LevelWarn, "a connection pooler (PgBouncer in transaction mode?) lost a prepared statement; "+outcome+", and this pool's connections stop preparing statements behind that pooler (set prepare_threshold=none to skip the detection)",
 			"sqlstate", e.Code)
 	}
 }

@@ -51,7 +51,7 @@ func mixedLoad(t *testing.T, db *sql.DB, goroutines, ops int) (errs []error, wro
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(g), 7))
 			for i := 0; i < ops; i++ {
-				if err := mixedOp(db, stmt, tbl, r.IntN(5), g, i, &bad); err != nil {
+				if err := mixedOp(db, stmt, tbl, r.IntN(7), g, i, &bad); err != nil {
 					fail(fmt.Errorf("goroutine %d op %d: %w", g, i, err))
 				}
 			}
@@ -62,10 +62,27 @@ func mixedLoad(t *testing.T, db *sql.DB, goroutines, ops int) (errs []error, wro
 }
 
 // mixedOp runs one operation of kind k: point queries of ten shapes, an
-// insert, a short transaction, or the explicitly prepared statement.
+// insert, a short transaction, the explicitly prepared statement, a
+// pipeline or a batch.
 func mixedOp(db *sql.DB, stmt *sql.Stmt, tbl string, k, g, i int, bad *atomic.Int64) error {
 	ctx := context.Background()
 	switch k {
+	case 5:
+		return mixedPipeline(db, tbl, g, i, bad)
+	case 6:
+		res, err := pgpipe.ExecBatch(ctx, db, "INSERT INTO "+tbl+" (g, i, v) VALUES ($1, $2, 'batch')",
+			[][]any{{g, i}, {g, i + 1}, {g, i + 2}}, pgpipe.BatchIndependent)
+		if err != nil {
+			return err
+		}
+		for _, e := range res.Errors {
+			if e != nil {
+				return e
+			}
+		}
+		if res.RowsAffected != 3 {
+			bad.Add(1)
+		}
 	case 0:
 		var n int
 		shape := i % 10
@@ -182,4 +199,35 @@ func TestPgBouncerTransactionModeStopsPreparingAndSaysSo(t *testing.T) {
 	if n := logs.count("pooler"); n != 1 {
 		t.Fatalf("%d log lines about the pooler, want exactly one per Connector:\n%s", n, logs.String())
 	}
+}
+
+// mixedPipeline runs point queries of ten shapes and an insert in a
+// pipeline, in segments of their own, and checks every result.
+func mixedPipeline(db *sql.DB, tbl string, g, i int, bad *atomic.Int64) error {
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return pgpipe.RunPipeline(ctx, conn, func(p *pgpipe.Pipeline) error {
+		rows := make([]*pgpipe.Row, 4)
+		for j := range rows {
+			rows[j] = p.QueryRow(fmt.Sprintf("SELECT $1::int + %d", (i+j)%10), i)
+			if j == 1 {
+				p.Exec("INSERT INTO "+tbl+" (g, i, v) VALUES ($1, $2, 'pipeline')", g, i)
+			}
+			p.Sync()
+		}
+		for j, row := range rows {
+			var n int
+			if err := row.Scan(&n); err != nil {
+				return err
+			}
+			if n != i+(i+j)%10 {
+				bad.Add(1)
+			}
+		}
+		return nil
+	})
 }

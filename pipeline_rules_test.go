@@ -150,3 +150,45 @@ func TestPipelineHandleAfterSyncHasTheCommitError(t *testing.T) {
 	mustQueryOne(t, conn)
 	conn.Close()
 }
+
+// pooledProbe answers the driver's pooler probe with a backend other than
+// the one of the startup: a pooler sits in between.
+func pooledProbe() []pgtest.Step {
+	return []pgtest.Step{
+		pgtest.Expect(&pgproto3.Query{String: "SELECT pg_catalog.pg_backend_pid()"}),
+		pgtest.Send(pgtest.RowDescription(pgtest.Col{Name: "pg_backend_pid", OID: oidInt4, Size: 4}),
+			pgtest.DataRow([]byte(itoa(pgtest.DefaultProcessID+1))), pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')),
+	}
+}
+
+// unnamedParse checks a Parse of query without a statement name.
+func unnamedParse(query string) pgtest.Step {
+	return pgtest.ExpectFunc("unnamed Parse of "+query, func(m pgproto3.FrontendMessage) error {
+		if p, ok := m.(*pgproto3.Parse); !ok || p.Query != query || p.Name != "" {
+			return errors.New("want an unnamed Parse of " + query)
+		}
+		return nil
+	})
+}
+
+// Behind a pooler the session can move at every sync point of a pipeline,
+// and a statement the pooler lost could not be re-run there: pipelines run
+// unnamed, even where a plain query would prepare.
+func TestBehindAPoolerPipelinesRunUnnamed(t *testing.T) {
+	const query = "INSERT INTO t VALUES ($1)"
+	steps := pooledProbe()
+	for i := 0; i < 2; i++ {
+		steps = append(steps, unnamedParse(query), pgtest.ExpectFlight(&pgproto3.Bind{}, &pgproto3.Execute{}, &pgproto3.Sync{}))
+	}
+	steps = append(steps, pgtest.ExpectFlight(flush1...),
+		pgtest.Send(replies(insertReply, rfqI, insertReply, rfqI)...),
+		pgtest.ExpectFlight(sync1...), pgtest.Send(rfqI...),
+		pgtest.ExpectTerminateOrClose())
+	s := script(t, steps...)
+	conn := scriptConn(t, s, "prepare_threshold=0")
+	res, err := ExecBatch(context.Background(), conn, query, [][]any{{1}, {2}}, BatchIndependent)
+	if err != nil || res.RowsAffected != 2 {
+		t.Fatalf("ExecBatch: %+v, %v", res, err)
+	}
+	conn.Close()
+}
