@@ -205,7 +205,7 @@ func (c *conn) copyInRun(ctx context.Context, res *result, feed func(*copyWriter
 // startCopy sends a COPY statement and reads until the server starts the
 // COPY (want: evCopyIn or evCopyOut), or until the statement ended.
 func (c *core) startCopy(res *result, want event) error {
-	if isCopy(res.sql) && multipleStatements(res.sql) {
+	if classifySQL(res.sql, false).copy && multipleStatements(res.sql) {
 		return errors.New("pgpipe: a COPY must be sent alone, not with other statements")
 	}
 	c.queueSimple(res)

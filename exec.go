@@ -49,7 +49,14 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 
 	// Decided before queueBegin sends a deferred BEGIN (which clears
 	// pendingBegin): the transaction's first statement counts as inside it.
-	req := request{kind: reqExec, res: res, stage: stBind}
+	req := request{kind: reqExec, res: res, stage: stBind, classified: true}
+	if eff := classifySQL(res.sql, false).effect; eff != effNone {
+		// A statement that drops statements is never prepared itself, and
+		// the cache forgets what it drops before anything after it is
+		// queued.
+		c.applyEffect(eff)
+		o.force = cache.Never
+	}
 	name := ""
 	var desc *stmtDesc
 	if explicit {
@@ -373,6 +380,7 @@ func (c *core) simpleInternal(sql string) error {
 // queueSimple writes a simple Query for res.sql, with any pending Close
 // and BEGIN in front (fenced by a Sync, so the Query starts clean).
 func (c *core) queueSimple(res *result) {
+	c.applyEffect(classifySQL(res.sql, true).effect)
 	if len(c.stmts.Closing()) > 0 || c.pendingBegin != "" {
 		c.queueCloses()
 		c.queueBegin()
@@ -380,7 +388,7 @@ func (c *core) queueSimple(res *result) {
 	}
 	c.fe.SendQuery(&pgproto3.Query{String: res.sql})
 	c.queued(len(res.sql))
-	c.q.push(request{kind: reqSimple, res: res})
+	c.q.push(request{kind: reqSimple, res: res, classified: true})
 }
 
 // startSimple runs a simple-protocol query up to its first result set

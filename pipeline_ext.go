@@ -189,7 +189,7 @@ func (p *Pipeline) newHandle(sql string) *handle {
 		h.fail(p.core.broken)
 	case p.ctx.Err() != nil:
 		h.fail(p.ctx.Err())
-	case isCopy(sql):
+	case classifySQL(sql, false).copy:
 		h.fail(errors.New("pgpipe: COPY cannot run inside a pipeline: run it after the pipeline ends"))
 	}
 	return h
@@ -599,37 +599,6 @@ func (r *Row) Scan(dest ...any) error {
 		return sql.ErrNoRows
 	}
 	return r.rows.Scan(dest...)
-}
-
-// isCopy reports whether sql is a COPY statement.
-func isCopy(sql string) bool {
-	i := 0
-	for i < len(sql) {
-		switch ch := sql[i]; {
-		case ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '(':
-			i++
-		case ch == '-' && i+1 < len(sql) && sql[i+1] == '-':
-			i = skipLineComment(sql, i)
-		case ch == '/' && i+1 < len(sql) && sql[i+1] == '*':
-			i = skipBlockComment(sql, i)
-		default:
-			return len(sql)-i >= 4 && equalFoldASCII(sql[i:i+4], "copy") &&
-				(len(sql) == i+4 || !isIdentByte(sql[i+4]))
-		}
-	}
-	return false
-}
-
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if a[i]|0x20 != b[i]|0x20 {
-			return false
-		}
-	}
-	return true
 }
 
 // BatchMode chooses how [ExecBatch] fences the executions of a batch.

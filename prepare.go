@@ -128,9 +128,34 @@ func (c *core) poolerLost(r *request, e *Error) {
 	}
 }
 
+// applyEffect keeps the cache true for a statement that drops or
+// invalidates server statements (see classifySQL). It runs when the
+// statement is queued, so every command queued after it, also in a
+// pipeline that has not read its result yet, prepares afresh instead of
+// binding a name the statement drops. Forgetting a name too early costs
+// at most a statement left on the server under a name never used again.
+func (c *core) applyEffect(e stmtEffect) {
+	switch e {
+	case effDropsAll:
+		c.stmts.Reset()
+		c.stmtGen++
+	case effDropsSome:
+		// DEALLOCATE of one name, perhaps one of ours: close them all
+		// (closing a name the server no longer has is not an error).
+		c.stmts.Invalidate()
+		c.stmtGen++
+	case effInvalidates:
+		c.stmts.Invalidate()
+	}
+}
+
 // noteCommand keeps the cache true after commands that drop or invalidate
-// server statements behind the driver's back.
-func (c *core) noteCommand(tag []byte, sql string) {
+// server statements behind the driver's back and that classifySQL did not
+// see when they were queued (r.classified).
+func (c *core) noteCommand(r *request, tag []byte, sql string) {
+	if r.classified {
+		return
+	}
 	switch {
 	case bytes.Equal(tag, []byte("DISCARD ALL")), bytes.HasPrefix(tag, []byte("DEALLOCATE")):
 		c.stmts.Reset()

@@ -62,6 +62,9 @@ type request struct {
 	// quiet drops the "no transaction in progress" warning of the
 	// pipeline's own ROLLBACK.
 	quiet bool
+	// classified: what the statement does to server statements was
+	// applied to the cache when it was queued (applyEffect).
+	classified bool
 }
 
 // event is what advance saw.
@@ -433,7 +436,7 @@ func (c *core) onCommandComplete(r *request, m *pgproto3.CommandComplete) (event
 	res := r.res
 	res.tagLen = uint8(copy(res.tag[:], m.CommandTag))
 	res.rowsAffected = rowsAffected(m.CommandTag)
-	c.noteCommand(m.CommandTag, res.sql)
+	c.noteCommand(r, m.CommandTag, res.sql)
 	if r.kind == reqSimple {
 		res.setDone = true
 		if res.state == resPending {

@@ -94,3 +94,95 @@ func TestCommitTimeErrorReachesEveryPipelinePath(t *testing.T) {
 		t.Errorf("%d rows committed, want 0", n)
 	}
 }
+
+// A DEALLOCATE ALL or DISCARD ALL queued in a pipeline drops every server
+// statement before the pipeline reads its result: statements queued after
+// it must not bind a name it dropped.
+func TestPipelineStatementsAfterAQueuedDeallocate(t *testing.T) {
+	t.Parallel()
+	for _, drop := range []string{"DEALLOCATE ALL", "DISCARD ALL", "/* pool reset */ deallocate prepare all"} {
+		t.Run(drop, func(t *testing.T) {
+			conn := openConn(t, "prepare_threshold=0")
+			ctx := context.Background()
+			const q = "SELECT $1::int + 1"
+			var n int
+			if err := conn.QueryRowContext(ctx, q, 1).Scan(&n); err != nil || n != 2 {
+				t.Fatalf("prepare it: %d, %v", n, err)
+			}
+			err := pgpipe.RunPipeline(ctx, conn, func(p *pgpipe.Pipeline) error {
+				p.Exec(drop)
+				p.Sync()
+				rows := []*pgpipe.Row{p.QueryRow(q, 2), p.QueryRow(q, 3)}
+				for i, r := range rows {
+					if err := r.Scan(&n); err != nil || n != i+3 {
+						t.Errorf("query %d after %s: %d, %v", i, drop, n, err)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The cache's view stayed true: the plain path prepares anew.
+			for i := 0; i < 3; i++ {
+				if err := conn.QueryRowContext(ctx, q, i).Scan(&n); err != nil || n != i+1 {
+					t.Fatalf("after the pipeline: %d, %v", n, err)
+				}
+			}
+		})
+	}
+}
+
+// A schema change queued in a pipeline makes the statements after it
+// prepare afresh: a plan whose result type changed would fail there with
+// 0A000, where it cannot be re-run.
+func TestPipelineStatementsAfterAQueuedSchemaChange(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "a int")
+	conn := openConn(t, "prepare_threshold=0")
+	ctx := context.Background()
+	if _, err := conn.ExecContext(ctx, "INSERT INTO "+tbl+" VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	q := "SELECT * FROM " + tbl + " WHERE a = $1"
+	var a, b int
+	if err := conn.QueryRowContext(ctx, q, 1).Scan(&a); err != nil {
+		t.Fatal(err)
+	}
+	err := pgpipe.RunPipeline(ctx, conn, func(p *pgpipe.Pipeline) error {
+		p.Exec("ALTER TABLE " + tbl + " ADD COLUMN b int DEFAULT 7")
+		p.Sync()
+		return p.QueryRow(q, 1).Scan(&a, &b)
+	})
+	if err != nil || a != 1 || b != 7 {
+		t.Fatalf("got %d %d, %v", a, b, err)
+	}
+}
+
+// A schema change the connection runs itself inside a transaction leaves
+// no stale plan behind: the next statement of the transaction works.
+func TestOwnSchemaChangeInsideATransactionNeedsNoRetry(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, "prepare_threshold=0")
+	db.SetMaxOpenConns(1)
+	tbl := newTable(t, db, "a int")
+	q := "SELECT * FROM " + tbl + " WHERE $1"
+	if _, err := db.Exec(q, true); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("ALTER TABLE " + tbl + " ADD COLUMN b int"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(q, true); err != nil {
+		t.Fatalf("after the transaction's own ALTER: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}

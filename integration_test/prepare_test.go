@@ -128,7 +128,9 @@ func TestSchemaChangeBetweenExecutionsIsRecoveredOutsideATransaction(t *testing.
 			t.Fatal(err)
 		}
 	}
-	if _, err := conn.ExecContext(context.Background(), "ALTER TABLE "+tbl+" ADD COLUMN b text DEFAULT 'new'"); err != nil {
+	// Another session changes the schema: this connection's cache cannot
+	// know (its own ALTER would have invalidated the cache when queued).
+	if _, err := openDB(t).Exec("ALTER TABLE " + tbl + " ADD COLUMN b text DEFAULT 'new'"); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := conn.QueryContext(context.Background(), q, true)
@@ -154,12 +156,20 @@ func TestSchemaChangeInsideATransactionIsExplained(t *testing.T) {
 	tbl := newTable(t, db, "a int")
 	q := "SELECT * FROM " + tbl + " WHERE $1"
 	db.Exec(q, true)
+	// Another session changes the schema, unknown to this connection.
+	if _, err := openDB(t).Exec("ALTER TABLE " + tbl + " ADD COLUMN b int"); err != nil {
+		t.Fatal(err)
+	}
 	tx, err := db.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	tx.Exec("ALTER TABLE " + tbl + " ADD COLUMN b int")
+	// Not the transaction's first statement: that one travels with the
+	// deferred BEGIN and could be retried with it.
+	if _, err := tx.Exec("SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
 	_, err = tx.Exec(q, true)
 	var pgErr *pgpipe.Error
 	if !errors.As(err, &pgErr) || pgErr.Code != "0A000" {

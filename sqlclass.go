@@ -1,0 +1,193 @@
+package pgpipe
+
+// The driver's one SQL classifier: what a statement text is, read past
+// comments, quotes and parentheses, for the decisions the driver takes
+// before sending it (COPY direction, what the statement does to the
+// server's prepared statements). It is a lexer of PostgreSQL's tokens, not
+// a parser: it looks at the leading keywords of each statement.
+
+// stmtEffect is what a statement does to the server's prepared statements.
+type stmtEffect uint8
+
+const (
+	effNone stmtEffect = iota
+	// effInvalidates: the statements still exist but may now resolve to
+	// other objects or change their result type (SET or RESET of
+	// search_path or role, RESET ALL, ALTER, DROP, CREATE OR REPLACE).
+	effInvalidates
+	// effDropsSome: DEALLOCATE of one statement, maybe one of ours.
+	effDropsSome
+	// effDropsAll: DEALLOCATE ALL, DISCARD ALL.
+	effDropsAll
+)
+
+// sqlClass is what classifySQL learned of a text.
+type sqlClass struct {
+	copy    bool // the first statement is a COPY
+	copyIn  bool // ... COPY ... FROM STDIN
+	copyOut bool // ... COPY ... TO STDOUT
+	effect  stmtEffect
+}
+
+// classifySQL reads the leading keywords of the first statement of sql,
+// or of every statement when all is set (a simple-protocol query may hold
+// several).
+func classifySQL(sql string, all bool) sqlClass {
+	var cl sqlClass
+	s := sqlScanner{sql: sql}
+	for first := true; ; first = false {
+		w := s.word()
+		switch {
+		case first && equalFoldASCII(w, "copy"):
+			cl.copy = true
+			cl.copyIn, cl.copyOut = s.copyDirection()
+		case equalFoldASCII(w, "deallocate"):
+			cl.effect = max(cl.effect, s.deallocateEffect())
+		case equalFoldASCII(w, "discard"):
+			if equalFoldASCII(s.word(), "all") {
+				cl.effect = effDropsAll
+			}
+		case equalFoldASCII(w, "set") || equalFoldASCII(w, "reset"):
+			cl.effect = max(cl.effect, s.setEffect(w))
+		case equalFoldASCII(w, "alter") || equalFoldASCII(w, "drop"),
+			equalFoldASCII(w, "create") && equalFoldASCII(s.word(), "or"):
+			// A schema change: a prepared statement's plan may no longer
+			// fit ("cached plan must not change result type"), which
+			// cannot be retried in a pipeline.
+			cl.effect = max(cl.effect, effInvalidates)
+		}
+		if !all || !s.nextStatement() {
+			return cl
+		}
+	}
+}
+
+// sqlScanner reads PostgreSQL tokens from sql, from i on.
+type sqlScanner struct {
+	sql string
+	i   int
+}
+
+// skipSpace skips white space and comments.
+func (s *sqlScanner) skipSpace() {
+	for s.i < len(s.sql) {
+		switch ch := s.sql[s.i]; {
+		case ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v':
+			s.i++
+		case ch == '-' && s.i+1 < len(s.sql) && s.sql[s.i+1] == '-':
+			s.i = skipLineComment(s.sql, s.i)
+		case ch == '/' && s.i+1 < len(s.sql) && s.sql[s.i+1] == '*':
+			s.i = skipBlockComment(s.sql, s.i)
+		default:
+			return
+		}
+	}
+}
+
+// token returns the next token: a word, a quoted item, or one byte; ""
+// at the end of the text.
+func (s *sqlScanner) token() string {
+	s.skipSpace()
+	if s.i >= len(s.sql) {
+		return ""
+	}
+	start := s.i
+	s.i = skipToken(s.sql, s.i)
+	return s.sql[start:s.i]
+}
+
+// word returns the next token when it is an unquoted word, skipping
+// opening parentheses before it; "" otherwise (the token is consumed).
+func (s *sqlScanner) word() string {
+	for {
+		t := s.token()
+		if t == "(" {
+			continue
+		}
+		if t == "" || !isIdentByte(t[0]) || t[0] >= '0' && t[0] <= '9' {
+			return ""
+		}
+		return t
+	}
+}
+
+// nextStatement skips to the token after the next semicolon at the top
+// level; false when there is none.
+func (s *sqlScanner) nextStatement() bool {
+	for {
+		switch s.token() {
+		case "":
+			return false
+		case ";":
+			return true
+		}
+	}
+}
+
+// copyDirection reads the rest of a COPY statement: FROM STDIN or TO
+// STDOUT outside parentheses (a COPY (query) TO STDOUT has its own FROMs).
+func (s *sqlScanner) copyDirection() (in, out bool) {
+	depth, prev := 0, ""
+	for {
+		t := s.token()
+		switch {
+		case t == "" || t == ";" && depth == 0:
+			if t == ";" {
+				s.i-- // leave the semicolon for nextStatement
+			}
+			return in, out
+		case t == "(":
+			depth++
+		case t == ")":
+			depth--
+		case depth == 0 && equalFoldASCII(t, "stdin") && equalFoldASCII(prev, "from"):
+			in = true
+		case depth == 0 && equalFoldASCII(t, "stdout") && equalFoldASCII(prev, "to"):
+			out = true
+		}
+		prev = t
+	}
+}
+
+// deallocateEffect reads DEALLOCATE [PREPARE] { name | ALL }.
+func (s *sqlScanner) deallocateEffect() stmtEffect {
+	w := s.word()
+	if equalFoldASCII(w, "prepare") {
+		w = s.word()
+	}
+	if equalFoldASCII(w, "all") {
+		return effDropsAll
+	}
+	return effDropsSome
+}
+
+// setEffect reads SET [SESSION | LOCAL] name ... or RESET name: changing
+// search_path or the role (whose name "$user" in search_path may stand
+// for), or resetting everything, can make a prepared statement's names
+// resolve to other objects.
+func (s *sqlScanner) setEffect(verb string) stmtEffect {
+	w := s.word()
+	if equalFoldASCII(w, "session") || equalFoldASCII(w, "local") {
+		w = s.word()
+	}
+	switch {
+	case equalFoldASCII(w, "search_path"), equalFoldASCII(w, "role"), equalFoldASCII(w, "authorization"):
+		return effInvalidates
+	case equalFoldASCII(w, "all") && equalFoldASCII(verb, "reset"):
+		return effInvalidates
+	}
+	return effNone
+}
+
+// equalFoldASCII compares a and b ignoring ASCII case.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i]|0x20 != b[i]|0x20 {
+			return false
+		}
+	}
+	return true
+}
