@@ -388,8 +388,12 @@ func (c *conn) CopyTo(ctx context.Context, query string, w io.Writer) (int64, er
 // CopyStream is the output of a COPY ... TO STDOUT, read at the caller's
 // pace. It must be closed, and not used after the Raw callback returns.
 type CopyStream struct {
-	c      *conn
-	res    *result
+	c   *conn
+	res *result
+	// ctxDone is the context's Done channel: once it is closed, no more
+	// data goes to the caller (see next).
+	ctxDone <-chan struct{}
+	ctx     context.Context
 	data   []byte // unread part of the current CopyData
 	rows   int64
 	err    error
@@ -410,7 +414,7 @@ func (c *conn) CopyToStream(ctx context.Context, query string) (*CopyStream, err
 		c.endOp()
 		return nil, firstErr(err, c.core.txNote(res.err), errors.New("pgpipe: the statement is not a COPY TO STDOUT"))
 	}
-	s := &CopyStream{c: c, res: res, span: c.core.startTrace(ctx, TraceQuery{SQL: query, Copy: true})}
+	s := &CopyStream{c: c, res: res, ctx: ctx, ctxDone: ctx.Done(), span: c.core.startTrace(ctx, TraceQuery{SQL: query, Copy: true})}
 	c.copyOpen = s
 	return s, nil
 }
@@ -423,6 +427,9 @@ func (s *CopyStream) next() ([]byte, error) {
 	}
 	core := s.c.core
 	for !s.done {
+		if s.ended() {
+			return nil, s.drain()
+		}
 		ev, err := core.advance(s.res)
 		if err != nil {
 			s.err = err
@@ -431,6 +438,9 @@ func (s *CopyStream) next() ([]byte, error) {
 		}
 		switch ev {
 		case evCopyData:
+			if s.ended() {
+				return nil, s.drain()
+			}
 			return core.copyData, nil
 		case evSync:
 			s.done = true
@@ -442,6 +452,37 @@ func (s *CopyStream) next() ([]byte, error) {
 	}
 	s.rows = s.res.rowsAffected
 	return nil, io.EOF
+}
+
+// ended reports, without blocking, whether the stream's context ended.
+func (s *CopyStream) ended() bool {
+	select {
+	case <-s.ctxDone:
+		return true
+	default:
+		return false
+	}
+}
+
+// drain ends a COPY whose context ended: no more data reaches the caller,
+// whatever its writer's pace. The context's end sent a CancelRequest
+// (cancel.go); the rest of the output is read and dropped up to
+// ReadyForQuery, within the cancel grace period, and the connection is
+// kept. The error is the context's, as a *CancelError; inside a
+// transaction block it also says that the transaction is aborted.
+func (s *CopyStream) drain() error {
+	core := s.c.core
+	s.res.discard = true
+	err := core.awaitSync()
+	s.done = true
+	if err == nil {
+		err = core.watch.err()
+	}
+	if err == nil {
+		err = s.ctx.Err()
+	}
+	s.err = core.txNote(err)
+	return s.err
 }
 
 // Read reads COPY output; io.EOF after the last row.

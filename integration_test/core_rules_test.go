@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/pgpipe/pgpipe"
 )
@@ -184,5 +185,76 @@ func TestOwnSchemaChangeInsideATransactionNeedsNoRetry(t *testing.T) {
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// slowWriter takes COPY output slowly and ends the context on its tenth
+// write; it counts the writes that come after.
+type slowWriter struct {
+	cancel func()
+	writes int
+	after  int
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	w.writes++
+	switch {
+	case w.writes == 10:
+		w.cancel()
+	case w.writes > 10:
+		w.after++
+		time.Sleep(20 * time.Millisecond) // slower than the network
+	}
+	return len(p), nil
+}
+
+// Once the context of a CopyTo ends, no more rows reach the writer, and
+// the COPY is ended within the cancel grace period whatever the writer's
+// pace: the connection is kept, and a transaction around it reports that
+// it was rolled back.
+func TestCopyToSlowWriterStopsWhenTheContextEnds(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "n int")
+	if _, err := db.Exec("INSERT INTO " + tbl + " SELECT generate_series(1, 200000)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, inTx := range []bool{false, true} {
+		t.Run(map[bool]string{false: "autocommit", true: "transaction"}[inTx], func(t *testing.T) {
+			conn := openConn(t)
+			var tx *sql.Tx
+			if inTx {
+				var err error
+				if tx, err = conn.BeginTx(context.Background(), nil); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tx.Exec("INSERT INTO " + tbl + " VALUES (-1)"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			w := &slowWriter{cancel: cancel}
+			_, err := pgpipe.CopyTo(ctx, conn, "COPY "+tbl+" TO STDOUT", w)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("CopyTo = %v, want context.Canceled", err)
+			}
+			if w.after != 0 {
+				t.Errorf("%d writes after the context ended, want 0", w.after)
+			}
+			if inTx {
+				if err := tx.Commit(); !errors.Is(err, pgpipe.ErrTxRolledBack) {
+					t.Errorf("Commit = %v, want ErrTxRolledBack", err)
+				}
+			}
+			var one int
+			if err := conn.QueryRowContext(context.Background(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+				t.Fatalf("the connection after the cancelled COPY: %d, %v", one, err)
+			}
+		})
+	}
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM " + tbl + " WHERE n = -1").Scan(&n); err != nil || n != 0 {
+		t.Errorf("the aborted transaction's row: %d rows, %v", n, err)
 	}
 }
