@@ -394,12 +394,12 @@ type CopyStream struct {
 	// data goes to the caller (see next).
 	ctxDone <-chan struct{}
 	ctx     context.Context
-	data   []byte // unread part of the current CopyData
-	rows   int64
-	err    error
-	closed bool
-	done   bool
-	span   *traceSpan
+	data    []byte // unread part of the current CopyData
+	rows    int64
+	err     error
+	closed  bool
+	done    bool
+	span    *traceSpan
 }
 
 // CopyToStream starts a COPY ... TO STDOUT statement; see [CopyToStream].
