@@ -124,8 +124,7 @@ type core struct {
 
 	peek          peeker // idle_unix.go
 	lastUsed      time.Time
-	notifications []Notification
-	notifyDropped bool // the overflow of notifications was logged
+	notifications notifyRing
 	logger        *slog.Logger
 }
 

@@ -3,6 +3,7 @@ package pgpipe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -39,6 +40,10 @@ type Listener struct {
 	pending   int
 	connected bool
 	closed    bool
+	// ready is closed when a connection is up; a new one is made when it
+	// is lost. lastErr is why the last connection attempt failed.
+	ready   chan struct{}
+	lastErr error
 }
 
 // ListenerOptions tune a [Listener]; the zero value is usable.
@@ -76,6 +81,7 @@ func NewListener(cn *Connector, opts ListenerOptions) *Listener {
 		done:     make(chan struct{}),
 		exit:     make(chan struct{}),
 		channels: map[string]bool{},
+		ready:    make(chan struct{}),
 	}
 	go l.run()
 	return l
@@ -86,35 +92,42 @@ func NewListener(cn *Connector, opts ListenerOptions) *Listener {
 func (l *Listener) Notifications() <-chan Notification { return l.out }
 
 // Listen starts listening to channel (LISTEN). It returns once the server
-// confirmed it, or, while the Listener is reconnecting, once the channel
-// is recorded: it is listened to as soon as the connection is back.
+// acknowledged the LISTEN, so a NOTIFY sent after it returns is delivered;
+// while the Listener is (re)connecting, it waits for the connection. When
+// ctx ends first it returns ctx's error (with the last connection error,
+// if any), and the channel stays recorded: it is listened to as soon as a
+// connection is up. After a lost connection every recorded channel is
+// listened to again.
 func (l *Listener) Listen(ctx context.Context, channel string) error {
 	return l.command(ctx, channel, true)
 }
 
-// Unlisten stops listening to channel (UNLISTEN).
+// Unlisten stops listening to channel (UNLISTEN). It returns once the
+// server acknowledged it, waiting for a connection as Listen does; the
+// channel is not listened to again after a reconnect either way.
 func (l *Listener) Unlisten(ctx context.Context, channel string) error {
 	return l.command(ctx, channel, false)
 }
+
+// errListenerClosed is returned by the methods of a closed Listener.
+var errListenerClosed = errors.New("pgpipe: the Listener is closed")
 
 func (l *Listener) command(ctx context.Context, channel string, listen bool) error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		return errors.New("pgpipe: the Listener is closed")
+		return errListenerClosed
 	}
 	if listen {
 		l.channels[channel] = true
 	} else {
 		delete(l.channels, channel)
 	}
-	if !l.connected {
-		l.mu.Unlock()
-		return nil // applied when the connection is (re)opened
-	}
-	l.pending++
-	wake := l.wake
 	l.mu.Unlock()
+	wake, err := l.awaitConnected(ctx)
+	if err != nil {
+		return err
+	}
 	sql := "LISTEN " + QuoteIdentifier(channel)
 	if !listen {
 		sql = "UNLISTEN " + QuoteIdentifier(channel)
@@ -126,7 +139,7 @@ func (l *Listener) command(ctx context.Context, channel string, listen bool) err
 	select {
 	case l.cmds <- cmd:
 	case <-l.exit:
-		return errors.New("pgpipe: the Listener is closed")
+		return errListenerClosed
 	case <-ctx.Done():
 		l.mu.Lock()
 		l.pending--
@@ -139,6 +152,37 @@ func (l *Listener) command(ctx context.Context, channel string, listen bool) err
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// awaitConnected waits until the Listener has a connection and counts a
+// command on its way to it (pending). It returns the function that wakes
+// the goroutine from its wait for notifications.
+func (l *Listener) awaitConnected(ctx context.Context) (context.CancelFunc, error) {
+	for {
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return nil, errListenerClosed
+		}
+		if l.connected {
+			l.pending++
+			wake := l.wake
+			l.mu.Unlock()
+			return wake, nil
+		}
+		ready, lastErr := l.ready, l.lastErr
+		l.mu.Unlock()
+		select {
+		case <-ready:
+		case <-l.exit:
+			return nil, errListenerClosed
+		case <-ctx.Done():
+			if lastErr != nil {
+				return nil, fmt.Errorf("pgpipe: the Listener is not connected (last attempt: %v): %w", lastErr, ctx.Err())
+			}
+			return nil, ctx.Err()
+		}
 	}
 }
 
@@ -171,6 +215,9 @@ func (l *Listener) run() {
 	for {
 		c, err := l.connect()
 		if err != nil {
+			l.mu.Lock()
+			l.lastErr = err
+			l.mu.Unlock()
 			if !l.sleep(delay) {
 				return
 			}
@@ -196,8 +243,17 @@ func (l *Listener) run() {
 // sent while disconnected are applied by connect.
 func (l *Listener) setConnected(on bool) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.connected == on {
+		return
+	}
 	l.connected = on
-	l.mu.Unlock()
+	if on {
+		l.lastErr = nil
+		close(l.ready)
+	} else {
+		l.ready = make(chan struct{})
+	}
 }
 
 // connect opens a connection and LISTENs to every recorded channel.

@@ -17,22 +17,63 @@ import (
 // with WaitForNotification; the [Listener] helper owns a connection for
 // that and delivers on a Go channel.
 
-// maxPendingNotifications bounds the notifications a connection keeps when
-// nobody takes them; beyond it the oldest are dropped, logged once.
-const maxPendingNotifications = 1 << 16
+// MaxPendingNotifications bounds the notifications a connection keeps
+// when nobody takes them. Beyond it each new notification drops the
+// oldest (logged once per connection, counted by
+// Conn.DroppedNotifications).
+const MaxPendingNotifications = 1 << 16
+
+// notifyRing holds the notifications nobody took yet, oldest first: a
+// ring that grows up to MaxPendingNotifications and then drops its oldest
+// entry for each new one, in constant time.
+type notifyRing struct {
+	buf     []Notification
+	head, n int
+	dropped uint64
+}
+
+// push adds n, dropping the oldest when full; it reports a drop.
+func (r *notifyRing) push(n Notification) bool {
+	if r.n == MaxPendingNotifications {
+		r.buf[r.head] = n
+		r.head = (r.head + 1) % len(r.buf)
+		r.dropped++
+		return true
+	}
+	if r.n == len(r.buf) {
+		grown := make([]Notification, min(max(16, 2*len(r.buf)), MaxPendingNotifications))
+		for i := 0; i < r.n; i++ {
+			grown[i] = r.buf[(r.head+i)%len(r.buf)]
+		}
+		r.buf, r.head = grown, 0
+	}
+	r.buf[(r.head+r.n)%len(r.buf)] = n
+	r.n++
+	return false
+}
+
+// pop removes and returns the oldest notification; the ring is not empty.
+func (r *notifyRing) pop() Notification {
+	n := r.buf[r.head]
+	r.buf[r.head] = Notification{}
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+	if r.n == 0 && len(r.buf) > 1024 {
+		r.buf, r.head = nil, 0 // a drained backlog gives its memory back
+	}
+	return n
+}
 
 // keepNotification stores one notification.
 func (c *core) keepNotification(n Notification) {
-	if len(c.notifications) >= maxPendingNotifications {
-		copy(c.notifications, c.notifications[1:])
-		c.notifications = c.notifications[:len(c.notifications)-1]
-		if !c.notifyDropped {
-			c.notifyDropped = true
-			c.log(slog.LevelWarn, "notifications nobody waits for are being dropped", "kept", maxPendingNotifications)
-		}
+	if c.notifications.push(n) && c.notifications.dropped == 1 {
+		c.log(slog.LevelWarn, "notifications nobody waits for are being dropped, oldest first", "kept", MaxPendingNotifications)
 	}
-	c.notifications = append(c.notifications, n)
 }
+
+// DroppedNotifications returns how many notifications this connection
+// dropped because MaxPendingNotifications were waiting to be taken.
+func (c *conn) DroppedNotifications() uint64 { return c.core.notifications.dropped }
 
 // WaitForNotification returns the oldest notification the connection
 // received, waiting for one if none is pending, until ctx ends. Through
@@ -57,8 +98,8 @@ func (c *conn) WaitForNotification(ctx context.Context) (Notification, error) {
 // asynchronous messages may come while the connection is idle; an
 // ErrorResponse (FATAL: the server ends the session) breaks it.
 func (c *core) waitNotification(ctx context.Context) (Notification, error) {
-	if len(c.notifications) > 0 {
-		return c.popNotification(), nil
+	if c.notifications.n > 0 {
+		return c.notifications.pop(), nil
 	}
 	// The end of ctx interrupts the read with a past deadline: a timeout
 	// leaves pgproto3 ready to go on where it stopped.
@@ -73,7 +114,7 @@ func (c *core) waitNotification(ctx context.Context) (Notification, error) {
 			c.restoreDeadline()
 		}
 	}()
-	for len(c.notifications) == 0 {
+	for c.notifications.n == 0 {
 		msg, err := c.fe.Receive()
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil && !c.watch.isExpired() {
@@ -91,16 +132,7 @@ func (c *core) waitNotification(ctx context.Context) (Notification, error) {
 		}
 		return Notification{}, c.violation("unexpected " + msgName(msg) + " while waiting for notifications")
 	}
-	return c.popNotification(), nil
-}
-
-func (c *core) popNotification() Notification {
-	n := c.notifications[0]
-	c.notifications = c.notifications[1:]
-	if len(c.notifications) == 0 {
-		c.notifications = nil
-	}
-	return n
+	return c.notifications.pop(), nil
 }
 
 // WaitForNotification waits for a notification on the connection behind

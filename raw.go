@@ -51,6 +51,10 @@ type Conn interface {
 	// WaitForNotification returns the next notification for a channel
 	// this connection LISTENs to, waiting until ctx ends.
 	WaitForNotification(ctx context.Context) (Notification, error)
+	// DroppedNotifications returns how many notifications the connection
+	// dropped, oldest first, because [MaxPendingNotifications] were
+	// already waiting to be taken.
+	DroppedNotifications() uint64
 
 	conn() *conn // only pgpipe implements Conn
 }

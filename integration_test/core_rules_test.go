@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -256,5 +258,112 @@ func TestCopyToSlowWriterStopsWhenTheContextEnds(t *testing.T) {
 	var n int
 	if err := db.QueryRow("SELECT count(*) FROM " + tbl + " WHERE n = -1").Scan(&n); err != nil || n != 0 {
 		t.Errorf("the aborted transaction's row: %d rows, %v", n, err)
+	}
+}
+
+// Listen on a new Listener returns once the server acknowledged the
+// LISTEN, so every NOTIFY sent after it is delivered; also Unlisten.
+func TestListenerListenReturnsWhenTheServerListens(t *testing.T) {
+	t.Parallel()
+	cn, err := pgpipe.NewConnector(dsn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := pgpipe.NewListener(cn, pgpipe.ListenerOptions{Buffer: 16})
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // only a hang trips it
+	defer cancel()
+	ch := "listen_ack_" + sanitize(t.Name())
+	if err := l.Listen(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	sender := openDB(t)
+	for i := 0; i < 10; i++ {
+		if _, err := sender.Exec("SELECT pg_notify($1, $2)", ch, fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 10; i++ {
+		select {
+		case n := <-l.Notifications():
+			if n.Payload != fmt.Sprint(i) {
+				t.Fatalf("notification %d has payload %q", i, n.Payload)
+			}
+		case <-ctx.Done():
+			t.Fatalf("notification %d of 10 never arrived", i)
+		}
+	}
+	if err := l.Unlisten(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	// After the acknowledged UNLISTEN nothing more arrives: a marker sent
+	// on a second channel is the next notification.
+	marker := ch + "_marker"
+	if err := l.Listen(ctx, marker); err != nil {
+		t.Fatal(err)
+	}
+	sender.Exec("SELECT pg_notify($1, 'late')", ch)
+	sender.Exec("SELECT pg_notify($1, 'marker')", marker)
+	select {
+	case n := <-l.Notifications():
+		if n.Channel != marker {
+			t.Fatalf("after Unlisten got %+v", n)
+		}
+	case <-ctx.Done():
+		t.Fatal("the marker never arrived")
+	}
+}
+
+// Listen on a Listener that cannot connect returns when its context ends.
+func TestListenerListenWithoutAServerEndsWithItsContext(t *testing.T) {
+	t.Parallel()
+	cn, err := pgpipe.NewConnector("host=127.0.0.1 port=1 user=nobody sslmode=disable connect_timeout=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := pgpipe.NewListener(cn, pgpipe.ListenerOptions{ReconnectDelay: time.Millisecond})
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := l.Listen(ctx, "nowhere"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Listen = %v, want context.DeadlineExceeded", err)
+	}
+}
+
+// Notifications nobody takes are capped; past the cap the oldest are
+// dropped one by one, counted, and the connection stays quick to use.
+func TestNotificationBacklogPastItsCapDropsTheOldest(t *testing.T) {
+	t.Parallel()
+	conn := openConn(t)
+	ctx := context.Background()
+	ch := "backlog_" + strings.ToLower(sanitize(t.Name()))
+	if _, err := conn.ExecContext(ctx, "LISTEN "+ch); err != nil {
+		t.Fatal(err)
+	}
+	extra := 5000
+	total := pgpipe.MaxPendingNotifications + extra
+	sender := openDB(t)
+	if _, err := sender.Exec("SELECT pg_notify($1, g::text) FROM generate_series(1, $2) g", ch, total); err != nil {
+		t.Fatal(err)
+	}
+	// A query on the listening connection reads them all on its way.
+	var one int
+	if err := conn.QueryRowContext(ctx, "SELECT pg_sleep(0.1), 1").Scan(new(any), &one); err != nil {
+		t.Fatal(err)
+	}
+	var dropped uint64
+	var first pgpipe.Notification
+	err := conn.Raw(func(dc any) error {
+		pc := dc.(pgpipe.Conn)
+		dropped = pc.DroppedNotifications()
+		var err error
+		first, err = pc.WaitForNotification(ctx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dropped != uint64(extra) || first.Payload != fmt.Sprint(extra+1) {
+		t.Fatalf("dropped %d, first kept %q; want %d dropped and %d first", dropped, first.Payload, extra, extra+1)
 	}
 }
