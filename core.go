@@ -27,9 +27,11 @@ import (
 // the queue. core knows nothing of database/sql's types.
 //
 // A core is used by one goroutine at a time. The exceptions are the cancel
-// goroutine started by ctxWatch (cancel.go), which reads only the fields
-// fixed at connect time and sets deadlines on netConn, and the background
-// reader of a pipeline flush (pipeline.go), documented where it starts.
+// goroutine started by ctxWatch (cancel.go), which reads the fields fixed
+// at connect time, sets deadlines on netConn and, for a pipeline, writes
+// the Sync that ends it (injectSync, under writeMu); and the connection's
+// background reader (bgreader.go), which reads the socket only while
+// flushReading writes.
 type core struct {
 	cfg *Config
 
@@ -85,6 +87,9 @@ type core struct {
 	boundChannel bool
 
 	watch ctxWatch
+	// reader drains the socket while a pipeline or COPY flush writes;
+	// nil until the first such flush (bgreader.go).
+	reader *bgReader
 
 	// pendingBegin is a BEGIN not yet sent: written in front of the next
 	// command of the transaction (tx.go), so BeginTx costs no round trip.
@@ -364,8 +369,8 @@ func loadLocation(name string) *time.Location {
 	return loc
 }
 
-// queueMsg estimates bytes written by a Send, to bound what a pipeline
-// buffers before flushing.
+// queued records the bytes a Send added (estimated), to bound what a
+// pipeline buffers before flushing.
 func (c *core) queued(n int) { c.unflushed += n + 5 }
 
 // flush writes everything queued. A write error breaks the connection; when
@@ -481,53 +486,6 @@ func (c *core) endPipeline() {
 	}
 }
 
-// flushReading writes everything queued while a goroutine reads what the
-// server sends meanwhile into the stash, so a pipeline can never deadlock:
-// a server whose output buffer is full stops reading, and a client that
-// only wrote would wait for it forever.
-//
-// The reading goroutine is owned by flushReading: it starts here, stops
-// when flushReading sets a past read deadline after the write returned,
-// and hands over what it read (and its error, if the socket failed)
-// before flushReading returns. Concurrent Read and Write are allowed on
-// net.Conn and tls.Conn.
-func (c *core) flushReading() error {
-	if c.broken != nil {
-		return c.broken
-	}
-	type readResult struct {
-		data []byte
-		err  error
-	}
-	done := make(chan readResult, 1)
-	go func() {
-		var data []byte
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := c.netConn.Read(buf)
-			data = append(data, buf[:n]...)
-			if err != nil {
-				done <- readResult{data, err}
-				return
-			}
-		}
-	}()
-	werr := c.flush()
-	_ = c.netConn.SetReadDeadline(time.Now())
-	rr := <-done
-	c.restoreDeadline()
-	c.rd.stash = append(c.rd.stash, rr.data...)
-	if werr != nil {
-		return werr
-	}
-	if rr.err != nil && !errors.Is(rr.err, os.ErrDeadlineExceeded) {
-		// The socket failed while reading; the stashed bytes (perhaps the
-		// server's FATAL error) are still processed before the error.
-		c.rd.err = rr.err
-	}
-	return nil
-}
-
 // restoreDeadline clears the read deadline flushReading set, unless the
 // cancel grace period ran out meanwhile: then the connection stays doomed.
 func (c *core) restoreDeadline() {
@@ -591,6 +549,7 @@ func (c *core) close() error {
 		_ = c.fe.Flush()
 		c.broken = errConnClosed
 	}
+	c.reader.stop()
 	return c.netConn.Close()
 }
 

@@ -29,8 +29,9 @@ const (
 	// [RowDescription DataRow*] CommandComplete|EmptyQueryResponse, or an
 	// ErrorResponse that ends it; then ReadyForQuery.
 	reqSimple
-	// reqCopyIn: the data of a COPY FROM STDIN, sent after its reqExec got
-	// CopyInResponse (copy_ext.go). No reply of its own.
+	// The data of a COPY FROM STDIN is no request: it is sent after the
+	// COPY's own request got CopyInResponse (copy_ext.go), and has no
+	// reply of its own.
 )
 
 // stage is how far a request's replies have come.

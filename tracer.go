@@ -65,7 +65,7 @@ type traceSpan struct {
 	start time.Time
 }
 
-// startQuery begins tracing a statement, or returns nil without a tracer.
+// startTrace begins tracing a statement, or returns nil without a tracer.
 func (c *core) startTrace(ctx context.Context, q TraceQuery) *traceSpan {
 	t := c.cfg.Tracer
 	if t == nil {
