@@ -2,6 +2,8 @@ package pgpipe
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -70,4 +72,109 @@ func (c *core) onCopyOutData(r *request, msg pgproto3.BackendMessage) (event, er
 		return evCopyData, nil
 	}
 	return evNone, nil
+}
+
+// Verbs for the data of a COPY FROM STDIN (copy_ext.go, copy_stmt.go).
+
+// queueCopyDone ends the data of a COPY FROM STDIN; the server answers
+// with the COPY's CommandComplete (or error) and ReadyForQuery.
+func (c *core) queueCopyDone() { c.fe.Send(&pgproto3.CopyDone{}) }
+
+// queueCopyFail aborts a COPY FROM STDIN with reason as the server's
+// error message (made valid UTF-8 without NUL bytes, as the protocol
+// requires).
+func (c *core) queueCopyFail(reason string) {
+	c.fe.Send(&pgproto3.CopyFail{Message: strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "?")})
+}
+
+// sendCopyData writes one CopyData message that msg already holds whole
+// (its 5-byte header filled in), without copying it into the send buffer.
+// A write error breaks the connection.
+func (c *core) sendCopyData(msg []byte) error {
+	if err := c.fe.SendUnbufferedEncodedCopyData(msg); err != nil {
+		c.fail(&ConnError{Op: "sending COPY data", Err: err})
+		return c.broken
+	}
+	c.wrote = true
+	return nil
+}
+
+// pollCopyIn reads, without blocking, what the server sent while COPY
+// data goes out: notices are handled; an ErrorResponse means the COPY
+// failed, and comes back as failed (the COPY's result error). err is the
+// connection's.
+func (c *core) pollCopyIn() (failed, err error) {
+	for c.pendingInput() {
+		msg, err := c.fe.Receive()
+		if err != nil {
+			return nil, c.readFailed(err)
+		}
+		if c.handleAsync(msg) {
+			continue
+		}
+		e, ok := msg.(*pgproto3.ErrorResponse)
+		if !ok {
+			return nil, c.violation("unexpected " + msgName(msg) + " during COPY FROM STDIN")
+		}
+		r := c.q.front()
+		res := r.res
+		if _, err := c.onError(r, e); err != nil {
+			return nil, err
+		}
+		return res.err, nil
+	}
+	return nil, nil
+}
+
+// startCopy sends a COPY statement and reads until the server starts the
+// COPY (want: evCopyIn or evCopyOut), or until the statement ended.
+func (c *core) startCopy(res *result, want event) error {
+	if classifySQL(res.sql, false).copy && multipleStatements(res.sql) {
+		return errors.New("pgpipe: a COPY must be sent alone, not with other statements")
+	}
+	c.queueSimple(res)
+	if err := c.flush(); err != nil {
+		return err
+	}
+	for res.state != resDone {
+		ev, err := c.advance(res)
+		if err != nil {
+			return err
+		}
+		if ev == want {
+			return nil
+		}
+		if ev == evCopyIn || ev == evCopyOut {
+			return c.wrongCopyDirection(res, ev)
+		}
+	}
+	return nil
+}
+
+// wrongCopyDirection ends a COPY that goes the other way than the call
+// expects (CopyFrom given a COPY TO statement, or the reverse).
+func (c *core) wrongCopyDirection(res *result, ev event) error {
+	err := errors.New("pgpipe: COPY TO STDOUT given to a COPY FROM call")
+	if ev == evCopyIn {
+		err = errors.New("pgpipe: COPY FROM STDIN given to a COPY TO call")
+		c.queueCopyFail(err.Error())
+		if ferr := c.flush(); ferr != nil {
+			return ferr
+		}
+	}
+	res.discard = true
+	res.copyWanted = false
+	if aerr := c.awaitSync(); aerr != nil {
+		return aerr
+	}
+	return err
+}
+
+// txNote adds, to an error that left a transaction block aborted, what
+// that means for the caller.
+func (c *core) txNote(err error) error {
+	if c.txStatus == 'E' {
+		return fmt.Errorf("%w (the open transaction is now aborted: it can only be rolled back)", err)
+	}
+	return err
 }

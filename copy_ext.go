@@ -9,8 +9,6 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // COPY (PostgreSQL, "COPY" and protocol "COPY Operations"), through
@@ -181,11 +179,11 @@ func (c *conn) copyInRun(ctx context.Context, res *result, feed func(*copyWriter
 		ferr = w.flush()
 	}
 	if ferr == nil {
-		core.fe.Send(&pgproto3.CopyDone{})
+		core.queueCopyDone()
 	} else {
 		// Also after a server error: the server discards data until
 		// CopyDone or CopyFail, then answers ReadyForQuery.
-		core.fe.Send(&pgproto3.CopyFail{Message: strings.ToValidUTF8(strings.ReplaceAll(ferr.Error(), "\x00", ""), "?")})
+		core.queueCopyFail(ferr.Error())
 	}
 	if err := core.flush(); err != nil {
 		return 0, err
@@ -200,59 +198,6 @@ func (c *conn) copyInRun(ctx context.Context, res *result, feed func(*copyWriter
 		return 0, core.txNote(res.err)
 	}
 	return res.rowsAffected, nil
-}
-
-// startCopy sends a COPY statement and reads until the server starts the
-// COPY (want: evCopyIn or evCopyOut), or until the statement ended.
-func (c *core) startCopy(res *result, want event) error {
-	if classifySQL(res.sql, false).copy && multipleStatements(res.sql) {
-		return errors.New("pgpipe: a COPY must be sent alone, not with other statements")
-	}
-	c.queueSimple(res)
-	if err := c.flush(); err != nil {
-		return err
-	}
-	for res.state != resDone {
-		ev, err := c.advance(res)
-		if err != nil {
-			return err
-		}
-		if ev == want {
-			return nil
-		}
-		if ev == evCopyIn || ev == evCopyOut {
-			return c.wrongCopyDirection(res, ev)
-		}
-	}
-	return nil
-}
-
-// wrongCopyDirection ends a COPY that goes the other way than the call
-// expects (CopyFrom given a COPY TO statement, or the reverse).
-func (c *core) wrongCopyDirection(res *result, ev event) error {
-	err := errors.New("pgpipe: COPY TO STDOUT given to a COPY FROM call")
-	if ev == evCopyIn {
-		err = errors.New("pgpipe: COPY FROM STDIN given to a COPY TO call")
-		c.fe.Send(&pgproto3.CopyFail{Message: err.Error()})
-		if ferr := c.flush(); ferr != nil {
-			return ferr
-		}
-	}
-	res.discard = true
-	res.copyWanted = false
-	if aerr := c.awaitSync(); aerr != nil {
-		return aerr
-	}
-	return err
-}
-
-// txNote adds, to an error that left a transaction block aborted, what
-// that means for the caller.
-func (c *core) txNote(err error) error {
-	if c.txStatus == 'E' {
-		return fmt.Errorf("%w (the open transaction is now aborted: it can only be rolled back)", err)
-	}
-	return err
 }
 
 func firstErr(errs ...error) error {
@@ -321,41 +266,17 @@ func (w *copyWriter) flush() error {
 	}
 	w.buf[0] = 'd'
 	binary.BigEndian.PutUint32(w.buf[1:5], uint32(len(w.buf)-1))
-	err := w.core.fe.SendUnbufferedEncodedCopyData(w.buf)
+	err := w.core.sendCopyData(w.buf)
 	w.buf = w.buf[:5]
 	if err != nil {
-		w.core.fail(&ConnError{Op: "sending COPY data", Err: err})
-		return w.core.broken
+		return err
 	}
-	w.core.wrote = true
-	return w.checkServer()
-}
-
-// checkServer reads, without blocking, what the server sent during the
-// COPY: notices are handled; an error means the COPY failed.
-func (w *copyWriter) checkServer() error {
-	c := w.core
-	for c.pendingInput() {
-		msg, err := c.fe.Receive()
-		if err != nil {
-			return c.readFailed(err)
-		}
-		if c.handleAsync(msg) {
-			continue
-		}
-		e, ok := msg.(*pgproto3.ErrorResponse)
-		if !ok {
-			return c.violation("unexpected " + msgName(msg) + " during COPY FROM STDIN")
-		}
-		r := c.q.front()
-		res := r.res
-		if _, err := c.onError(r, e); err != nil {
-			return err
-		}
+	failed, err := w.core.pollCopyIn()
+	if failed != nil {
 		w.serverFailed = true
-		return res.err
+		return failed
 	}
-	return nil
+	return err
 }
 
 // CopyTo runs a COPY ... TO STDOUT statement and writes its output to w;

@@ -19,6 +19,9 @@ type execOpts struct {
 	force    cache.Force
 	describe bool  // the caller wants the result's columns (a query)
 	stmt     *stmt // an explicitly prepared statement, or nil
+	// quiet drops the server's "no transaction in progress" warning (a
+	// pipeline's own ROLLBACK after a transaction fence).
+	quiet bool
 }
 
 // queueExec writes the messages of one execution of res.sql into the send
@@ -49,7 +52,7 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 
 	// Decided before queueBegin sends a deferred BEGIN (which clears
 	// pendingBegin): the transaction's first statement counts as inside it.
-	req := request{kind: reqExec, res: res, stage: stBind, classified: true}
+	req := request{kind: reqExec, res: res, stage: stBind, classified: true, quiet: o.quiet}
 	if eff := classifySQL(res.sql, false).effect; eff != effNone {
 		// A statement that drops statements is never prepared itself, and
 		// the cache forgets what it drops before anything after it is
@@ -116,6 +119,28 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	c.q.push(req)
 	return nil
 }
+
+// queueFlush writes a Flush: the server sends what it holds for the
+// commands so far without waiting for a Sync (a pipeline reading a result
+// before its sync point).
+func (c *core) queueFlush() { c.fe.Send(&msgFlush) }
+
+// msgFlush is the one Flush message; pgproto3 only reads it.
+var msgFlush pgproto3.Flush
+
+// hasUnsent reports whether commands or bytes are queued and not yet
+// written.
+func (c *core) hasUnsent() bool { return c.q.unsent > 0 || c.unflushed > 0 }
+
+// bufferedBytes is about how many bytes are queued and not yet written.
+func (c *core) bufferedBytes() int { return c.unflushed }
+
+// inFlight is the number of commands whose replies are still expected.
+func (c *core) inFlight() int { return c.q.len() }
+
+// pipelineCut reports that the cancel goroutine ended the pipeline with a
+// Sync of its own (injectSync): nothing more is sent.
+func (c *core) pipelineCut() bool { return c.syncInjected.Load() }
 
 // queueSync writes a Sync: the end of a unit of work, after which the
 // server sends ReadyForQuery.

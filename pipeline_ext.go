@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/jackc/pgx/v5/pgproto3"
-
 	"github.com/pgpipe/pgpipe/internal/cache"
 )
 
@@ -152,14 +150,14 @@ func (p *Pipeline) finish() error {
 	p.closed = true
 	core := p.core
 	if core.broken == nil {
-		if p.ctx.Err() != nil || core.syncInjected.Load() {
+		if p.ctx.Err() != nil || core.pipelineCut() {
 			core.endPipeline()
 		} else {
 			p.syncs++
 			core.queueSync()
 			_ = core.flushReading()
 		}
-		for core.q.len() > 0 && core.broken == nil {
+		for core.inFlight() > 0 && core.broken == nil {
 			if _, err := core.advance(nil); err != nil {
 				break
 			}
@@ -203,28 +201,27 @@ func (h *handle) fail(err error) {
 	h.p.failed = append(h.p.failed, h)
 }
 
-// queue adds one execution to the pipeline and returns its request.
-func (p *Pipeline) queue(h *handle, args []any, describe bool, force cache.Force) *request {
+// queue adds one execution to the pipeline; quiet drops the server's
+// "no transaction in progress" warning for it.
+func (p *Pipeline) queue(h *handle, args []any, describe, quiet bool, force cache.Force) {
 	if h.localErr != nil {
-		return nil
+		return
 	}
 	nv, err := namedArgs(args)
 	if err == nil {
 		h.span = p.core.startTrace(p.ctx, TraceQuery{SQL: h.res.sql, Args: len(args), Pipelined: true})
-		err = p.core.queueExec(&h.res, nv, execOpts{describe: describe, force: force})
+		err = p.core.queueExec(&h.res, nv, execOpts{describe: describe, force: force, quiet: quiet})
 	}
 	if err != nil {
 		h.span.end(&h.res, 0, err)
 		h.span = nil
 		h.fail(err)
-		return nil
+		return
 	}
 	h.queued = true
-	r := p.core.q.back()
-	if p.core.unflushed >= pipelineChunk {
+	if p.core.bufferedBytes() >= pipelineChunk {
 		p.send(false)
 	}
-	return r
 }
 
 // internal queues a statement of the pipeline's own (BEGIN, COMMIT,
@@ -232,7 +229,7 @@ func (p *Pipeline) queue(h *handle, args []any, describe bool, force cache.Force
 func (p *Pipeline) internal(sql string) *handle {
 	h := p.newHandle(sql)
 	h.res.discard = true
-	p.queue(h, nil, false, cache.Never)
+	p.queue(h, nil, false, false, cache.Never)
 	return h
 }
 
@@ -267,17 +264,14 @@ func (p *Pipeline) send(forRead bool) error {
 		core.endPipeline()
 		return nil
 	}
-	if core.q.unsent == 0 && core.unflushed == 0 {
+	if !core.hasUnsent() {
 		return nil
 	}
 	if forRead {
-		core.fe.Send(&msgFlush)
+		core.queueFlush()
 	}
 	return core.flushReading()
 }
-
-// msgFlush asks the server to send what it holds without a sync point.
-var msgFlush pgproto3.Flush
 
 // await reads until h's result reaches want (resDescribed or resDone).
 func (p *Pipeline) await(h *handle, want resState, sink *result) error {
@@ -332,7 +326,7 @@ func (p *Pipeline) Sync() error {
 	}
 	p.syncs++
 	p.core.queueSync()
-	if p.core.unflushed >= pipelineChunk {
+	if p.core.bufferedBytes() >= pipelineChunk {
 		return p.send(false)
 	}
 	return nil
@@ -384,9 +378,7 @@ func (p *Pipeline) Tx(f func(*Pipeline) error) *Result {
 	// no-op whose warning the driver drops).
 	rb := p.newHandle("ROLLBACK")
 	rb.observed = true
-	if r := p.queue(rb, nil, false, cache.Never); r != nil {
-		r.quiet = true
-	}
+	p.queue(rb, nil, false, true, cache.Never)
 	return &Result{h: h, tx: true}
 }
 
@@ -394,14 +386,14 @@ func (p *Pipeline) Tx(f func(*Pipeline) error) *Result {
 func (p *Pipeline) Exec(query string, args ...any) *Result {
 	h := p.newHandle(query)
 	h.res.discard = true
-	p.queue(h, args, false, force(p.ctx))
+	p.queue(h, args, false, false, force(p.ctx))
 	return &Result{h: h}
 }
 
 // Query queues a query and returns the handle of its rows.
 func (p *Pipeline) Query(query string, args ...any) *Rows {
 	h := p.newHandle(query)
-	p.queue(h, args, true, force(p.ctx))
+	p.queue(h, args, true, false, force(p.ctx))
 	return &Rows{h: h}
 }
 
