@@ -192,3 +192,113 @@ func TestBehindAPoolerPipelinesRunUnnamed(t *testing.T) {
 	}
 	conn.Close()
 }
+
+var (
+	execMsgs     = []pgproto3.FrontendMessage{&pgproto3.Parse{}, &pgproto3.Bind{}, &pgproto3.Execute{}}
+	execOK       = []pgproto3.BackendMessage{&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}}
+	uniqueFailed = pgtest.ErrorResponse("23505", "duplicate key value violates unique constraint")
+)
+
+// A transaction fence in a pipeline: the failing command skips the rest of
+// the fence up to its Sync (COMMIT included), the fence's ROLLBACK ends
+// the aborted block, and the command after the fence still runs.
+func TestPipelineTxFenceSkipsToItsSync(t *testing.T) {
+	s := script(t,
+		pgtest.ExpectFlight(flight(sync1, execMsgs, execMsgs, execMsgs, execMsgs, sync1, execMsgs, execMsgs, flush1)...),
+		pgtest.Send(replies(rfqI,
+			execOK, []pgproto3.BackendMessage{pgtest.CommandComplete("BEGIN")},
+			execOK, []pgproto3.BackendMessage{pgtest.CommandComplete("INSERT 0 1")},
+			[]pgproto3.BackendMessage{&pgproto3.ParseComplete{}, uniqueFailed, pgtest.ReadyForQuery('E')},
+			execOK, []pgproto3.BackendMessage{pgtest.CommandComplete("ROLLBACK")},
+			execOK, []pgproto3.BackendMessage{pgtest.CommandComplete("INSERT 0 1")},
+		)...),
+		pgtest.ExpectFlight(sync1...), pgtest.Send(rfqI...),
+		pgtest.ExpectFlight(flightQuery...), queryReplies("1"),
+		pgtest.ExpectTerminateOrClose(),
+	)
+	conn := scriptConn(t, s)
+	var first, inside *Result
+	err := RunPipeline(context.Background(), conn, func(p *Pipeline) error {
+		tx := p.Tx(func(p *Pipeline) error {
+			first = p.Exec("INSERT INTO t VALUES (1)")
+			inside = p.Exec("INSERT INTO t VALUES (1)")
+			return nil
+		})
+		after := p.Exec("INSERT INTO u VALUES (1)")
+		wantCode(t, "the transaction", tx.Err(), "23505")
+		if err := after.Err(); err != nil {
+			t.Errorf("the command after the fence: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("RunPipeline: %v; the transaction's outcome was seen", err)
+	}
+	if err := first.Err(); err != nil {
+		t.Errorf("the fence's first command itself succeeded (rolled back with the fence): %v", err)
+	}
+	wantCode(t, "the failing command", inside.Err(), "23505")
+	mustQueryOne(t, conn)
+	conn.Close()
+}
+
+// A pipeline whose context ends while the server runs a command: the
+// cancel goroutine ends the pipeline with a Sync of its own and sends a
+// CancelRequest; the command reports the cancellation, a command queued
+// afterwards is never sent, and the connection is kept.
+func TestPipelineCancelledMidCommandInjectsASync(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := script(t,
+		pgtest.ExpectFlight(execMsgs...),
+		pgtest.ExpectFunc("Flush, then the test cancels", func(m pgproto3.FrontendMessage) error {
+			if _, ok := m.(*pgproto3.Flush); !ok {
+				return errors.New("want Flush")
+			}
+			cancel()
+			return nil
+		}),
+		pgtest.WaitForCancel(),
+		pgtest.Expect(&pgproto3.Sync{}),
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{},
+			pgtest.ErrorResponse("57014", "canceling statement due to user request"), pgtest.ReadyForQuery('I')),
+		pgtest.ExpectFlight(flightQuery...), queryReplies("1"),
+		pgtest.ExpectTerminateOrClose(),
+	)
+	conn := scriptConn(t, s)
+	var late *Result
+	err := RunPipeline(ctx, conn, func(p *Pipeline) error {
+		if err := p.Exec("SELECT pg_sleep(60)").Err(); !errors.Is(err, context.Canceled) {
+			t.Errorf("the running command: %v, want context.Canceled", err)
+		}
+		late = p.Exec("INSERT INTO t VALUES (1)")
+		return nil
+	})
+	if !errors.Is(late.Err(), context.Canceled) {
+		t.Errorf("a command queued after the cancel: %v, want context.Canceled", late.Err())
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("RunPipeline: %v", err)
+	}
+	mustQueryOne(t, conn)
+	conn.Close()
+}
+
+// A COPY FROM STDIN run without a data source: CopyFail, then the Sync the
+// server needs after a COPY in the extended protocol; the connection is
+// kept.
+func TestCopyWithoutASourceSendsCopyFailThenSync(t *testing.T) {
+	s := script(t,
+		pgtest.ExpectFlight(flightExec...),
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}, &pgproto3.CopyInResponse{}),
+		pgtest.ExpectFlight(&pgproto3.CopyFail{}, &pgproto3.Sync{}),
+		pgtest.Send(pgtest.ErrorResponse("57014", "COPY from stdin failed"), pgtest.ReadyForQuery('I')),
+		pgtest.ExpectFlight(flightQuery...), queryReplies("1"),
+		pgtest.ExpectTerminateOrClose(),
+	)
+	conn := scriptConn(t, s)
+	_, err := conn.ExecContext(context.Background(), "COPY t FROM STDIN WHERE $1", true)
+	wantCode(t, "Exec", err, "57014") // the server's echo of the CopyFail
+	mustQueryOne(t, conn)
+	conn.Close()
+}
