@@ -29,7 +29,7 @@ func TestScanTypeOfNarrowColumnsHoldsTheirValues(t *testing.T) {
 	}
 	// Run 1 is text, the rest binary once the statement is prepared.
 	for run := 1; run <= 7; run++ {
-		rows, err := db.Query("SELECT i2, i4, f4 FROM "+tbl+" WHERE i2 IS NOT NULL ORDER BY i2, f4 DESC")
+		rows, err := db.Query("SELECT i2, i4, f4 FROM " + tbl + " WHERE i2 IS NOT NULL ORDER BY i2, f4 DESC")
 		if err != nil {
 			t.Fatal(err)
 		}
