@@ -351,12 +351,16 @@ func TestUnsupportedArgumentsFailBeforeAnythingIsSent(t *testing.T) {
 		for _, p := range argPaths {
 			where := b.name + ", " + p.name
 			err := aroundGoodInserts(t, db, insert, where, func(tx *sql.Tx) error { return p.run(tx, insert, 2, b.v) })
+			var ae *pgpipe.ArgError
 			switch {
 			case err == nil:
 				t.Errorf("%s: no error", where)
 				continue
 			case b.check != nil && !b.check(err):
 				t.Errorf("%s: error %q (%T) is not the expected kind", where, err, err)
+			case !errors.As(err, &ae) || ae.Position != 2 || !strings.HasPrefix(err.Error(), "pgpipe: argument $2: "):
+				// Not database/sql's "sql: converting argument $2 type: ...".
+				t.Errorf("%s: error %q is not a pgpipe.ArgError for $2", where, err)
 			}
 			for _, w := range b.wants {
 				if !strings.Contains(err.Error(), w) {
