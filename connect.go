@@ -142,9 +142,12 @@ func connectHost(ctx context.Context, cfg *Config, h Host, want TargetSessionAtt
 	case SSLPrefer, "":
 		// As libpq: TLS first; plaintext when the TLS handshake fails or
 		// pg_hba.conf rejects the TLS session. A wrong password is not
-		// retried, nor a TLS setting the user got wrong.
+		// retried, nor a TLS setting the user got wrong, nor a dial that
+		// failed (refused, unknown host): no server was reached to refuse
+		// TLS. A server that declines TLS is not a failure (attemptOnce
+		// goes on in plaintext on the same connection).
 		c, err = attemptTLS(ctx, cfg, h, false)
-		if err != nil && ctx.Err() == nil && !isConfigError(err) && (!isServerError(err) || isHBAReject(err)) {
+		if err != nil && ctx.Err() == nil && !isConfigError(err) && !isDialError(err) && (!isServerError(err) || isHBAReject(err)) {
 			tlsErr := err
 			if c, err = attempt(ctx, cfg, h, nil); err != nil {
 				err = fmt.Errorf("%w; then without TLS: %w", tlsErr, err)
@@ -231,7 +234,7 @@ func attemptOnce(ctx context.Context, cfg *Config, h Host, tlsCfg any, floatDigi
 	}
 	raw, err := dial(ctx, network, addr)
 	if err != nil {
-		return nil, err
+		return nil, &dialError{err}
 	}
 	// Until the startup ends, the context's end closes the socket's
 	// deadline, so every read and write below returns.
@@ -495,6 +498,20 @@ func isServerError(err error) bool {
 func isHBAReject(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code == "28000"
+}
+
+// dialError is a failure to open the network connection: nothing reached
+// a server. Its text is the cause's.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// isDialError reports whether err is a failed dial, which another TLS
+// choice cannot cure.
+func isDialError(err error) bool {
+	var e *dialError
+	return errors.As(err, &e)
 }
 
 // isConfigError reports whether err is a mistake in the TLS settings,
