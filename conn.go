@@ -203,7 +203,12 @@ func (c *conn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
-// Ping checks the connection with an empty query: one round trip.
+// Ping checks the connection with an empty query: one round trip. When
+// the connection broke, the error wraps driver.ErrBadConn (an empty query
+// changes nothing, so database/sql may try another connection) and the
+// cause: a context that ended while the server did not answer
+// (errors.Is(err, context.DeadlineExceeded) holds, as with pgx), or the
+// server's or the network's error.
 func (c *conn) Ping(ctx context.Context) error {
 	if err := c.begin(ctx, ""); err != nil {
 		return err
@@ -213,8 +218,8 @@ func (c *conn) Ping(ctx context.Context) error {
 	res.reset("")
 	res.discard = true
 	if err := c.core.execSimple(res); err != nil {
-		if c.core.broken != nil {
-			return driver.ErrBadConn
+		if c.core.broken != nil && !errors.Is(err, driver.ErrBadConn) {
+			return &badConnError{err: err}
 		}
 		return err
 	}
