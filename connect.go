@@ -363,9 +363,44 @@ func (c *core) startup(h Host, floatDigits bool) error {
 		return err
 	}
 	if err := c.authenticate(h); err != nil {
+		return explainSetting(cfg, err)
+	}
+	return explainSetting(cfg, c.awaitStartupReady())
+}
+
+// explainSetting adds to the server's refusal of a startup setting that
+// came from the DSN (any keyword that is not a connection keyword is sent
+// as one, as libpq does) which DSN keyword it was, and the connection
+// keyword it resembles: "sslmod=disable" fails with PostgreSQL's
+// "unrecognized configuration parameter" (42704), or PgBouncer's
+// "unsupported startup parameter" (08P01), and says "did you mean sslmode".
+func explainSetting(cfg *Config, err error) error {
+	var pgErr *Error
+	if err == nil || !errors.As(err, &pgErr) {
 		return err
 	}
-	return c.awaitStartupReady()
+	var name string
+	switch {
+	case pgErr.Code == "42704":
+		_, rest, _ := strings.Cut(pgErr.Message, "\"")
+		name, _, _ = strings.Cut(rest, "\"")
+	case pgErr.Code == "08P01" && strings.HasPrefix(pgErr.Message, "unsupported startup parameter: "):
+		name = strings.TrimPrefix(pgErr.Message, "unsupported startup parameter: ")
+	}
+	if name == "" {
+		return err
+	}
+	for key := range cfg.RuntimeParams {
+		if !strings.EqualFold(key, name) {
+			continue
+		}
+		hint := ""
+		if s := suggestKeyword(key); s != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return fmt.Errorf("pgpipe: DSN keyword %q%s is not a connection keyword, so it was sent to the server as a setting, which refused it: %w", key, hint, err)
+	}
+	return err
 }
 
 // awaitStartupReady reads the messages after authentication: the cancel
