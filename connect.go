@@ -234,6 +234,9 @@ func attemptOnce(ctx context.Context, cfg *Config, h Host, tlsCfg any, floatDigi
 	}
 	raw, err := dial(ctx, network, addr)
 	if err != nil {
+		if cerr := ctxCause(ctx, err); cerr != nil {
+			err = fmt.Errorf("%w (%v)", cerr, err)
+		}
 		return nil, &dialError{err}
 	}
 	// Until the startup ends, the context's end closes the socket's
