@@ -274,7 +274,7 @@ func (c *core) fatalOp(r *request) string {
 		}
 	}
 	if r.kind == reqSimple {
-		return "running an empty query (Ping)"
+		return "running an empty query (as Ping does)"
 	}
 	return "waiting for the server"
 }

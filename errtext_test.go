@@ -44,7 +44,7 @@ func TestFatalDuringPingNamesPing(t *testing.T) {
 	if !errors.Is(err, driver.ErrBadConn) || !errors.As(err, &pgErr) || pgErr.Code != "57P01" {
 		t.Fatalf("Ping: %v; want driver.ErrBadConn and SQLSTATE 57P01", err)
 	}
-	if got := c.core.broken.Error(); !strings.Contains(got, "while running an empty query (Ping): FATAL") {
+	if got := c.core.broken.Error(); !strings.Contains(got, "while running an empty query (as Ping does): FATAL") {
 		t.Fatalf("the connection's error %q does not name Ping", got)
 	}
 	if c.IsValid() {
