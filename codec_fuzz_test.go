@@ -43,7 +43,7 @@ func fuzzLocation(t *testing.T, inZone bool) *time.Location {
 }
 
 // checkDecodedType fails when a decoder succeeded with a value whose type
-// scanType does not promise.
+// valueType does not promise.
 func checkDecodedType(t *testing.T, oid uint32, v any) {
 	t.Helper()
 	if v == nil {
@@ -55,8 +55,8 @@ func checkDecodedType(t *testing.T, oid uint32, v any) {
 	if s, ok := v.(string); ok && isTimeType(oid) && (s == "infinity" || s == "-infinity") {
 		return
 	}
-	if got := reflect.TypeOf(v); got != scanType(oid) {
-		t.Fatalf("%s decoded to %T, scanType says %v", typeName(oid), v, scanType(oid))
+	if got := reflect.TypeOf(v); got != valueType(oid) {
+		t.Fatalf("%s decoded to %T, valueType says %v", typeName(oid), v, valueType(oid))
 	}
 }
 

@@ -11,7 +11,10 @@ import (
 )
 
 var (
+	scanTypeInt16   = reflect.TypeFor[int16]()
+	scanTypeInt32   = reflect.TypeFor[int32]()
 	scanTypeInt64   = reflect.TypeFor[int64]()
+	scanTypeFloat32 = reflect.TypeFor[float32]()
 	scanTypeFloat64 = reflect.TypeFor[float64]()
 	scanTypeBool    = reflect.TypeFor[bool]()
 	scanTypeString  = reflect.TypeFor[string]()
@@ -20,13 +23,33 @@ var (
 	scanTypeAny     = reflect.TypeFor[any]()
 )
 
-// scanType returns the Go type of the values decoderFor's decoder produces
-// for a column of type oid, for ColumnTypeScanType: int64, float64, bool,
-// []byte (bytea, json, jsonb), time.Time (date, timestamp, timestamptz, whose
-// infinite values nevertheless come back as the strings "infinity" and
-// "-infinity"), the empty interface for void (always NULL), and string for
-// everything else, including OIDs the driver does not know.
+// scanType answers ColumnTypeScanType: the Go type a column of type oid
+// scans into without loss, as lib/pq and pgx's stdlib report it. It is
+// valueType narrowed to the column's own size: int16 for int2, int32 for
+// int4, float32 for float4 (the driver.Value is still an int64 or
+// float64, which database/sql's Scan converts exactly, since the column
+// cannot hold more). date, timestamp and timestamptz report time.Time
+// although their infinite values arrive as the strings "infinity" and
+// "-infinity", which a *time.Time destination refuses with an error.
 func scanType(oid uint32) reflect.Type {
+	switch oid {
+	case oidInt2:
+		return scanTypeInt16
+	case oidInt4:
+		return scanTypeInt32
+	case oidFloat4:
+		return scanTypeFloat32
+	}
+	return valueType(oid)
+}
+
+// valueType returns the Go type of the values decoderFor's decoder produces
+// for a column of type oid: int64, float64, bool, []byte (bytea, json,
+// jsonb), time.Time (date, timestamp, timestamptz, whose infinite values
+// nevertheless come back as the strings "infinity" and "-infinity"), the
+// empty interface for void (always NULL), and string for everything else,
+// including OIDs the driver does not know.
+func valueType(oid uint32) reflect.Type {
 	switch oid {
 	case oidInt2, oidInt4, oidInt8, oidOID:
 		return scanTypeInt64
@@ -75,12 +98,23 @@ func columnLength(oid uint32, typmod int32) (length int64, ok bool) {
 
 // precisionScale answers ColumnTypePrecisionScale for numeric(p, s): the
 // precision p and the scale s (negative since PostgreSQL 15, for a column
-// rounded to tens or hundreds). An unconstrained numeric, and every other
-// type, has ok false; time precisions such as timestamp(3) are not
-// reported, since database/sql describes the method as decimal-only.
+// rounded to tens or hundreds).
+//
+// An unconstrained numeric (type modifier -1) reports precision 65535 and
+// scale 65531 with ok true: the values lib/pq and pgx's stdlib report (the
+// modifier's bits read as a declared one), which no declared numeric can
+// have (p is at most 1000). Code written for those drivers depends on it:
+// GORM's migrator alters a column to a model's numeric(p,s) only when the
+// reported precision and scale differ from the model's.
+//
+// Every other type has ok false; time precisions such as timestamp(3) are
+// not reported, since database/sql describes the method as decimal-only.
 func precisionScale(oid uint32, typmod int32) (precision, scale int64, ok bool) {
-	if oid != oidNumeric || typmod < varHeaderSize {
+	if oid != oidNumeric {
 		return 0, 0, false
+	}
+	if typmod < varHeaderSize {
+		return unconstrainedPrecision, unconstrainedScale, true
 	}
 	// The modifier is ((p << 16) | (s & 0x7ff)) + VARHDRSZ, the scale an
 	// 11-bit two's complement number (numeric.c, make_numeric_typmod).
@@ -89,3 +123,10 @@ func precisionScale(oid uint32, typmod int32) (precision, scale int64, ok bool) 
 	scale = int64((m&0x7ff)^0x400) - 0x400
 	return precision, scale, true
 }
+
+// The precision and scale reported for an unconstrained numeric: the bits
+// of the modifier -1 less VARHDRSZ, as lib/pq and pgx's stdlib decode them.
+const (
+	unconstrainedPrecision = 65535
+	unconstrainedScale     = 65531
+)

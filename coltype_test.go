@@ -21,10 +21,10 @@ func TestTypeNameUsesUpperCaseCatalogNames(t *testing.T) {
 	}
 }
 
-func TestScanTypeMatchesDecodedValues(t *testing.T) {
+func TestScanTypeIsTheColumnsOwnSize(t *testing.T) {
 	cases := map[uint32]reflect.Type{
-		oidInt2: reflect.TypeFor[int64](), oidInt4: reflect.TypeFor[int64](), oidInt8: reflect.TypeFor[int64](),
-		oidOID: reflect.TypeFor[int64](), oidFloat4: reflect.TypeFor[float64](), oidFloat8: reflect.TypeFor[float64](),
+		oidInt2: reflect.TypeFor[int16](), oidInt4: reflect.TypeFor[int32](), oidInt8: reflect.TypeFor[int64](),
+		oidOID: reflect.TypeFor[int64](), oidFloat4: reflect.TypeFor[float32](), oidFloat8: reflect.TypeFor[float64](),
 		oidBool: reflect.TypeFor[bool](), oidBytea: reflect.TypeFor[[]byte](), oidJSON: reflect.TypeFor[[]byte](),
 		oidJSONB: reflect.TypeFor[[]byte](), oidDate: reflect.TypeFor[time.Time](),
 		oidTimestamp: reflect.TypeFor[time.Time](), oidTimestamptz: reflect.TypeFor[time.Time](),
@@ -85,7 +85,7 @@ func TestPrecisionScale(t *testing.T) {
 		{"numeric(5,0)", oidNumeric, 327684, 5, 0, true},
 		{"numeric(3,-2)", oidNumeric, 198658, 3, -2, true},
 		{"numeric(1000,999)", oidNumeric, 65537003, 1000, 999, true},
-		{"numeric", oidNumeric, -1, 0, 0, false},
+		{"numeric", oidNumeric, -1, 65535, 65531, true}, // as lib/pq and pgx report it
 		{"timestamp(3)", oidTimestamp, 3, 0, 0, false},
 		{"int8", oidInt8, -1, 0, 0, false},
 	}

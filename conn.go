@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"reflect"
 	"time"
 
@@ -202,7 +203,12 @@ func (c *conn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
-// Ping checks the connection with an empty query: one round trip.
+// Ping checks the connection with an empty query: one round trip. When
+// the connection broke, the error wraps driver.ErrBadConn (an empty query
+// changes nothing, so database/sql may try another connection) and the
+// cause: a context that ended while the server did not answer
+// (errors.Is(err, context.DeadlineExceeded) holds, as with pgx), or the
+// server's or the network's error.
 func (c *conn) Ping(ctx context.Context) error {
 	if err := c.begin(ctx, ""); err != nil {
 		return err
@@ -212,8 +218,8 @@ func (c *conn) Ping(ctx context.Context) error {
 	res.reset("")
 	res.discard = true
 	if err := c.core.execSimple(res); err != nil {
-		if c.core.broken != nil {
-			return driver.ErrBadConn
+		if c.core.broken != nil && !errors.Is(err, driver.ErrBadConn) {
+			return &badConnError{err: err}
 		}
 		return err
 	}
@@ -264,8 +270,13 @@ const idleCheckAfter = time.Millisecond
 func (c *conn) IsValid() bool { return c.core.broken == nil }
 
 // CheckNamedValue accepts the argument types the driver encodes (see
-// encode_text.go), calling driver.Valuer itself, and leaves the rest to
-// database/sql's default conversion.
+// encode_text.go), calling driver.Valuer itself, and converts the rest as
+// database/sql's default converter would (named scalar types).
+//
+// An argument nothing fits, or whose Value method fails, is not refused
+// here: database/sql would wrap any error returned here in its own "sql:
+// converting argument" text. It is kept as a badArg, and the statement
+// fails with an *[ArgError] naming it before anything is sent.
 func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 	if nv.Name != "" {
 		return errors.New("pgpipe: named arguments are not supported: PostgreSQL takes positional $1, $2, ... parameters")
@@ -277,12 +288,26 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 		return driver.ErrRemoveArgument
 	}
 	v, err := checkArg(nv.Value)
+	if errors.Is(err, driver.ErrSkip) {
+		if v, err = driver.DefaultParameterConverter.ConvertValue(nv.Value); err != nil {
+			err = fmt.Errorf("pgpipe: %w", err)
+		}
+	}
 	if err != nil {
-		return err
+		v = badArg{err: err}
 	}
 	nv.Value = v
 	return nil
 }
+
+// badArg stands for an argument CheckNamedValue could not convert; encoding
+// it (appendArg) fails with err, so the statement fails before anything is
+// sent with an *ArgError that names the argument.
+type badArg struct{ err error }
+
+// Value returns the conversion error, for any path that converts the
+// argument again.
+func (b badArg) Value() (driver.Value, error) { return nil, b.err }
 
 // Close closes the connection (Terminate, then the socket).
 func (c *conn) Close() error { return c.core.close() }

@@ -142,9 +142,12 @@ func connectHost(ctx context.Context, cfg *Config, h Host, want TargetSessionAtt
 	case SSLPrefer, "":
 		// As libpq: TLS first; plaintext when the TLS handshake fails or
 		// pg_hba.conf rejects the TLS session. A wrong password is not
-		// retried, nor a TLS setting the user got wrong.
+		// retried, nor a TLS setting the user got wrong, nor a dial that
+		// failed (refused, unknown host): no server was reached to refuse
+		// TLS. A server that declines TLS is not a failure (attemptOnce
+		// goes on in plaintext on the same connection).
 		c, err = attemptTLS(ctx, cfg, h, false)
-		if err != nil && ctx.Err() == nil && !isConfigError(err) && (!isServerError(err) || isHBAReject(err)) {
+		if err != nil && ctx.Err() == nil && !isConfigError(err) && !isDialError(err) && (!isServerError(err) || isHBAReject(err)) {
 			tlsErr := err
 			if c, err = attempt(ctx, cfg, h, nil); err != nil {
 				err = fmt.Errorf("%w; then without TLS: %w", tlsErr, err)
@@ -231,7 +234,10 @@ func attemptOnce(ctx context.Context, cfg *Config, h Host, tlsCfg any, floatDigi
 	}
 	raw, err := dial(ctx, network, addr)
 	if err != nil {
-		return nil, err
+		if cerr := ctxCause(ctx, err); cerr != nil {
+			err = fmt.Errorf("%w (%v)", cerr, err)
+		}
+		return nil, &dialError{err}
 	}
 	// Until the startup ends, the context's end closes the socket's
 	// deadline, so every read and write below returns.
@@ -360,9 +366,44 @@ func (c *core) startup(h Host, floatDigits bool) error {
 		return err
 	}
 	if err := c.authenticate(h); err != nil {
+		return explainSetting(cfg, err)
+	}
+	return explainSetting(cfg, c.awaitStartupReady())
+}
+
+// explainSetting adds to the server's refusal of a startup setting that
+// came from the DSN (any keyword that is not a connection keyword is sent
+// as one, as libpq does) which DSN keyword it was, and the connection
+// keyword it resembles: "sslmod=disable" fails with PostgreSQL's
+// "unrecognized configuration parameter" (42704), or PgBouncer's
+// "unsupported startup parameter" (08P01), and says "did you mean sslmode".
+func explainSetting(cfg *Config, err error) error {
+	var pgErr *Error
+	if err == nil || !errors.As(err, &pgErr) {
 		return err
 	}
-	return c.awaitStartupReady()
+	var name string
+	switch {
+	case pgErr.Code == "42704":
+		_, rest, _ := strings.Cut(pgErr.Message, "\"")
+		name, _, _ = strings.Cut(rest, "\"")
+	case pgErr.Code == "08P01" && strings.HasPrefix(pgErr.Message, "unsupported startup parameter: "):
+		name = strings.TrimPrefix(pgErr.Message, "unsupported startup parameter: ")
+	}
+	if name == "" {
+		return err
+	}
+	for key := range cfg.RuntimeParams {
+		if !strings.EqualFold(key, name) {
+			continue
+		}
+		hint := ""
+		if s := suggestKeyword(key); s != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return fmt.Errorf("pgpipe: DSN keyword %q%s is not a connection keyword, so it was sent to the server as a setting, which refused it: %w", key, hint, err)
+	}
+	return err
 }
 
 // awaitStartupReady reads the messages after authentication: the cancel
@@ -495,6 +536,20 @@ func isServerError(err error) bool {
 func isHBAReject(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code == "28000"
+}
+
+// dialError is a failure to open the network connection: nothing reached
+// a server. Its text is the cause's.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// isDialError reports whether err is a failed dial, which another TLS
+// choice cannot cure.
+func isDialError(err error) bool {
+	var e *dialError
+	return errors.As(err, &e)
 }
 
 // isConfigError reports whether err is a mistake in the TLS settings,

@@ -181,12 +181,12 @@ func checkDecode(t *testing.T, tc decodeCase, format int16, src []byte) {
 	if !sameValue(got, tc.want) {
 		t.Fatalf("decode %s %q = %#v (%T), want %#v (%T)", typeName(tc.oid), src, got, got, tc.want, tc.want)
 	}
-	// scanType holds in the text format and wherever resultFormat asks for
+	// valueType holds in the text format and wherever resultFormat asks for
 	// binary; the binary fallback for other types is a copied []byte.
 	if _, isString := got.(string); got != nil && !(isString && isTimeType(tc.oid)) &&
 		(format == formatText || resultFormat(tc.oid) == formatBinary) {
-		if typ := reflect.TypeOf(got); typ != scanType(tc.oid) {
-			t.Errorf("decoded type %v, but scanType says %v", typ, scanType(tc.oid))
+		if typ := reflect.TypeOf(got); typ != valueType(tc.oid) {
+			t.Errorf("decoded type %v, but valueType says %v", typ, valueType(tc.oid))
 		}
 	}
 }

@@ -19,7 +19,9 @@
 // its keywords and environment variables (PGHOST, PGUSER, PGPASSWORD,
 // ...), ~/.pgpass, Unix-socket hosts, several hosts with
 // target_session_attrs and load_balance_hosts, and every sslmode; any
-// other keyword is sent to the server as a setting (search_path=app).
+// other keyword is sent to the server as a setting (search_path=app), and
+// when the server refuses one the error names it and the keyword it
+// resembles.
 // pgpipe's own keywords are prepare_threshold, prepared_max,
 // cancel_grace, trace and trace_regress. Authentication: trust, password,
 // MD5, SCRAM-SHA-256 and, over TLS, SCRAM-SHA-256-PLUS.
@@ -92,7 +94,10 @@
 // [BusyError], [ArgError], [AbortedError], [CopyValueError], [DSNError],
 // [ConnectError]. driver.ErrBadConn, which lets database/sql retry, is
 // returned only when nothing of the statement reached the server, so no
-// statement runs twice.
+// statement runs twice (and by Ping on a broken connection, wrapping the
+// cause). Arguments the driver cannot send, and a wrong number of them
+// where the statement's parameter count is known, fail before anything is
+// sent.
 //
 // # Cancellation
 //

@@ -450,3 +450,43 @@ func setPgxCacheCapacity(c *Config, v string) error {
 	}
 	return nil
 }
+
+// suggestKeyword returns the connection keyword (not a server setting)
+// that name most likely misspells: the nearest by edit distance, ignoring
+// letter case, when at most two edits away and nearer than name is long;
+// "" when none is.
+func suggestKeyword(name string) string {
+	name = strings.ToLower(name)
+	best, bestDist := "", 3
+	for i := range keywords {
+		k := &keywords[i]
+		if k.server {
+			continue
+		}
+		if d := editDistance(name, k.name); d < bestDist && d < len(name) {
+			best, bestDist = k.name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -657,3 +657,17 @@ func TestParseDSNAcceptsPgxAndLibpqKeywords(t *testing.T) {
 		t.Errorf("a bad pgx mode: %v", err)
 	}
 }
+
+func TestSuggestKeywordFindsTheKeywordATypoResembles(t *testing.T) {
+	cases := map[string]string{
+		"sslmod": "sslmode", "SSLMODE": "sslmode", "sslmdoe": "sslmode", "dbnme": "dbname", "usr": "user",
+		"pasword": "password", "prepare_treshold": "prepare_threshold", "aplication_name": "application_name",
+		"connect_timout": "connect_timeout", "search_path": "", "work_mem": "", "foo": "", "ab": "",
+		"timezon": "", // a server setting (timezone) is not suggested: it would have been sent as is
+	}
+	for name, want := range cases {
+		if got := suggestKeyword(name); got != want {
+			t.Errorf("suggestKeyword(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -256,6 +256,8 @@ func appendArg(buf []byte, v any) (out []byte, format int16, null bool, err erro
 	case arrayArg:
 		out, err := appendArray(buf, v.v)
 		return out, formatText, false, err
+	case badArg:
+		return buf, formatText, false, v.err
 	}
 	out, ok := appendScalar(buf, v)
 	if !ok {

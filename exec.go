@@ -3,6 +3,7 @@ package pgpipe
 import (
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -41,6 +42,9 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 		if e := c.stmts.Peek(res.sql); e != nil {
 			types = e.Data
 		}
+	}
+	if err := checkArgCount(len(args), types, o.stmt); err != nil {
+		return err
 	}
 	var oids []uint32
 	if types != nil {
@@ -141,6 +145,34 @@ func (c *core) inFlight() int { return c.q.len() }
 // pipelineCut reports that the cancel goroutine ended the pipeline with a
 // Sync of its own (injectSync): nothing more is sent.
 func (c *core) pipelineCut() bool { return c.syncInjected.Load() }
+
+// maxArgs is the most arguments one statement can take: Bind and Parse
+// count them in 16 bits, and PostgreSQL allows no more (PQ_QUERY_PARAM_MAX_LIMIT).
+const maxArgs = 65535
+
+// checkArgCount refuses, before anything is written, a number of
+// arguments no Bind can carry, and one that differs from the statement's
+// parameter count where the driver knows it: from the Describe of an
+// explicitly prepared statement (st) or of the cache's statement for the
+// same text (desc; every stmtDesc comes from a Describe statement, so its
+// params are the whole list). Otherwise the server says it, as a protocol
+// violation (08P01).
+func checkArgCount(n int, desc *stmtDesc, st *stmt) error {
+	if n > maxArgs {
+		return fmt.Errorf("pgpipe: %d arguments, but a statement takes at most %d (the protocol's limit); nothing was sent", n, maxArgs)
+	}
+	want := -1
+	switch {
+	case desc != nil:
+		want = len(desc.params)
+	case st != nil:
+		want = st.params
+	}
+	if want >= 0 && n != want {
+		return fmt.Errorf("pgpipe: the statement has %d parameters, but %d arguments were given; nothing was sent", want, n)
+	}
+	return nil
+}
 
 // queueSync writes a Sync: the end of a unit of work, after which the
 // server sends ReadyForQuery.

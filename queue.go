@@ -505,7 +505,7 @@ func (c *core) onError(r *request, m *pgproto3.ErrorResponse) (event, error) {
 	}
 	pgErr := newError(m, resultSQL(r))
 	if pgErr.fatal() {
-		c.fail(&ConnError{Op: "running " + shortSQL(resultSQL(r)), Err: pgErr})
+		c.fail(&ConnError{Op: c.fatalOp(r), Err: pgErr})
 		return evNone, pgErr
 	}
 	if r.kind == reqSync {

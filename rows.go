@@ -278,7 +278,9 @@ func (r *rows) Close() error {
 	return nil
 }
 
-// ColumnTypeScanType returns the Go type Next returns for column i.
+// ColumnTypeScanType returns the Go type column i scans into without
+// loss, as lib/pq and pgx report it: int16, int32 and float32 for int2,
+// int4 and float4 (see scanType).
 func (r *rows) ColumnTypeScanType(i int) reflect.Type { return scanType(r.res.cols[i].oid) }
 
 // ColumnTypeDatabaseTypeName returns the upper-case type name ("INT4",
@@ -292,7 +294,9 @@ func (r *rows) ColumnTypeLength(i int) (int64, bool) {
 	return columnLength(r.res.cols[i].oid, r.res.cols[i].typmod)
 }
 
-// ColumnTypePrecisionScale returns numeric(p,s)'s precision and scale.
+// ColumnTypePrecisionScale returns numeric(p,s)'s precision and scale;
+// for an unconstrained numeric, 65535 and 65531, as lib/pq and pgx report
+// it (see precisionScale).
 func (r *rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
 	return precisionScale(r.res.cols[i].oid, r.res.cols[i].typmod)
 }

@@ -236,3 +236,41 @@ func TestPassfileSuppliesThePassword(t *testing.T) {
 		t.Fatalf("%q, %v", v, err)
 	}
 }
+
+// A misspelt keyword (sslmod=disable) is still sent as a server setting, as
+// libpq does; when the server refuses it, the error says which DSN keyword
+// it came from and suggests the keyword it resembles, and keeps the
+// server's error for errors.As.
+func TestRefusedDSNSettingNamesTheKeywordAndSuggestsOne(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ extra, want string }{
+		{"sslmod=disable", `DSN keyword "sslmod" (did you mean "sslmode"?) is not a connection keyword, so it was sent to the server as a setting, which refused it: FATAL: unrecognized configuration parameter "sslmod"`},
+		{"prepare_treshold=0", `DSN keyword "prepare_treshold" (did you mean "prepare_threshold"?) is not a connection keyword`},
+		{"no_such_thing=1", `DSN keyword "no_such_thing" is not a connection keyword, so it was sent to the server as a setting, which refused it: FATAL`},
+	} {
+		db, err := sql.Open("pgpipe", dsn(tc.extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Ping()
+		db.Close()
+		var pgErr *pgpipe.Error
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &pgErr) || pgErr.Code != "42704" {
+			t.Errorf("%s: %v; want an error saying %q around SQLSTATE 42704", tc.extra, err, tc.want)
+		}
+	}
+	if err := openDB(t, "search_path=public").Ping(); err != nil {
+		t.Fatalf("a server setting in the DSN: %v", err)
+	}
+	// PgBouncer refuses it in its own words (08P01).
+	b := ormStartBouncer(t)
+	db, err := sql.Open("pgpipe", b.DSN(pgcluster.SuperUser, "", "dbname=pgpipe", "sslmode=disable", "sslmod=disable"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Ping()
+	if want := `DSN keyword "sslmod" (did you mean "sslmode"?)`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("through PgBouncer: %v; want an error saying %q", err, want)
+	}
+}

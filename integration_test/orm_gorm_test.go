@@ -521,3 +521,44 @@ func TestGORMConnWithoutDriverNameMigratesAgain(t *testing.T) {
 		ormStillWorks(t, sqlDB)
 	})
 }
+
+// gormAmountLoose and gormAmountExact are one table's model before and
+// after a change to its numeric column, as in GORM's TestSmartMigrateColumn.
+type gormAmountLoose struct {
+	ID     uint
+	Amount string `gorm:"type:numeric"`
+}
+
+type gormAmountExact struct {
+	ID     uint
+	Amount string `gorm:"type:numeric(10,2)"`
+}
+
+// GORM's migrator alters an unconstrained numeric column only when the
+// driver reports a precision and scale for it that differ from the
+// model's (information_schema has none): lib/pq and pgx report 65535 and
+// 65531, and so does pgpipe.
+func TestGORMAutoMigrateConstrainsNumeric(t *testing.T) {
+	t.Parallel()
+	prefix := ormPrefix(t, "gormnum")
+	g := gormOpen(t, dsn("sslmode=disable"), prefix, gormSetup{name: "dsn"}, false)
+	table := prefix + "amounts"
+	if err := g.Table(table).AutoMigrate(&gormAmountLoose{}); err != nil {
+		t.Fatalf("AutoMigrate with numeric: %v", err)
+	}
+	if err := g.Table(table).Create(&gormAmountLoose{Amount: "12.345"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Table(table).AutoMigrate(&gormAmountExact{}); err != nil {
+		t.Fatalf("AutoMigrate to numeric(10,2): %v", err)
+	}
+	var precision, scale sql.NullInt64
+	err := gormSQL(t, g).QueryRow("SELECT numeric_precision, numeric_scale FROM information_schema.columns WHERE table_name = $1 AND column_name = 'amount'", table).Scan(&precision, &scale)
+	if err != nil || precision.Int64 != 10 || scale.Int64 != 2 {
+		t.Fatalf("after AutoMigrate the column is numeric(%v,%v), %v; want numeric(10,2)", precision, scale, err)
+	}
+	var got gormAmountExact
+	if err := g.Table(table).First(&got).Error; err != nil || got.Amount != "12.35" {
+		t.Fatalf("the row after the change: %q, %v; want 12.35", got.Amount, err)
+	}
+}

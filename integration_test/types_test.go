@@ -351,12 +351,16 @@ func TestUnsupportedArgumentsFailBeforeAnythingIsSent(t *testing.T) {
 		for _, p := range argPaths {
 			where := b.name + ", " + p.name
 			err := aroundGoodInserts(t, db, insert, where, func(tx *sql.Tx) error { return p.run(tx, insert, 2, b.v) })
+			var ae *pgpipe.ArgError
 			switch {
 			case err == nil:
 				t.Errorf("%s: no error", where)
 				continue
 			case b.check != nil && !b.check(err):
 				t.Errorf("%s: error %q (%T) is not the expected kind", where, err, err)
+			case !errors.As(err, &ae) || ae.Position != 2 || !strings.HasPrefix(err.Error(), "pgpipe: argument $2: "):
+				// Not database/sql's "sql: converting argument $2 type: ...".
+				t.Errorf("%s: error %q is not a pgpipe.ArgError for $2", where, err)
 			}
 			for _, w := range b.wants {
 				if !strings.Contains(err.Error(), w) {
@@ -803,7 +807,7 @@ func TestColumnTypesDescribeEveryFormat(t *testing.T) {
 	wants := map[string]colWant{
 		"i2": {"INT2", no, no, 0}, "i4": {"INT4", no, no, 0}, "i8": {"INT8", no, no, 0},
 		"f4": {"FLOAT4", no, no, 0}, "f8": {"FLOAT8", no, no, 0},
-		"n": {"NUMERIC", no, 10, 2}, "neg": {"NUMERIC", no, 5, -2}, "un": {"NUMERIC", no, no, 0},
+		"n": {"NUMERIC", no, 10, 2}, "neg": {"NUMERIC", no, 5, -2}, "un": {"NUMERIC", no, 65535, 65531}, // as lib/pq and pgx report it
 		"b": {"BOOL", no, no, 0}, "t": {"TEXT", unbounded, no, 0}, "vc": {"VARCHAR", 10, no, 0},
 		"bc": {"BPCHAR", 3, no, 0}, "vcu": {"VARCHAR", unbounded, no, 0}, "by": {"BYTEA", unbounded, no, 0},
 		"d": {"DATE", no, no, 0}, "ts": {"TIMESTAMP", no, no, 0}, "tz": {"TIMESTAMPTZ", no, no, 0},
