@@ -242,7 +242,7 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	if c.copyOpen != nil {
 		return driver.ErrBadConn
 	}
-	if c.core.txStatus != 'I' {
+	if !c.core.txn.serverIdle() {
 		// A transaction block that no sql.Tx owns (an Exec of BEGIN
 		// without its COMMIT): the next user must not inherit it. pgx's
 		// stdlib discards such a connection too.

@@ -422,7 +422,7 @@ func (c *core) awaitStartupReady() error {
 			if !validTxStatus(m.TxStatus) {
 				return errProtocol("ReadyForQuery with transaction status " + strconv.QuoteRune(rune(m.TxStatus)) + " during startup")
 			}
-			c.txStatus = m.TxStatus
+			c.txn.status = m.TxStatus
 			return nil
 		case *pgproto3.ErrorResponse:
 			if what := incomplete(m); what != "" {

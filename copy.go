@@ -173,7 +173,7 @@ func (c *core) wrongCopyDirection(res *result, ev event) error {
 // txNote adds, to an error that left a transaction block aborted, what
 // that means for the caller.
 func (c *core) txNote(err error) error {
-	if c.txStatus == 'E' {
+	if c.txn.failed() {
 		return fmt.Errorf("%w (the open transaction is now aborted: it can only be rolled back)", err)
 	}
 	return err

@@ -450,7 +450,7 @@ func (s *CopyStream) Close() error {
 	core := c.core
 	s.res.discard = true
 	cancelled := false
-	if core.txStatus == 'I' {
+	if core.txn.serverIdle() {
 		// Outside a transaction block the COPY is its own transaction:
 		// cancelling it loses nothing the caller did not give up.
 		cancelled = core.key.sendCancel(cancelGrace(core.cfg)) == nil

@@ -44,9 +44,10 @@ type core struct {
 	// Fixed at connect time; the cancel goroutine reads these.
 	key cancelKey
 
-	params   map[string]string // ParameterStatus values, copied
-	loc      *time.Location    // the session TimeZone; nil when Go cannot load it
-	txStatus byte              // from the last ReadyForQuery: 'I', 'T' or 'E'
+	params map[string]string // ParameterStatus values, copied
+	loc    *time.Location    // the session TimeZone; nil when Go cannot load it
+	// txn is where the transaction stands (txstate.go).
+	txn txState
 
 	q        queue
 	aborting *abortCause // set from an ErrorResponse until the next ReadyForQuery
@@ -63,16 +64,12 @@ type core struct {
 	// ReadyForQuery marks the segment's results synced.
 	segment    []*result
 	segmentErr error
-	// txFailure is the error that put the open transaction in the failed
-	// state, for Commit's message.
-	txFailure error
-	names     map[string]string // interned column names
+	names      map[string]string // interned column names
 
 	// internalRes receives the driver's own statements (ROLLBACK, probes,
-	// Prepare); beginRes a deferred BEGIN; sentBegin is its text.
+	// Prepare); beginRes a deferred BEGIN.
 	internalRes result
 	beginRes    result
-	sentBegin   string
 
 	stmts *cache.Manager[*stmtDesc]
 	// stmtGen counts the times the server dropped all statements (DISCARD
@@ -90,10 +87,6 @@ type core struct {
 	// reader drains the socket while a pipeline or COPY flush writes;
 	// nil until the first such flush (bgreader.go).
 	reader *bgReader
-
-	// pendingBegin is a BEGIN not yet sent: written in front of the next
-	// command of the transaction (tx.go), so BeginTx costs no round trip.
-	pendingBegin string
 
 	// Outgoing message scratch, reused for every command; pgproto3 copies
 	// them into its buffer on Send.
@@ -268,12 +261,12 @@ func (w *dropWriter) Write(p []byte) (int, error) {
 // newCore wraps an established, authenticated connection.
 func newCore(cfg *Config, netConn, rawConn net.Conn) *core {
 	c := &core{
-		cfg:      cfg,
-		netConn:  netConn,
-		rawConn:  rawConn,
-		params:   make(map[string]string),
-		txStatus: 'I',
-		logger:   cfg.Logger,
+		cfg:     cfg,
+		netConn: netConn,
+		rawConn: rawConn,
+		params:  make(map[string]string),
+		txn:     txState{status: 'I'},
+		logger:  cfg.Logger,
 	}
 	if c.logger == nil {
 		c.logger = slog.Default()

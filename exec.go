@@ -55,7 +55,8 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	}
 
 	// Decided before queueBegin sends a deferred BEGIN (which clears
-	// pendingBegin): the transaction's first statement counts as inside it.
+	// the deferred state): the transaction's first statement counts as
+	// inside it.
 	req := request{kind: reqExec, res: res, stage: stBind, classified: true, quiet: o.quiet}
 	if eff := classifySQL(res.sql, false).effect; eff != effNone {
 		// A statement that drops statements is never prepared itself, and
@@ -187,13 +188,13 @@ func (c *core) queueSync() {
 // up to the next Sync in order, and an error skips the rest, so a failed
 // BEGIN can never let that command run outside the transaction.
 func (c *core) queueBegin() {
-	if c.pendingBegin == "" {
+	begin := c.txn.takeBegin()
+	if begin == "" {
 		return
 	}
-	c.beginRes.reset(c.pendingBegin)
+	c.beginRes.reset(begin)
 	c.beginRes.discard = true
-	c.sentBegin, c.pendingBegin = c.pendingBegin, ""
-	c.sendParse("", c.sentBegin, nil)
+	c.sendParse("", begin, nil)
 	c.msgBind.PreparedStatement = ""
 	c.msgBind.ParameterFormatCodes = nil
 	c.msgBind.Parameters = nil
@@ -201,7 +202,7 @@ func (c *core) queueBegin() {
 	c.fe.SendBind(&c.msgBind)
 	c.msgExecute.Portal = ""
 	c.fe.SendExecute(&c.msgExecute)
-	c.queued(len(c.sentBegin) + 30)
+	c.queued(len(begin) + 30)
 	c.q.push(request{kind: reqExec, res: &c.beginRes, stage: stParse})
 }
 
@@ -313,7 +314,7 @@ func (c *core) exec(res *result, args []driver.NamedValue, o execOpts) error {
 // flight (then it is rolled back and begun again).
 func (c *core) runRetrying(res *result, args []driver.NamedValue, o execOpts, await func(*result) error) error {
 	for attempt := 0; ; attempt++ {
-		hadBegin := c.pendingBegin != ""
+		hadBegin := c.txn.deferred()
 		if err := c.queueExec(res, args, o); err != nil {
 			return err
 		}
@@ -355,19 +356,19 @@ func (c *core) runRetrying(res *result, args []driver.NamedValue, o execOpts, aw
 // canRetry reports whether re-running the statement cannot run anything
 // twice: no transaction block was open before this flight.
 func (c *core) canRetry(hadBegin bool) bool {
-	return c.txStatus == 'I' || (hadBegin && c.txStatus == 'E')
+	return c.txn.serverIdle() || (hadBegin && c.txn.failed())
 }
 
 // restartTx undoes a BEGIN sent in the failed flight, so that the retry
 // begins the transaction afresh.
 func (c *core) restartTx(hadBegin bool) error {
-	if !hadBegin || c.txStatus == 'I' {
+	if !hadBegin || c.txn.serverIdle() {
 		return nil
 	}
 	if err := c.simpleInternal("ROLLBACK"); err != nil {
 		return err
 	}
-	c.pendingBegin = c.sentBegin
+	c.txn.restart()
 	return nil
 }
 
@@ -438,7 +439,7 @@ func (c *core) simpleInternal(sql string) error {
 // and BEGIN in front (fenced by a Sync, so the Query starts clean).
 func (c *core) queueSimple(res *result) {
 	c.applyEffect(classifySQL(res.sql, true).effect)
-	if len(c.stmts.Closing()) > 0 || c.pendingBegin != "" {
+	if len(c.stmts.Closing()) > 0 || c.txn.deferred() {
 		c.queueCloses()
 		c.queueBegin()
 		c.queueSync()

@@ -66,7 +66,7 @@ func (c *core) plan(sql string, force cache.Force) (cache.Plan, *cache.Entry[*st
 }
 
 // inTx reports whether a transaction block is open or about to be.
-func (c *core) inTx() bool { return c.txStatus != 'I' || c.pendingBegin != "" }
+func (c *core) inTx() bool { return c.txn.inBlock() }
 
 // confirmDescribed stores the columns a named statement's first described
 // execution reported, so later executions skip Describe and ask for binary.

@@ -576,14 +576,11 @@ func (c *core) onReadyForQuery(r *request, m *pgproto3.ReadyForQuery) (event, er
 	if !validTxStatus(m.TxStatus) {
 		return evNone, c.violation("ReadyForQuery with transaction status " + strconv.QuoteRune(rune(m.TxStatus)))
 	}
-	c.txStatus = m.TxStatus
+	c.txn.ready(m.TxStatus, c.segmentErr)
 	if r.kind == reqSimple && r.res != nil {
 		r.res.state = resDone
 		r.res.synced = true
 		c.resultDone(r.res)
-	}
-	if m.TxStatus == 'E' && c.txFailure == nil {
-		c.txFailure = c.segmentErr
 	}
 	for i, res := range c.segment {
 		res.synced = true

@@ -33,15 +33,14 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if c.rowsOpen != nil {
 		return nil, &BusyError{Op: "rows of an earlier query", Query: c.rowsOpen.res.sql}
 	}
-	if c.core.txStatus != 'I' || c.core.pendingBegin != "" {
+	if c.core.txn.inBlock() {
 		return nil, errors.New("pgpipe: a transaction is already open on this connection")
 	}
 	begin, err := beginSQL(opts)
 	if err != nil {
 		return nil, err
 	}
-	c.core.pendingBegin = begin
-	c.core.txFailure = nil
+	c.core.txn.deferBegin(begin)
 	c.tx.c = c
 	return &c.tx, nil
 }
@@ -74,8 +73,7 @@ func beginSQL(opts driver.TxOptions) (string, error) {
 // either way.
 func (t *tx) Commit() error {
 	core := t.c.core
-	if core.pendingBegin != "" {
-		core.pendingBegin = ""
+	if core.txn.dropDeferred() {
 		return nil
 	}
 	if core.broken != nil {
@@ -85,7 +83,7 @@ func (t *tx) Commit() error {
 		return err
 	}
 	if core.internalRes.commandTag() == "ROLLBACK" {
-		if cause := core.txFailure; cause != nil {
+		if cause := core.txn.failure; cause != nil {
 			return fmt.Errorf("%w: %w", ErrTxRolledBack, cause)
 		}
 		return ErrTxRolledBack
@@ -96,14 +94,13 @@ func (t *tx) Commit() error {
 // Rollback rolls the transaction back.
 func (t *tx) Rollback() error {
 	core := t.c.core
-	if core.pendingBegin != "" {
-		core.pendingBegin = ""
+	if core.txn.dropDeferred() {
 		return nil
 	}
 	if core.broken != nil {
 		return core.broken
 	}
-	if core.txStatus == 'I' {
+	if core.txn.serverIdle() {
 		return nil // already ended, e.g. by a COMMIT sent as a statement
 	}
 	return core.simpleInternal("ROLLBACK")
