@@ -1,7 +1,8 @@
 # pgpipe's commands. README.md names two of them: `make demo` and `make test`.
 GO       ?= go
 FUZZTIME ?= 5s
-FUZZERS  := FuzzParseDSN FuzzDecodeText FuzzDecodeBinary FuzzTimestampText FuzzArrayText FuzzSASLprep FuzzMultipleStatementsNeverPanics FuzzNumericBinary FuzzResultDecoder FuzzServerReplies
+# FUZZERS lists package:fuzzer pairs.
+FUZZERS  := .:FuzzParseDSN .:FuzzDecodeText .:FuzzDecodeBinary .:FuzzTimestampText .:FuzzArrayText ./internal/scram:FuzzSASLprep .:FuzzMultipleStatementsNeverPanics .:FuzzNumericBinary .:FuzzResultDecoder .:FuzzServerReplies
 
 .PHONY: test vet unit integration fuzz demo bench soak
 
@@ -26,9 +27,10 @@ integration:
 	cd integration_test && $(GO) test -race -count=1 -timeout 45m ./...
 
 fuzz:
-	@for f in $(FUZZERS); do \
-	  echo "fuzz $$f for $(FUZZTIME)"; \
-	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) . || exit 1; \
+	@for pf in $(FUZZERS); do \
+	  p=$${pf%%:*}; f=$${pf#*:}; \
+	  echo "fuzz $$f in $$p for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
 	done
 
 demo:

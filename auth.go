@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgpipe/pgpipe/internal/scram"
 )
 
 // authenticate answers the server's authentication requests until
@@ -134,7 +136,7 @@ func (c *core) scram(h Host, mechanisms []string, allowed func(string) bool) err
 	var cbData []byte
 	if tc, ok := c.netConn.(*tls.Conn); ok {
 		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
-			if cbData, err = tlsServerEndPoint(certs[0]); err != nil && c.cfg.ChannelBinding == "require" {
+			if cbData, err = scram.TLSServerEndPoint(certs[0]); err != nil && c.cfg.ChannelBinding == "require" {
 				return fmt.Errorf("pgpipe: channel_binding=require: %w", err)
 			}
 		}
@@ -143,12 +145,12 @@ func (c *core) scram(h Host, mechanisms []string, allowed func(string) bool) err
 	if binding == "" {
 		binding = "prefer"
 	}
-	sc, err := newSCRAMClient(mechanisms, pw, binding, cbData)
+	sc, err := scram.NewClient(mechanisms, pw, binding, cbData)
 	if err != nil {
 		return err
 	}
-	c.boundChannel = strings.HasSuffix(sc.mechanism(), "-PLUS")
-	c.fe.Send(&pgproto3.SASLInitialResponse{AuthMechanism: sc.mechanism(), Data: sc.clientFirstMessage()})
+	c.boundChannel = strings.HasSuffix(sc.Mechanism(), "-PLUS")
+	c.fe.Send(&pgproto3.SASLInitialResponse{AuthMechanism: sc.Mechanism(), Data: sc.ClientFirstMessage()})
 	if err := c.fe.Flush(); err != nil {
 		return err
 	}
@@ -156,10 +158,10 @@ func (c *core) scram(h Host, mechanisms []string, allowed func(string) bool) err
 	if err != nil {
 		return err
 	}
-	if err := sc.recvServerFirstMessage(cont.Data); err != nil {
+	if err := sc.RecvServerFirstMessage(cont.Data); err != nil {
 		return err
 	}
-	c.fe.Send(&pgproto3.SASLResponse{Data: sc.clientFinalMessage()})
+	c.fe.Send(&pgproto3.SASLResponse{Data: sc.ClientFinalMessage()})
 	if err := c.fe.Flush(); err != nil {
 		return err
 	}
@@ -167,7 +169,7 @@ func (c *core) scram(h Host, mechanisms []string, allowed func(string) bool) err
 	if err != nil {
 		return err
 	}
-	return sc.recvServerFinalMessage(final.Data)
+	return sc.RecvServerFinalMessage(final.Data)
 }
 
 // receiveAuth reads the next authentication message, which must be a T;

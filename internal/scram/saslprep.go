@@ -1,4 +1,4 @@
-package pgpipe
+package scram
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package pgpipe
+package scram
 
 import (
 	"bytes"
@@ -31,14 +31,14 @@ const (
 
 // newRFC7677Client returns a client set up to replay the RFC 7677 example
 // (user "user", fixed nonce, no channel binding) with the given password.
-func newRFC7677Client(t *testing.T, password string) *scramClient {
+func newRFC7677Client(t *testing.T, password string) *Client {
 	t.Helper()
-	s, err := newSCRAMClient([]string{scramSHA256}, password, "disable", nil)
+	s, err := NewClient([]string{scramSHA256}, password, "disable", nil)
 	if err != nil {
-		t.Fatalf("newSCRAMClient: %v", err)
+		t.Fatalf("NewClient: %v", err)
 	}
 	s.user, s.clientNonce = "user", rfc7677Nonce
-	if got, want := string(s.clientFirstMessage()), "n,,n=user,r="+rfc7677Nonce; got != want {
+	if got, want := string(s.ClientFirstMessage()), "n,,n=user,r="+rfc7677Nonce; got != want {
 		t.Fatalf("client-first-message = %q, want %q", got, want)
 	}
 	return s
@@ -46,14 +46,14 @@ func newRFC7677Client(t *testing.T, password string) *scramClient {
 
 func TestSCRAMReplaysRFC7677Example(t *testing.T) {
 	s := newRFC7677Client(t, "pencil")
-	if err := s.recvServerFirstMessage([]byte(rfc7677ServerFirst)); err != nil {
-		t.Fatalf("recvServerFirstMessage: %v", err)
+	if err := s.RecvServerFirstMessage([]byte(rfc7677ServerFirst)); err != nil {
+		t.Fatalf("RecvServerFirstMessage: %v", err)
 	}
-	if got := string(s.clientFinalMessage()); got != rfc7677ClientFinal {
+	if got := string(s.ClientFinalMessage()); got != rfc7677ClientFinal {
 		t.Fatalf("client-final-message = %q, want %q", got, rfc7677ClientFinal)
 	}
-	if err := s.recvServerFinalMessage([]byte(rfc7677ServerFinal)); err != nil {
-		t.Fatalf("recvServerFinalMessage: %v", err)
+	if err := s.RecvServerFinalMessage([]byte(rfc7677ServerFinal)); err != nil {
+		t.Fatalf("RecvServerFinalMessage: %v", err)
 	}
 	if s.step != scramDone || s.password != "" {
 		t.Fatalf("after the exchange: step %d, password %q; want scramDone and the password cleared", s.step, s.password)
@@ -63,24 +63,24 @@ func TestSCRAMReplaysRFC7677Example(t *testing.T) {
 func TestSCRAMAppliesSASLprepToThePassword(t *testing.T) {
 	// A soft hyphen is mapped to nothing, so "pen\u00adcil" is "pencil".
 	s := newRFC7677Client(t, "pen\u00adcil")
-	if err := s.recvServerFirstMessage([]byte(rfc7677ServerFirst)); err != nil {
-		t.Fatalf("recvServerFirstMessage: %v", err)
+	if err := s.RecvServerFirstMessage([]byte(rfc7677ServerFirst)); err != nil {
+		t.Fatalf("RecvServerFirstMessage: %v", err)
 	}
-	if got := string(s.clientFinalMessage()); got != rfc7677ClientFinal {
+	if got := string(s.ClientFinalMessage()); got != rfc7677ClientFinal {
 		t.Fatalf("client-final-message = %q, want %q", got, rfc7677ClientFinal)
 	}
 }
 
 func TestSCRAMClientFirstMessageHasEmptyUserAndRandomNonce(t *testing.T) {
-	a, err := newSCRAMClient([]string{scramSHA256}, "pw", "", nil)
+	a, err := NewClient([]string{scramSHA256}, "pw", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := newSCRAMClient([]string{scramSHA256}, "pw", "", nil)
+	b, err := NewClient([]string{scramSHA256}, "pw", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg := string(a.clientFirstMessage())
+	msg := string(a.ClientFirstMessage())
 	nonce, ok := strings.CutPrefix(msg, "n,,n=,r=")
 	if !ok {
 		t.Fatalf("client-first-message = %q, want prefix %q", msg, "n,,n=,r=")
@@ -92,7 +92,7 @@ func TestSCRAMClientFirstMessageHasEmptyUserAndRandomNonce(t *testing.T) {
 	if a.clientNonce == b.clientNonce {
 		t.Fatalf("two clients drew the same nonce %q", a.clientNonce)
 	}
-	if again := string(a.clientFirstMessage()); again != msg {
+	if again := string(a.ClientFirstMessage()); again != msg {
 		t.Fatalf("second call = %q, want the same message %q", again, msg)
 	}
 }
@@ -132,14 +132,14 @@ func TestSCRAMRejectsBadServerFirstMessage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newRFC7677Client(t, "pencil")
-			err := s.recvServerFirstMessage([]byte(tt.msg))
+			err := s.RecvServerFirstMessage([]byte(tt.msg))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("recvServerFirstMessage(%q) = %v, want error containing %q", tt.msg, err, tt.wantErr)
+				t.Fatalf("RecvServerFirstMessage(%q) = %v, want error containing %q", tt.msg, err, tt.wantErr)
 			}
 			if !strings.HasPrefix(err.Error(), "pgpipe: ") {
 				t.Fatalf("error %q lacks the pgpipe: prefix", err)
 			}
-			if err := s.recvServerFirstMessage([]byte(rfc7677ServerFirst)); err == nil {
+			if err := s.RecvServerFirstMessage([]byte(rfc7677ServerFirst)); err == nil {
 				t.Fatal("exchange went on after a rejected server-first-message")
 			}
 		})
@@ -148,20 +148,20 @@ func TestSCRAMRejectsBadServerFirstMessage(t *testing.T) {
 
 func TestSCRAMAcceptsServerFirstMessageExtensions(t *testing.T) {
 	s := newRFC7677Client(t, "pencil")
-	if err := s.recvServerFirstMessage([]byte(rfc7677ServerFirst + ",x=ignored")); err != nil {
-		t.Fatalf("recvServerFirstMessage: %v", err)
+	if err := s.RecvServerFirstMessage([]byte(rfc7677ServerFirst + ",x=ignored")); err != nil {
+		t.Fatalf("RecvServerFirstMessage: %v", err)
 	}
 }
 
 // rfc7677AwaitingFinal returns an RFC 7677 client that has sent its
 // client-final-message.
-func rfc7677AwaitingFinal(t *testing.T) *scramClient {
+func rfc7677AwaitingFinal(t *testing.T) *Client {
 	t.Helper()
 	s := newRFC7677Client(t, "pencil")
-	if err := s.recvServerFirstMessage([]byte(rfc7677ServerFirst)); err != nil {
-		t.Fatalf("recvServerFirstMessage: %v", err)
+	if err := s.RecvServerFirstMessage([]byte(rfc7677ServerFirst)); err != nil {
+		t.Fatalf("RecvServerFirstMessage: %v", err)
 	}
-	s.clientFinalMessage()
+	s.ClientFinalMessage()
 	return s
 }
 
@@ -180,11 +180,11 @@ func TestSCRAMRejectsBadServerFinalMessage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := rfc7677AwaitingFinal(t)
-			err := s.recvServerFinalMessage([]byte(tt.msg))
+			err := s.RecvServerFinalMessage([]byte(tt.msg))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("recvServerFinalMessage(%q) = %v, want error containing %q", tt.msg, err, tt.wantErr)
+				t.Fatalf("RecvServerFinalMessage(%q) = %v, want error containing %q", tt.msg, err, tt.wantErr)
 			}
-			if err := s.recvServerFinalMessage([]byte(rfc7677ServerFinal)); err == nil {
+			if err := s.RecvServerFinalMessage([]byte(rfc7677ServerFinal)); err == nil {
 				t.Fatal("exchange went on after a rejected server-final-message")
 			}
 		})
@@ -193,30 +193,30 @@ func TestSCRAMRejectsBadServerFinalMessage(t *testing.T) {
 
 func TestSCRAMAcceptsServerFinalMessageExtensions(t *testing.T) {
 	s := rfc7677AwaitingFinal(t)
-	if err := s.recvServerFinalMessage([]byte(rfc7677ServerFinal + ",x=ignored")); err != nil {
-		t.Fatalf("recvServerFinalMessage: %v", err)
+	if err := s.RecvServerFinalMessage([]byte(rfc7677ServerFinal + ",x=ignored")); err != nil {
+		t.Fatalf("RecvServerFinalMessage: %v", err)
 	}
 }
 
 func TestSCRAMRejectsServerMessagesOutOfOrder(t *testing.T) {
 	s := newRFC7677Client(t, "pencil")
-	if err := s.recvServerFinalMessage([]byte(rfc7677ServerFinal)); err == nil {
+	if err := s.RecvServerFinalMessage([]byte(rfc7677ServerFinal)); err == nil {
 		t.Fatal("server-final-message before server-first-message was accepted")
 	}
 
 	s = newRFC7677Client(t, "pencil")
-	if err := s.recvServerFirstMessage([]byte(rfc7677ServerFirst)); err != nil {
+	if err := s.RecvServerFirstMessage([]byte(rfc7677ServerFirst)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.recvServerFirstMessage([]byte(rfc7677ServerFirst)); err == nil {
+	if err := s.RecvServerFirstMessage([]byte(rfc7677ServerFirst)); err == nil {
 		t.Fatal("a second server-first-message was accepted")
 	}
 
 	s = newRFC7677Client(t, "pencil")
-	if err := s.recvServerFirstMessage([]byte(rfc7677ServerFirst)); err != nil {
+	if err := s.RecvServerFirstMessage([]byte(rfc7677ServerFirst)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.recvServerFinalMessage([]byte(rfc7677ServerFinal)); err == nil {
+	if err := s.RecvServerFinalMessage([]byte(rfc7677ServerFinal)); err == nil {
 		t.Fatal("server-final-message before client-final-message was accepted")
 	}
 }
@@ -228,7 +228,7 @@ func TestSCRAMClientFinalMessageBeforeServerFirstPanics(t *testing.T) {
 			t.Fatalf("recover() = %v, want a pgpipe bug panic", r)
 		}
 	}()
-	s.clientFinalMessage()
+	s.ClientFinalMessage()
 }
 
 func TestSCRAMChoosesMechanismAndChannelBinding(t *testing.T) {
@@ -268,7 +268,7 @@ func TestSCRAMChoosesMechanismAndChannelBinding(t *testing.T) {
 		{"always", both, tls, "", "", `invalid channel_binding "always"`},
 	}
 	for _, tt := range tests {
-		s, err := newSCRAMClient(tt.offered, "pw", tt.binding, tt.cbData)
+		s, err := NewClient(tt.offered, "pw", tt.binding, tt.cbData)
 		if tt.wantError != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantError) {
 				t.Errorf("binding %q, offered %q, cbData %v: error %v, want one containing %q", tt.binding, tt.offered, tt.cbData != nil, err, tt.wantError)
@@ -279,10 +279,10 @@ func TestSCRAMChoosesMechanismAndChannelBinding(t *testing.T) {
 			t.Errorf("binding %q, offered %q, cbData %v: %v", tt.binding, tt.offered, tt.cbData != nil, err)
 			continue
 		}
-		first := string(s.clientFirstMessage())
-		if s.mechanism() != tt.wantMech || !strings.HasPrefix(first, tt.wantGS2+"n=,r=") {
+		first := string(s.ClientFirstMessage())
+		if s.Mechanism() != tt.wantMech || !strings.HasPrefix(first, tt.wantGS2+"n=,r=") {
 			t.Errorf("binding %q, offered %q, cbData %v: mechanism %s, message %q; want %s, GS2 header %q",
-				tt.binding, tt.offered, tt.cbData != nil, s.mechanism(), first, tt.wantMech, tt.wantGS2)
+				tt.binding, tt.offered, tt.cbData != nil, s.Mechanism(), first, tt.wantMech, tt.wantGS2)
 		}
 	}
 }
@@ -355,7 +355,7 @@ func TestSCRAMPlusBindsTheTLSCertificate(t *testing.T) {
 			if tt.name != "no TLS" {
 				clientCB = cbData
 			}
-			s, err := newSCRAMClient(tt.offered, "pässwörd", "prefer", clientCB)
+			s, err := NewClient(tt.offered, "pässwörd", "prefer", clientCB)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -363,16 +363,16 @@ func TestSCRAMPlusBindsTheTLSCertificate(t *testing.T) {
 				password: saslprep("pässwörd"), salt: []byte("0123456789abcdef"), iterations: 4096,
 				cbind: base64.StdEncoding.EncodeToString(append([]byte(tt.gs2), tt.cbData...)),
 			}
-			first := string(s.clientFirstMessage())
+			first := string(s.ClientFirstMessage())
 			bare, ok := strings.CutPrefix(first, tt.gs2)
 			if !ok {
 				t.Fatalf("client-first-message %q, want GS2 header %q", first, tt.gs2)
 			}
-			if err := s.recvServerFirstMessage([]byte(srv.first(bare))); err != nil {
+			if err := s.RecvServerFirstMessage([]byte(srv.first(bare))); err != nil {
 				t.Fatal(err)
 			}
-			serverFinal := srv.final(t, string(s.clientFinalMessage()))
-			if err := s.recvServerFinalMessage([]byte(serverFinal)); err != nil {
+			serverFinal := srv.final(t, string(s.ClientFinalMessage()))
+			if err := s.RecvServerFinalMessage([]byte(serverFinal)); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -446,7 +446,7 @@ func TestTLSServerEndPointHashesCertificateWithItsSignatureHash(t *testing.T) {
 		{&x509.Certificate{Raw: []byte("ecdsa sha1 cert"), SignatureAlgorithm: x509.ECDSAWithSHA1}, sum256},
 	}
 	for _, tt := range tests {
-		got, err := tlsServerEndPoint(tt.cert)
+		got, err := TLSServerEndPoint(tt.cert)
 		if err != nil {
 			t.Errorf("%v: %v", tt.cert.SignatureAlgorithm, err)
 			continue
@@ -468,7 +468,7 @@ func TestTLSServerEndPointRejectsCertificatesWithoutUsableHash(t *testing.T) {
 		{Raw: []byte("unknown cert"), SignatureAlgorithm: x509.UnknownSignatureAlgorithm},
 	}
 	for _, cert := range certs {
-		if got, err := tlsServerEndPoint(cert); err == nil {
+		if got, err := TLSServerEndPoint(cert); err == nil {
 			t.Errorf("%v: got %x, want an error", cert.SignatureAlgorithm, got)
 		}
 	}

@@ -1,4 +1,4 @@
-package pgpipe
+package scram
 
 import (
 	"crypto/hmac"
@@ -18,17 +18,17 @@ import (
 // This file is the client side of SCRAM-SHA-256 and SCRAM-SHA-256-PLUS
 // (RFC 5802, RFC 7677; channel binding type tls-server-end-point from
 // RFC 5929) as PostgreSQL uses them: protocol section 55.3, "SASL
-// Authentication". It does no I/O. The connect code drives a scramClient:
+// Authentication". It does no I/O. The connect code drives a Client:
 //
-//	AuthenticationSASL(mechanisms)  newSCRAMClient, then SASLInitialResponse
-//	                                with mechanism() and clientFirstMessage()
-//	AuthenticationSASLContinue      recvServerFirstMessage, then SASLResponse
-//	                                with clientFinalMessage()
-//	AuthenticationSASLFinal         recvServerFinalMessage
-//	AuthenticationOk                accepted only after recvServerFinalMessage
+//	AuthenticationSASL(mechanisms)  NewClient, then SASLInitialResponse
+//	                                with Mechanism() and ClientFirstMessage()
+//	AuthenticationSASLContinue      RecvServerFirstMessage, then SASLResponse
+//	                                with ClientFinalMessage()
+//	AuthenticationSASLFinal         RecvServerFinalMessage
+//	AuthenticationOk                accepted only after RecvServerFinalMessage
 //	                                returned nil
 //
-// A scramClient is used by one goroutine and for one exchange.
+// A Client is used by one goroutine and for one exchange.
 
 // SASL mechanism names and the channel binding type, as PostgreSQL spells them.
 const (
@@ -59,7 +59,7 @@ const (
 	scramBindingRequire = "require"
 )
 
-// scramStep is where a scramClient is in the exchange.
+// scramStep is where a Client is in the exchange.
 type scramStep int
 
 const (
@@ -71,18 +71,18 @@ const (
 	scramFailed                      // a server message was rejected; the exchange is over
 )
 
-// scramClient is the client side of one SCRAM-SHA-256(-PLUS) exchange.
-type scramClient struct {
+// Client is the client side of one SCRAM-SHA-256(-PLUS) exchange.
+type Client struct {
 	mech      string // scramSHA256 or scramSHA256Plus
 	gs2Header string // "n,,", "y,," or "p=tls-server-end-point,,"
 	cbData    []byte // tls-server-end-point data; sent only with -PLUS
 	password  string // after SASLprep; cleared once the proofs are computed
 
-	// user and clientNonce go into client-first-message. newSCRAMClient
+	// user and clientNonce go into client-first-message. NewClient
 	// sets user to "" (PostgreSQL takes the user name from the startup
 	// message and ignores this one, and libpq sends it empty) and
 	// clientNonce to fresh random characters. Tests may overwrite both
-	// before calling clientFirstMessage, to replay published vectors.
+	// before calling ClientFirstMessage, to replay published vectors.
 	user        string
 	clientNonce string
 
@@ -92,12 +92,12 @@ type scramClient struct {
 	serverSignature []byte // the v= value the server must send
 }
 
-// newSCRAMClient starts an exchange with a server that offered
+// NewClient starts an exchange with a server that offered
 // serverMechanisms in AuthenticationSASL.
 //
 // channelBinding is the channel_binding setting: "disable", "prefer" or
 // "require" ("" means "prefer"). cbData is the tls-server-end-point data of
-// the server's certificate (see tlsServerEndPoint), or nil when the
+// the server's certificate (see TLSServerEndPoint), or nil when the
 // connection does not use TLS or the data cannot be computed. The mechanism
 // is SCRAM-SHA-256-PLUS when channelBinding is prefer or require, cbData is
 // not empty and the server offers -PLUS; otherwise it is SCRAM-SHA-256.
@@ -107,7 +107,7 @@ type scramClient struct {
 //
 // password is prepared with SASLprep exactly as PostgreSQL does (see
 // saslprep). The client nonce comes from crypto/rand.
-func newSCRAMClient(serverMechanisms []string, password string, channelBinding string, cbData []byte) (*scramClient, error) {
+func NewClient(serverMechanisms []string, password string, channelBinding string, cbData []byte) (*Client, error) {
 	if channelBinding == "" {
 		channelBinding = scramBindingPrefer
 	}
@@ -122,7 +122,7 @@ func newSCRAMClient(serverMechanisms []string, password string, channelBinding s
 		offersPlus = offersPlus || m == scramSHA256Plus
 	}
 	canBind := channelBinding != scramBindingDisable && len(cbData) > 0
-	s := &scramClient{password: saslprep(password)}
+	s := &Client{password: saslprep(password)}
 	switch {
 	case canBind && offersPlus:
 		s.mech, s.gs2Header, s.cbData = scramSHA256Plus, "p="+scramCBType+",,", cbData
@@ -160,22 +160,22 @@ func formatMechanisms(ms []string) string {
 	return fmt.Sprintf("%q", ms)
 }
 
-// mechanism returns the SASL mechanism chosen by newSCRAMClient, to be sent
+// mechanism returns the SASL mechanism chosen by NewClient, to be sent
 // in SASLInitialResponse.
-func (s *scramClient) mechanism() string { return s.mech }
+func (s *Client) Mechanism() string { return s.mech }
 
-// clientFirstMessage returns client-first-message, the data of
+// ClientFirstMessage returns client-first-message, the data of
 // SASLInitialResponse: the GS2 header, then "n=" with the (empty) user name
 // and "r=" with the client nonce. Calling it again returns the same message.
 //
 // The GS2 header is "p=tls-server-end-point,," with -PLUS; "y,," when the
 // client has binding data and channel_binding allows binding but the server
 // did not offer -PLUS; "n,," otherwise. As in libpq, a client without
-// binding data (no TLS, or a certificate tlsServerEndPoint cannot hash)
+// binding data (no TLS, or a certificate TLSServerEndPoint cannot hash)
 // sends "n", not "y": PostgreSQL over TLS always supports binding and
 // rejects "y" as a downgrade, so "y" would make an Ed25519 certificate
 // unusable.
-func (s *scramClient) clientFirstMessage() []byte {
+func (s *Client) ClientFirstMessage() []byte {
 	if s.step == scramStart {
 		s.clientFirstBare = "n=" + scramEscapeName(s.user) + ",r=" + s.clientNonce
 		s.step = scramAwaitFirst
@@ -189,12 +189,12 @@ func scramEscapeName(name string) string {
 	return strings.NewReplacer("=", "=3D", ",", "=2C").Replace(name)
 }
 
-// recvServerFirstMessage takes server-first-message, the data of
+// RecvServerFirstMessage takes server-first-message, the data of
 // AuthenticationSASLContinue. It checks that the nonce extends the client's,
 // that the salt is non-empty base64 and that the iteration count is a
 // decimal from 1 to scramMaxIterations, and then computes the client proof
 // and the server signature expected later. Any error ends the exchange.
-func (s *scramClient) recvServerFirstMessage(msg []byte) error {
+func (s *Client) RecvServerFirstMessage(msg []byte) error {
 	if s.step != scramAwaitFirst {
 		s.step = scramFailed
 		return errors.New("pgpipe: SCRAM: unexpected server-first-message (AuthenticationSASLContinue) at this point of the exchange")
@@ -229,7 +229,7 @@ func (s *scramClient) recvServerFirstMessage(msg []byte) error {
 
 // parseServerFirst splits server-first-message
 // ("r=nonce,s=salt,i=count[,extensions]") and validates each part.
-func (s *scramClient) parseServerFirst(msg string) (nonce string, salt []byte, iterations int, err error) {
+func (s *Client) parseServerFirst(msg string) (nonce string, salt []byte, iterations int, err error) {
 	if err := scramCheckServerError(msg, "server-first-message"); err != nil {
 		return "", nil, 0, err
 	}
@@ -283,27 +283,27 @@ func scramParseIterations(count string) (int, error) {
 	return n, nil
 }
 
-// clientFinalMessage returns client-final-message, the data of
+// ClientFinalMessage returns client-final-message, the data of
 // SASLResponse: "c=" (the base64 GS2 header, followed by the channel
 // binding data with -PLUS), "r=" (the combined nonce) and "p=" (the client
-// proof). It may be called only after recvServerFirstMessage returned nil.
-func (s *scramClient) clientFinalMessage() []byte {
+// proof). It may be called only after RecvServerFirstMessage returned nil.
+func (s *Client) ClientFinalMessage() []byte {
 	switch s.step {
 	case scramHaveFinal:
 		s.step = scramAwaitFinal
 	case scramAwaitFinal:
 	default:
-		panic("pgpipe bug: SCRAM clientFinalMessage called before a server-first-message was accepted")
+		panic("pgpipe bug: SCRAM ClientFinalMessage called before a server-first-message was accepted")
 	}
 	return []byte(s.clientFinal)
 }
 
-// recvServerFinalMessage takes server-final-message, the data of
+// RecvServerFinalMessage takes server-final-message, the data of
 // AuthenticationSASLFinal, and checks in constant time that its v=
 // signature proves the server knows the password. An "e=" message becomes
 // an error carrying the server's text. Only when it returns nil may the
 // connect code accept the AuthenticationOk that follows.
-func (s *scramClient) recvServerFinalMessage(msg []byte) error {
+func (s *Client) RecvServerFinalMessage(msg []byte) error {
 	if s.step != scramAwaitFinal {
 		s.step = scramFailed
 		return errors.New("pgpipe: SCRAM: unexpected server-final-message (AuthenticationSASLFinal) at this point of the exchange")
@@ -377,7 +377,7 @@ func scramHMAC(key []byte, msg string) []byte {
 	return m.Sum(nil)
 }
 
-// tlsServerEndPoint returns the RFC 5929 tls-server-end-point channel
+// TLSServerEndPoint returns the RFC 5929 tls-server-end-point channel
 // binding data for the server's leaf certificate: its DER bytes hashed with
 // the hash of its signature algorithm, where MD5 and SHA-1 are replaced by
 // SHA-256. It is an error for signature algorithms without a single
@@ -385,10 +385,10 @@ func scramHMAC(key []byte, msg string) []byte {
 // unknown ones. PostgreSQL cannot bind to such a certificate either, yet
 // still offers -PLUS over TLS; libpq (15) then fails the connection with
 // "could not find digest for NID UNDEF". The connect code should instead
-// pass nil cbData to newSCRAMClient, which then authenticates with
+// pass nil cbData to NewClient, which then authenticates with
 // SCRAM-SHA-256 and GS2 header "n" (accepted by PostgreSQL), or fails if
 // channel_binding=require.
-func tlsServerEndPoint(cert *x509.Certificate) ([]byte, error) {
+func TLSServerEndPoint(cert *x509.Certificate) ([]byte, error) {
 	var h hash.Hash
 	switch cert.SignatureAlgorithm {
 	case x509.MD5WithRSA, x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1,
