@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pgpipe/pgpipe/internal/cache"
+	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
 // conn is the database/sql face of one connection.
@@ -120,7 +121,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	r.reset(c, query)
 	r.span = c.core.startTrace(ctx, TraceQuery{SQL: query, Args: len(args)})
 	var err error
-	if len(args) == 0 && multipleStatements(query) {
+	if len(args) == 0 && sqltext.MultipleStatements(query) {
 		r.simple = true
 		err = c.core.startSimple(&r.res)
 	} else {
@@ -149,7 +150,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	res.reset(query)
 	span := c.core.startTrace(ctx, TraceQuery{SQL: query, Args: len(args)})
 	var err error
-	if len(args) == 0 && multipleStatements(query) {
+	if len(args) == 0 && sqltext.MultipleStatements(query) {
 		err = c.core.execSimple(res)
 	} else {
 		err = c.core.exec(res, args, execOpts{force: force(ctx)})
@@ -170,7 +171,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 		return &copyStmt{c: c, sql: query}, nil // lib/pq's COPY idiom (copy_stmt.go)
 	}
 	s := &stmt{c: c, sql: query, params: -1}
-	if c.core.cfg.PrepareThreshold == PrepareNone || c.core.stmts.Disabled() || multipleStatements(query) {
+	if c.core.cfg.PrepareThreshold == PrepareNone || c.core.stmts.Disabled() || sqltext.MultipleStatements(query) {
 		return s, nil
 	}
 	if err := c.begin(ctx, query); err != nil {

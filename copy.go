@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
 // This file holds the core's side of the COPY sub-protocol (PostgreSQL
@@ -129,7 +131,7 @@ func (c *core) pollCopyIn() (failed, err error) {
 // startCopy sends a COPY statement and reads until the server starts the
 // COPY (want: evCopyIn or evCopyOut), or until the statement ended.
 func (c *core) startCopy(res *result, want event) error {
-	if classifySQL(res.sql, false).copy && multipleStatements(res.sql) {
+	if sqltext.Classify(res.sql, false).Copy && sqltext.MultipleStatements(res.sql) {
 		return errors.New("pgpipe: a COPY must be sent alone, not with other statements")
 	}
 	c.queueSimple(res)

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgpipe/pgpipe/internal/cache"
+	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
 // msgSync is the one Sync message every flight ends with; pgproto3 only
@@ -58,7 +59,7 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	// the deferred state): the transaction's first statement counts as
 	// inside it.
 	req := request{kind: reqExec, res: res, stage: stBind, classified: true, quiet: o.quiet}
-	if eff := classifySQL(res.sql, false).effect; eff != effNone {
+	if eff := sqltext.Classify(res.sql, false).Effect; eff != sqltext.EffectNone {
 		// A statement that drops statements is never prepared itself, and
 		// the cache forgets what it drops before anything after it is
 		// queued.
@@ -438,7 +439,7 @@ func (c *core) simpleInternal(sql string) error {
 // queueSimple writes a simple Query for res.sql, with any pending Close
 // and BEGIN in front (fenced by a Sync, so the Query starts clean).
 func (c *core) queueSimple(res *result) {
-	c.applyEffect(classifySQL(res.sql, true).effect)
+	c.applyEffect(sqltext.Classify(res.sql, true).Effect)
 	if len(c.stmts.Closing()) > 0 || c.txn.deferred() {
 		c.queueCloses()
 		c.queueBegin()

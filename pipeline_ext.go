@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/pgpipe/pgpipe/internal/cache"
+	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
 // Pipeline is a connection in pipeline mode (PostgreSQL libpq, "Pipeline
@@ -187,7 +188,7 @@ func (p *Pipeline) newHandle(sql string) *handle {
 		h.fail(p.core.broken)
 	case p.ctx.Err() != nil:
 		h.fail(p.ctx.Err())
-	case classifySQL(sql, false).copy:
+	case sqltext.Classify(sql, false).Copy:
 		h.fail(errors.New("pgpipe: COPY cannot run inside a pipeline: run it after the pipeline ends"))
 	}
 	return h

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgpipe/pgpipe/internal/cache"
+	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
 // stmtDesc is what the driver knows of a named statement's result: the
@@ -134,17 +135,17 @@ func (c *core) poolerLost(r *request, e *Error) {
 // pipeline that has not read its result yet, prepares afresh instead of
 // binding a name the statement drops. Forgetting a name too early costs
 // at most a statement left on the server under a name never used again.
-func (c *core) applyEffect(e stmtEffect) {
+func (c *core) applyEffect(e sqltext.Effect) {
 	switch e {
-	case effDropsAll:
+	case sqltext.DropsAll:
 		c.stmts.Reset()
 		c.stmtGen++
-	case effDropsSome:
+	case sqltext.DropsSome:
 		// DEALLOCATE of one name, perhaps one of ours: close them all
 		// (closing a name the server no longer has is not an error).
 		c.stmts.Invalidate()
 		c.stmtGen++
-	case effInvalidates:
+	case sqltext.Invalidates:
 		c.stmts.Invalidate()
 	}
 }

@@ -1,4 +1,4 @@
-package pgpipe
+package sqltext
 
 import "testing"
 
@@ -33,8 +33,8 @@ func TestMultipleStatements(t *testing.T) {
 		{";;", false},
 		{"", false},
 	} {
-		if got := multipleStatements(tc.sql); got != tc.want {
-			t.Errorf("multipleStatements(%q) = %v, want %v", tc.sql, got, tc.want)
+		if got := MultipleStatements(tc.sql); got != tc.want {
+			t.Errorf("MultipleStatements(%q) = %v, want %v", tc.sql, got, tc.want)
 		}
 	}
 }
@@ -44,6 +44,6 @@ func FuzzMultipleStatementsNeverPanics(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, sql string) {
-		multipleStatements(sql)
+		MultipleStatements(sql)
 	})
 }

@@ -1,14 +1,14 @@
-package pgpipe
+package sqltext
 
 import "strings"
 
-// multipleStatements reports whether sql holds more than one statement: a
+// MultipleStatements reports whether sql holds more than one statement: a
 // semicolon outside quotes, dollar quotes and comments, followed by more
 // than white space and comments. Such a query needs the simple protocol
 // (the extended protocol's Parse takes one statement). Strings are read
 // with standard_conforming_strings on (PostgreSQL's default since 9.1):
 // backslashes escape only in E'...' strings.
-func multipleStatements(sql string) bool {
+func MultipleStatements(sql string) bool {
 	if strings.IndexByte(sql, ';') < 0 {
 		return false
 	}

@@ -1,4 +1,7 @@
-package pgpipe
+// Package sqltext reads SQL text as PostgreSQL's lexer does, as far as the
+// driver needs before sending a statement: whether a text holds several
+// statements, and the driver's one classifier of what a statement is.
+package sqltext
 
 // The driver's one SQL classifier: what a statement text is, read past
 // comments, quotes and parentheses, for the decisions the driver takes
@@ -6,55 +9,55 @@ package pgpipe
 // server's prepared statements). It is a lexer of PostgreSQL's tokens, not
 // a parser: it looks at the leading keywords of each statement.
 
-// stmtEffect is what a statement does to the server's prepared statements.
-type stmtEffect uint8
+// Effect is what a statement does to the server's prepared statements.
+type Effect uint8
 
 const (
-	effNone stmtEffect = iota
-	// effInvalidates: the statements still exist but may now resolve to
+	EffectNone Effect = iota
+	// Invalidates: the statements still exist but may now resolve to
 	// other objects or change their result type (SET or RESET of
 	// search_path or role, RESET ALL, ALTER, DROP, CREATE OR REPLACE).
-	effInvalidates
-	// effDropsSome: DEALLOCATE of one statement, maybe one of ours.
-	effDropsSome
-	// effDropsAll: DEALLOCATE ALL, DISCARD ALL.
-	effDropsAll
+	Invalidates
+	// DropsSome: DEALLOCATE of one statement, maybe one of ours.
+	DropsSome
+	// DropsAll: DEALLOCATE ALL, DISCARD ALL.
+	DropsAll
 )
 
-// sqlClass is what classifySQL learned of a text.
-type sqlClass struct {
-	copy    bool // the first statement is a COPY
-	copyIn  bool // ... COPY ... FROM STDIN
-	copyOut bool // ... COPY ... TO STDOUT
-	effect  stmtEffect
+// Class is what Classify learned of a text.
+type Class struct {
+	Copy    bool // the first statement is a COPY
+	CopyIn  bool // ... COPY ... FROM STDIN
+	CopyOut bool // ... COPY ... TO STDOUT
+	Effect  Effect
 }
 
-// classifySQL reads the leading keywords of the first statement of sql,
+// Classify reads the leading keywords of the first statement of sql,
 // or of every statement when all is set (a simple-protocol query may hold
 // several).
-func classifySQL(sql string, all bool) sqlClass {
-	var cl sqlClass
+func Classify(sql string, all bool) Class {
+	var cl Class
 	s := sqlScanner{sql: sql}
 	for first := true; ; first = false {
 		w := s.word()
 		switch {
-		case first && equalFoldASCII(w, "copy"):
-			cl.copy = true
-			cl.copyIn, cl.copyOut = s.copyDirection()
-		case equalFoldASCII(w, "deallocate"):
-			cl.effect = max(cl.effect, s.deallocateEffect())
-		case equalFoldASCII(w, "discard"):
-			if equalFoldASCII(s.word(), "all") {
-				cl.effect = effDropsAll
+		case first && EqualFoldASCII(w, "copy"):
+			cl.Copy = true
+			cl.CopyIn, cl.CopyOut = s.copyDirection()
+		case EqualFoldASCII(w, "deallocate"):
+			cl.Effect = max(cl.Effect, s.deallocateEffect())
+		case EqualFoldASCII(w, "discard"):
+			if EqualFoldASCII(s.word(), "all") {
+				cl.Effect = DropsAll
 			}
-		case equalFoldASCII(w, "set") || equalFoldASCII(w, "reset"):
-			cl.effect = max(cl.effect, s.setEffect(w))
-		case equalFoldASCII(w, "alter") || equalFoldASCII(w, "drop"),
-			equalFoldASCII(w, "create") && equalFoldASCII(s.word(), "or"):
+		case EqualFoldASCII(w, "set") || EqualFoldASCII(w, "reset"):
+			cl.Effect = max(cl.Effect, s.setEffect(w))
+		case EqualFoldASCII(w, "alter") || EqualFoldASCII(w, "drop"),
+			EqualFoldASCII(w, "create") && EqualFoldASCII(s.word(), "or"):
 			// A schema change: a prepared statement's plan may no longer
 			// fit ("cached plan must not change result type"), which
 			// cannot be retried in a pipeline.
-			cl.effect = max(cl.effect, effInvalidates)
+			cl.Effect = max(cl.Effect, Invalidates)
 		}
 		if !all || !s.nextStatement() {
 			return cl
@@ -140,9 +143,9 @@ func (s *sqlScanner) copyDirection() (in, out bool) {
 			depth++
 		case t == ")":
 			depth--
-		case depth == 0 && equalFoldASCII(t, "stdin") && equalFoldASCII(prev, "from"):
+		case depth == 0 && EqualFoldASCII(t, "stdin") && EqualFoldASCII(prev, "from"):
 			in = true
-		case depth == 0 && equalFoldASCII(t, "stdout") && equalFoldASCII(prev, "to"):
+		case depth == 0 && EqualFoldASCII(t, "stdout") && EqualFoldASCII(prev, "to"):
 			out = true
 		}
 		prev = t
@@ -150,37 +153,37 @@ func (s *sqlScanner) copyDirection() (in, out bool) {
 }
 
 // deallocateEffect reads DEALLOCATE [PREPARE] { name | ALL }.
-func (s *sqlScanner) deallocateEffect() stmtEffect {
+func (s *sqlScanner) deallocateEffect() Effect {
 	w := s.word()
-	if equalFoldASCII(w, "prepare") {
+	if EqualFoldASCII(w, "prepare") {
 		w = s.word()
 	}
-	if equalFoldASCII(w, "all") {
-		return effDropsAll
+	if EqualFoldASCII(w, "all") {
+		return DropsAll
 	}
-	return effDropsSome
+	return DropsSome
 }
 
 // setEffect reads SET [SESSION | LOCAL] name ... or RESET name: changing
 // search_path or the role (whose name "$user" in search_path may stand
 // for), or resetting everything, can make a prepared statement's names
 // resolve to other objects.
-func (s *sqlScanner) setEffect(verb string) stmtEffect {
+func (s *sqlScanner) setEffect(verb string) Effect {
 	w := s.word()
-	if equalFoldASCII(w, "session") || equalFoldASCII(w, "local") {
+	if EqualFoldASCII(w, "session") || EqualFoldASCII(w, "local") {
 		w = s.word()
 	}
 	switch {
-	case equalFoldASCII(w, "search_path"), equalFoldASCII(w, "role"), equalFoldASCII(w, "authorization"):
-		return effInvalidates
-	case equalFoldASCII(w, "all") && equalFoldASCII(verb, "reset"):
-		return effInvalidates
+	case EqualFoldASCII(w, "search_path"), EqualFoldASCII(w, "role"), EqualFoldASCII(w, "authorization"):
+		return Invalidates
+	case EqualFoldASCII(w, "all") && EqualFoldASCII(verb, "reset"):
+		return Invalidates
 	}
-	return effNone
+	return EffectNone
 }
 
-// equalFoldASCII compares a and b ignoring ASCII case.
-func equalFoldASCII(a, b string) bool {
+// EqualFoldASCII compares a and b ignoring ASCII case.
+func EqualFoldASCII(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}

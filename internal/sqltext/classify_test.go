@@ -1,0 +1,55 @@
+package sqltext
+
+import "testing"
+
+func TestClassifySQL(t *testing.T) {
+	tests := []struct {
+		sql  string
+		all  bool
+		want Class
+	}{
+		{"SELECT 1", false, Class{}},
+		{"copy t (a, b) from stdin", false, Class{Copy: true, CopyIn: true}},
+		{"/* load */ COPY t FROM STDIN WITH (FORMAT csv)", false, Class{Copy: true, CopyIn: true}},
+		{"-- comment\n  Copy t From\n\tStdin", false, Class{Copy: true, CopyIn: true}},
+		{"COPY (SELECT a FROM stdin) TO STDOUT", false, Class{Copy: true, CopyOut: true}},
+		{"(COPY t TO STDOUT)", false, Class{Copy: true, CopyOut: true}},
+		{"COPY t FROM '/tmp/x'", false, Class{Copy: true}},
+		{"COPY t TO STDOUT; SELECT 1", true, Class{Copy: true, CopyOut: true}},
+		{"SELECT 'copy t from stdin'", false, Class{}},
+		{"SELECT 1; COPY t FROM STDIN", true, Class{}},
+		{"DEALLOCATE ALL", false, Class{Effect: DropsAll}},
+		{"deallocate prepare all", false, Class{Effect: DropsAll}},
+		{"DEALLOCATE pgpipe_x_1", false, Class{Effect: DropsSome}},
+		{"DEALLOCATE PREPARE s", false, Class{Effect: DropsSome}},
+		{"DISCARD ALL", false, Class{Effect: DropsAll}},
+		{"DISCARD PLANS", false, Class{}},
+		{"/* pool reset */ discard all", false, Class{Effect: DropsAll}},
+		{"SELECT 1; DISCARD ALL", true, Class{Effect: DropsAll}},
+		{"SELECT 1; DISCARD ALL", false, Class{}},
+		{"SELECT 'a;b'; DEALLOCATE x; SELECT 2", true, Class{Effect: DropsSome}},
+		{"SELECT $$; DEALLOCATE ALL$$", true, Class{}},
+		{"SET search_path TO app", false, Class{Effect: Invalidates}},
+		{"set session search_path = app", false, Class{Effect: Invalidates}},
+		{"SET LOCAL search_path TO app", false, Class{Effect: Invalidates}},
+		{"SET ROLE app", false, Class{Effect: Invalidates}},
+		{"SET SESSION AUTHORIZATION app", false, Class{Effect: Invalidates}},
+		{"RESET ALL", false, Class{Effect: Invalidates}},
+		{"RESET search_path", false, Class{Effect: Invalidates}},
+		{"SET statement_timeout = 0", false, Class{}},
+		{"SET application_name = 'all'", false, Class{}},
+		{"SELECT * FROM small_tall_call", false, Class{}},
+		{"SET search_path TO a; DEALLOCATE ALL", true, Class{Effect: DropsAll}},
+		{"ALTER TABLE t ADD COLUMN c int", false, Class{Effect: Invalidates}},
+		{"drop table t", false, Class{Effect: Invalidates}},
+		{"CREATE OR REPLACE VIEW v AS SELECT 1", false, Class{Effect: Invalidates}},
+		{"CREATE TABLE t (a int)", false, Class{}},
+		{"", true, Class{}},
+		{"  -- only a comment", true, Class{}},
+	}
+	for _, tt := range tests {
+		if got := Classify(tt.sql, tt.all); got != tt.want {
+			t.Errorf("Classify(%q, %v) = %+v, want %+v", tt.sql, tt.all, got, tt.want)
+		}
+	}
+}
