@@ -94,7 +94,7 @@ func checkArg(v any) (any, error) {
 func checkArgDepth(v any, depth int) (any, error) {
 	switch v := v.(type) {
 	case nil, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64,
-		float32, float64, string, []byte, json.RawMessage, time.Time, decimalDecomposer:
+		float32, float64, string, []byte, json.RawMessage, time.Time, time.Duration, decimalDecomposer:
 		return v, nil
 	case driver.Valuer:
 		return checkValuer(v, depth)
@@ -298,6 +298,8 @@ func appendScalar(buf []byte, v any) ([]byte, bool) {
 		return appendBool(buf, v), true
 	case time.Time:
 		return appendTime(buf, v), true
+	case time.Duration:
+		return strconv.AppendInt(buf, int64(v), 10), true
 	case decimalDecomposer:
 		return appendDecimal(buf, v), true
 	}

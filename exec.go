@@ -19,6 +19,9 @@ type execOpts struct {
 	force    cache.Force
 	describe bool  // the caller wants the result's columns (a query)
 	stmt     *stmt // an explicitly prepared statement, or nil
+	// parsed: the unnamed statement already holds the query, parsed by
+	// learnParams in this flight; an unnamed execution binds it.
+	parsed bool
 }
 
 // queueExec writes the messages of one execution of res.sql into the send
@@ -28,21 +31,11 @@ type execOpts struct {
 // not flush.
 func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) error {
 	// The parameter types of the statement this execution will most
-	// likely bind, when the server described them: arguments of a fitting
-	// Go type go in binary. Looked up without counting an execution.
-	var types *stmtDesc
+	// likely bind, when known (described or learned): arguments of a
+	// fitting Go type go in binary. Looked up without counting an
+	// execution.
 	explicit := o.stmt != nil && o.stmt.usable(c)
-	if explicit {
-		types = o.stmt.desc
-	} else if o.stmt == nil {
-		if e := c.stmts.Peek(res.sql); e != nil {
-			types = e.Data
-		}
-	}
-	var oids []uint32
-	if types != nil {
-		oids = types.params
-	}
+	oids, _ := c.paramTypes(res.sql, o.stmt)
 	if err := c.encodeArgs(args, oids); err != nil {
 		return err
 	}
@@ -65,7 +58,7 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	res.named = name != ""
 	c.queueCloses()
 	c.queueBegin()
-	if name == "" || req.prepares {
+	if (name == "" && !o.parsed) || req.prepares {
 		// A statement parsed here must give binary arguments the types
 		// they were encoded for (those of the same text's named
 		// statement); text arguments leave the types to the server.
@@ -161,19 +154,12 @@ func (c *core) encodeArgs(args []driver.NamedValue, oids []uint32) error {
 	binary := false
 	for i := range args {
 		start := len(c.argBuf)
-		var (
-			buf    []byte
-			format int16
-			null   bool
-			err    error
-			ok     bool
-		)
+		oid := uint32(0)
 		if i < len(oids) {
-			buf, ok = appendBinaryParam(c.argBuf, args[i].Value, oids[i])
+			oid = oids[i]
 		}
-		if ok {
-			format = formatBinary
-		} else if buf, format, null, err = appendArg(c.argBuf, args[i].Value); err != nil {
+		buf, format, null, err := encodeArg(c.argBuf, args[i].Value, oid)
+		if err != nil {
 			return &ArgError{Position: i + 1, Err: err}
 		}
 		c.argBuf = buf
@@ -193,6 +179,22 @@ func (c *core) encodeArgs(args []driver.NamedValue, oids []uint32) error {
 		c.argValues = append(c.argValues, spanValue(c.argBuf, s))
 	}
 	return nil
+}
+
+// encodeArg encodes one argument for a parameter of type oid (0: not
+// known): a value whose meaning depends on the type as that type wants it
+// (encode_typed.go), one whose Go type matches the type in binary, any
+// other as appendArg does.
+func encodeArg(buf []byte, v any, oid uint32) (out []byte, format int16, null bool, err error) {
+	if out, format, ok, err := appendTypedParam(buf, v, oid); ok {
+		return out, format, false, err
+	}
+	if oid != 0 {
+		if out, ok := appendBinaryParam(buf, v, oid); ok {
+			return out, formatBinary, false, nil
+		}
+	}
+	return appendArg(buf, v)
 }
 
 // spanValue returns the value s locates in buf: nil for NULL, and never nil
@@ -250,7 +252,22 @@ func (c *core) exec(res *result, args []driver.NamedValue, o execOpts) error {
 func (c *core) runRetrying(res *result, args []driver.NamedValue, o execOpts, await func(*result) error) error {
 	for attempt := 0; ; attempt++ {
 		hadBegin := c.pendingBegin != ""
+		parsed, err := c.learnParams(res.sql, args, o.stmt)
+		if err != nil {
+			return err
+		}
+		o.parsed = parsed
 		if err := c.queueExec(res, args, o); err != nil {
+			if parsed {
+				// learnParams left the unit of work open.
+				c.queueSync()
+				if ferr := c.flush(); ferr != nil {
+					return ferr
+				}
+				if serr := c.awaitSync(); serr != nil {
+					return serr
+				}
+			}
 			return err
 		}
 		c.queueSync()
