@@ -166,3 +166,36 @@ func TestArrayValue(t *testing.T) {
 		t.Error("Array(5).Value() did not fail")
 	}
 }
+
+func TestArrayArgumentsNestedAndTooDeep(t *testing.T) {
+	deep := any(1)
+	for range 11 {
+		deep = []any{deep}
+	}
+	for _, tc := range []struct {
+		v         any
+		want, err string
+	}{
+		{v: [][]int{{1, 2}, {3, 4}}, want: `{{"1","2"},{"3","4"}}`},
+		{v: []any{[]any{1, "a"}, []int{3, 4}}, want: `{{"1","a"},{"3","4"}}`},
+		{v: []any{[]any{1, nil}, []any{[]byte{1}, nil}}, want: `{{"1",NULL},{"\\x01",NULL}}`},
+		{v: [][][][][][]int{{{{{{1}}}}}}, want: `{{{{{{"1"}}}}}}`},
+		{v: deep, err: "7 or more dimensions, PostgreSQL allows at most 6"},
+		{v: [][][][][][][]int{{{{{{{1}}}}}}}, err: "7 or more dimensions, PostgreSQL allows at most 6"},
+		{v: []any{[]any{1}, 2}, err: "element v[1]"},
+		{v: []any{1, []any{2}}, err: "a sub-array ([]interface {}) where an element belongs"},
+		{v: []any{[]any{1}, []any{2, 3}}, err: "ragged"},
+	} {
+		out, err := checkArg(tc.v)
+		if err != nil {
+			t.Fatalf("checkArg(%T): %v", tc.v, err)
+		}
+		buf, _, _, err := appendArg(nil, out)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%#v: got %q, %v; want an error containing %q", tc.v, buf, err, tc.err)
+		case tc.err == "" && (err != nil || string(buf) != tc.want):
+			t.Errorf("%#v: got %q, %v; want %s", tc.v, buf, err, tc.want)
+		}
+	}
+}

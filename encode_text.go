@@ -491,20 +491,19 @@ func appendArray(buf []byte, rv reflect.Value) ([]byte, error) {
 	a := arrayWriter{typ: rv.Type()}
 	a.dims = a.buf[:0:maxArrayDims]
 	empty := false
-	v := rv
-	for {
+	for v := rv; ; {
+		if len(a.dims) == maxArrayDims {
+			return buf, fmt.Errorf("pgpipe: cannot send %s as an array: %d or more dimensions, PostgreSQL allows at most %d",
+				a.typ, maxArrayDims+1, maxArrayDims)
+		}
 		a.dims = append(a.dims, v.Len())
-		if !isDimension(v.Type().Elem()) {
+		empty = empty || v.Len() == 0
+		next, ok := subArray(v)
+		if !ok {
 			break
 		}
-		if v.Len() == 0 {
-			empty = true
-			v = reflect.Zero(v.Type().Elem())
-			continue
-		}
-		v = v.Index(0)
+		v = next
 	}
-	empty = empty || v.Len() == 0
 	a.path = a.buf[maxArrayDims:maxArrayDims]
 	for range a.dims {
 		a.path = append(a.path, 0)
@@ -518,6 +517,29 @@ func appendArray(buf []byte, rv reflect.Value) ([]byte, error) {
 		buf = append(buf[:start], "{}"...)
 	}
 	return buf, nil
+}
+
+// subArray returns the first sub-array of the slice v when its elements
+// are dimensions of the array: slices by their type (isDimension), or
+// interface values holding slices that are not []byte ([]any{[]any{1, 2},
+// ...}). For an empty slice of a slice type it returns an empty value of
+// the element type, so that the dimensions below still count.
+func subArray(v reflect.Value) (reflect.Value, bool) {
+	et := v.Type().Elem()
+	if isDimension(et) {
+		if v.Len() == 0 {
+			return reflect.Zero(et), true
+		}
+		return v.Index(0), true
+	}
+	if et.Kind() != reflect.Interface || v.Len() == 0 {
+		return reflect.Value{}, false
+	}
+	e := v.Index(0).Elem()
+	if e.IsValid() && isDimension(e.Type()) {
+		return e, true
+	}
+	return reflect.Value{}, false
 }
 
 // isDimension reports whether a slice element of type t is itself a
@@ -540,7 +562,14 @@ func (a *arrayWriter) write(buf []byte, v reflect.Value, level int) ([]byte, err
 		}
 		a.path[level] = i
 		if level+1 < len(a.dims) {
-			buf, err = a.write(buf, v.Index(i), level+1)
+			sub := v.Index(i)
+			if sub.Kind() == reflect.Interface {
+				sub = sub.Elem()
+				if !sub.IsValid() || !isDimension(sub.Type()) {
+					return buf, a.elemError(v.Index(i), "an element where a sub-array belongs")
+				}
+			}
+			buf, err = a.write(buf, sub, level+1)
 		} else {
 			buf, err = a.elem(buf, v.Index(i), 0)
 		}
@@ -592,6 +621,7 @@ func (a *arrayWriter) elem(buf []byte, ev reflect.Value, depth int) ([]byte, err
 		if ev.Type().Elem().Kind() == reflect.Uint8 {
 			return appendBytesElem(buf, ev), nil
 		}
+		return buf, a.elemError(ev, "a sub-array ("+ev.Type().String()+") where an element belongs: the sub-arrays of a multi-dimensional array must all be as deep")
 	case reflect.Struct:
 		if ev.Type() == timeType {
 			return append(appendTime(append(buf, '"'), timeOf(ev)), '"'), nil
