@@ -27,8 +27,9 @@ import (
 // server printed, which is the session's TimeZone), named types of these
 // kinds, pointers to them and types implementing [database/sql.Scanner]
 // (sql.NullInt64, sql.NullString, sql.Null[T], ...), which receive nil
-// for a NULL element. A NULL element into any other type is an error
-// naming its index. []any receives each element's text (a string) or nil.
+// for a NULL element; a NULL []byte element is a nil []byte. A NULL
+// element into any other type is an error naming its index. []any
+// receives each element's text (a string) or nil.
 //
 // Multi-dimensional arrays scan into nested slices of as many levels
 // ([][]int32 for a two-dimensional int4[][]); a mismatch in the number of
@@ -178,13 +179,15 @@ func (f *arrayFiller) elem(ev reflect.Value, e arrayElem, level int) error {
 		}
 		ev.Set(p)
 		return nil
-	case reflect.Interface:
+	case reflect.Interface, reflect.Slice: // a []byte element: nil for NULL
 		if e.null {
 			ev.SetZero()
-		} else {
-			ev.Set(reflect.ValueOf(e.text))
+			return nil
 		}
-		return nil
+		if ev.Kind() == reflect.Interface {
+			ev.Set(reflect.ValueOf(e.text))
+			return nil
+		}
 	}
 	if e.null {
 		return f.errorAt(level, fmt.Errorf("NULL cannot be stored in %s (use a pointer or sql.Null type)", ev.Type()))

@@ -67,7 +67,7 @@ func TestArrayScansIntoSlicesOfCommonTypes(t *testing.T) {
 		{"{t,f}", new([]bool), []bool{true, false}},
 		{`{a,"b c",NULL}`, new([]*string), nil},
 		{`{a,"b c"}`, new([]status), []status{"a", "b c"}},
-		{`{"\\x0102","\\x"}`, new([][]byte), [][]byte{{1, 2}, {}}},
+		{`{"\\x0102","\\x",NULL}`, new([][]byte), [][]byte{{1, 2}, {}, nil}},
 		{`{"{\"a\": 1}"}`, new([]json.RawMessage), []json.RawMessage{json.RawMessage(`{"a": 1}`)}},
 		{"{1,NULL,3}", new([]*int64), []*int64{ptr(1), nil, ptr(3)}},
 		{"{1,NULL}", new([]sql.NullInt64), []sql.NullInt64{{Int64: 1, Valid: true}, {}}},
