@@ -10,7 +10,9 @@ import (
 
 func TestTypeDependentArgumentEncodings(t *testing.T) {
 	doc := []byte(`{"a":1}`)
-	us := func(n int64) []byte { return append(binary.BigEndian.AppendUint64(nil, uint64(n)), 0, 0, 0, 0, 0, 0, 0, 0) }
+	us := func(n int64) []byte {
+		return append(binary.BigEndian.AppendUint64(nil, uint64(n)), 0, 0, 0, 0, 0, 0, 0, 0)
+	}
 	for _, tc := range []struct {
 		name   string
 		v      any

@@ -36,16 +36,16 @@ func TestArraysRoundTripIntoSlices(t *testing.T) {
 			}
 			for id := range 3 {
 				var (
-					i2       []int16
-					i4       [][]int32
-					i8       []*int64
-					f4       []float32
-					f8       []float64
-					b        []bool
-					s        []sql.NullString
-					by       [][]byte
+					i2        []int16
+					i4        [][]int32
+					i8        []*int64
+					f4        []float32
+					f8        []float64
+					b         []bool
+					s         []sql.NullString
+					by        [][]byte
 					gotTS, gd []time.Time
-					n        []string
+					n         []string
 				)
 				err := db.QueryRowContext(ctx, "SELECT i2, i4, i8, f4, f8, b, s, by, ts, d, n FROM "+tbl+" WHERE id = $1", id).Scan(
 					pgpipe.Array(&i2), pgpipe.Array(&i4), pgpipe.Array(&i8), pgpipe.Array(&f4), pgpipe.Array(&f8), pgpipe.Array(&b),
