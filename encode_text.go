@@ -5,9 +5,13 @@ package pgpipe
 // The driver sends every parameter with type OID 0 (unspecified), so the
 // server infers each type from the query. A value must therefore be in a form
 // the input function of any plausible target type accepts: the text format.
-// The one exception is []byte, sent in the binary format as lib/pq does: the
-// binary form of bytea is the raw bytes and that of text, varchar and json is
-// the UTF-8 bytes, so the same slice works for all of them.
+// The exceptions: once the parameter types are known, values of a fitting
+// Go type go in binary (encode_param.go); and []byte and time.Duration,
+// whose meaning depends on the type, are encoded for it
+// (encode_typed.go), the types being learned first when unknown (learn.go).
+// Without known types (in a pipeline) a []byte goes in binary as lib/pq
+// sends it: the binary form of bytea is the raw bytes and that of text,
+// varchar and json is the UTF-8 bytes.
 //
 // database/sql hands each argument to checkArg first (the driver's
 // NamedValueChecker) and, when checkArg answers driver.ErrSkip, to its own
@@ -65,7 +69,7 @@ var (
 //
 //   - v itself, unconverted, when appendArg encodes its type directly: nil,
 //     bool, every int and uint size, float32, float64, string, []byte,
-//     json.RawMessage, time.Time and decimal types implementing
+//     json.RawMessage, time.Time, time.Duration and decimal types implementing
 //     Decompose (as database/sql/driver.Value describes). Keeping an int as
 //     an int avoids the allocation of boxing a new int64.
 //   - for a driver.Valuer, the checked result of its Value method; a nil
@@ -77,10 +81,10 @@ var (
 //   - for a named []byte type, the []byte (sent in binary like []byte).
 //   - for a slice of bools, integers, floats, strings (named types
 //     included), []byte, json.RawMessage, time.Time, Valuers, pointers to
-//     those (nil pointers are NULL) or interface values (nil is NULL), and
-//     for rectangular slices of such slices (a multi-dimensional array), an
-//     arrayArg that appendArg writes as an array literal. A nil slice is
-//     NULL.
+//     those (nil pointers are NULL) or interface values (nil is NULL, a
+//     slice is a sub-array), and for rectangular slices of such slices (a
+//     multi-dimensional array), an arrayArg that appendArg writes as an
+//     array literal. A nil slice is NULL.
 //   - driver.ErrSkip for any other type, so that database/sql's default
 //     converter runs: it converts named scalar types and reports "unsupported
 //     type T" with the argument's position.
