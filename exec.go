@@ -260,11 +260,7 @@ func (c *core) runRetrying(res *result, args []driver.NamedValue, o execOpts, aw
 		if err := c.queueExec(res, args, o); err != nil {
 			if parsed {
 				// learnParams left the unit of work open.
-				c.queueSync()
-				if ferr := c.flush(); ferr != nil {
-					return ferr
-				}
-				if serr := c.awaitSync(); serr != nil {
+				if serr := c.endUnit(); serr != nil {
 					return serr
 				}
 			}

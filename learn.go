@@ -75,11 +75,7 @@ func (c *core) learnParams(sql string, args []driver.NamedValue, st *stmt) (pars
 		}
 	}
 	if res.err != nil {
-		c.queueSync()
-		if err := c.flush(); err != nil {
-			return false, err
-		}
-		if err := c.awaitSync(); err != nil {
+		if err := c.endUnit(); err != nil {
 			return false, err
 		}
 		if hadBegin && c.beginRes.err != nil {
@@ -88,7 +84,25 @@ func (c *core) learnParams(sql string, args []driver.NamedValue, st *stmt) (pars
 		return false, res.err
 	}
 	c.stmts.Learn(sql, &stmtDesc{params: res.paramOIDs})
+	if err := c.watch.err(); err != nil {
+		// The context ended while the server was idle between messages,
+		// where a cancel request does nothing: run nothing.
+		if serr := c.endUnit(); serr != nil {
+			return false, serr
+		}
+		return false, err
+	}
 	return true, nil
+}
+
+// endUnit ends the open unit of work with a Sync and waits for its
+// ReadyForQuery.
+func (c *core) endUnit() error {
+	c.queueSync()
+	if err := c.flush(); err != nil {
+		return err
+	}
+	return c.awaitSync()
 }
 
 // anyTypeDependent reports whether an argument's encoding depends on its

@@ -110,3 +110,39 @@ func TestLearningParameterTypesInsideTransaction(t *testing.T) {
 	}
 	conn.Close()
 }
+
+// TestContextEndedWhileLearningRunsNothing checks that a context that ends
+// while the server describes the statement (a cancel request then finds
+// the server idle and does nothing) ends the unit of work with a Sync
+// instead of binding and executing the statement.
+func TestContextEndedWhileLearningRunsNothing(t *testing.T) {
+	flushed := make(chan struct{})
+	steps := []pgtest.Step{
+		pgtest.Expect(&pgproto3.Parse{Query: "SELECT pg_sleep(10), $1::bytea"}),
+		pgtest.Expect(&pgproto3.Describe{ObjectType: 'S'}),
+		pgtest.ExpectFunc("Flush", func(m pgproto3.FrontendMessage) error {
+			if _, ok := m.(*pgproto3.Flush); !ok {
+				return errors.New("want a Flush")
+			}
+			close(flushed)
+			return nil
+		}),
+		pgtest.WaitForCancel(),
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.ParameterDescription{ParameterOIDs: []uint32{oidBytea}}, &pgproto3.NoData{}),
+		pgtest.Expect(&pgproto3.Sync{}),
+		pgtest.Send(pgtest.ReadyForQuery('I')),
+	}
+	s := script(t, append(steps, oneQuery()...)...)
+	conn := scriptConn(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-flushed
+		cancel()
+	}()
+	_, err := conn.ExecContext(ctx, "SELECT pg_sleep(10), $1::bytea", []byte{1})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v; want context.Canceled", err)
+	}
+	mustQueryOne(t, conn)
+}
