@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -137,8 +138,30 @@ func TestByteSliceArgumentsAreSentInBinary(t *testing.T) {
 		{name: "bytes into text", query: "SELECT $1::text", args: []any{[]byte("héllo")}, want: "héllo"},
 		{name: "bytes into varchar", query: "SELECT $1::varchar", args: []any{[]byte("x y")}, want: "x y"},
 		{name: "bytes into json", query: "SELECT $1::json", args: []any{[]byte(`{"b": 1, "a": [true]}`)}, want: []byte(`{"b": 1, "a": [true]}`), dbType: "JSON"},
+		{name: "bytes into jsonb", query: "SELECT $1::jsonb", args: []any{[]byte(`{"b": 1, "a": [true]}`)}, want: []byte(`{"a": [true], "b": 1}`), dbType: "JSONB"},
+		{name: "bytes into int4 are its text", query: "SELECT $1::int4 + 1", args: []any{[]byte("41")}, want: int64(42)},
+		{name: "bytes into numeric are its text", query: "SELECT $1::numeric", args: []any{[]byte("1.50")}, want: "1.50"},
+		{name: "bytes and an int", query: "SELECT ($1::jsonb ->> 'a') || $2::int8", args: []any{[]byte(`{"a": "x"}`), 5}, want: "x5"},
 	})
 }
+
+func TestDurationArgumentsAreIntervalsOrNanoseconds(t *testing.T) {
+	t.Parallel()
+	checkValues(t, inUTC, []valueCase{
+		{name: "into interval", query: "SELECT $1::interval", args: []any{90*time.Minute + 1500*time.Millisecond}, want: "01:30:01.5"},
+		{name: "rounded to microseconds", query: "SELECT $1::interval", args: []any{time.Nanosecond * 1500}, want: "00:00:00.000002"},
+		{name: "negative", query: "SELECT $1::interval", args: []any{-36 * time.Hour}, want: "-36:00:00"},
+		{name: "into bigint", query: "SELECT $1::int8", args: []any{time.Second}, want: int64(1e9)},
+		{name: "into an interval expression", query: "SELECT now() - $1::interval < now()", args: []any{time.Hour}, want: true},
+		{name: "into numeric", query: "SELECT $1::numeric", args: []any{time.Millisecond}, want: "1000000"},
+		{name: "a Valuer's duration", query: "SELECT $1::interval", args: []any{timeout{time.Second}}, want: "00:00:01"},
+	})
+}
+
+// timeout is a Valuer whose value is a time.Duration.
+type timeout struct{ d time.Duration }
+
+func (t timeout) Value() (driver.Value, error) { return t.d, nil }
 
 func TestTimeArgumentsRoundTrip(t *testing.T) {
 	t.Parallel()
