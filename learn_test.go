@@ -146,3 +146,43 @@ func TestContextEndedWhileLearningRunsNothing(t *testing.T) {
 	}
 	mustQueryOne(t, conn)
 }
+
+// TestLearnedTypesAreForgottenAfterATypeMismatch checks that when the
+// server says an argument's type does not fit (42804, as after a column
+// changed type), the next execution learns the types again.
+func TestLearnedTypesAreForgottenAfterATypeMismatch(t *testing.T) {
+	const query = "INSERT INTO t (c) VALUES ($1)"
+	learn := func(oid uint32) []pgtest.Step {
+		return []pgtest.Step{
+			pgtest.ExpectFlight(&pgproto3.Parse{}, &pgproto3.Describe{}, &pgproto3.Flush{}),
+			pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.ParameterDescription{ParameterOIDs: []uint32{oid}}, &pgproto3.NoData{}),
+		}
+	}
+	var steps []pgtest.Step
+	steps = append(steps, learn(oidBytea)...)
+	steps = append(steps,
+		pgtest.ExpectFlight(&pgproto3.Bind{}, &pgproto3.Execute{}, &pgproto3.Sync{}),
+		pgtest.Send(&pgproto3.BindComplete{}, pgtest.CommandComplete("INSERT 0 1"), pgtest.ReadyForQuery('I')),
+		pgtest.ExpectFlight(&pgproto3.Parse{}, &pgproto3.Bind{}, &pgproto3.Execute{}, &pgproto3.Sync{}),
+		pgtest.Send(&pgproto3.ErrorResponse{Severity: "ERROR", Code: "42804", Message: "column \"c\" is of type jsonb but expression is of type bytea"},
+			pgtest.ReadyForQuery('I')))
+	steps = append(steps, learn(oidJSONB)...)
+	steps = append(steps,
+		pgtest.Expect(&pgproto3.Bind{ParameterFormatCodes: []int16{1}, Parameters: [][]byte{append([]byte{1}, "{}"...)}}),
+		pgtest.ExpectFlight(&pgproto3.Execute{}, &pgproto3.Sync{}),
+		pgtest.Send(&pgproto3.BindComplete{}, pgtest.CommandComplete("INSERT 0 1"), pgtest.ReadyForQuery('I')),
+		pgtest.ExpectTerminateOrClose())
+	s := script(t, steps...)
+	conn := scriptConn(t, s)
+	ctx := context.Background()
+	if _, err := conn.ExecContext(ctx, query, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, query, []byte("{}")); err == nil {
+		t.Fatal("the type mismatch did not fail")
+	}
+	if _, err := conn.ExecContext(ctx, query, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+}
