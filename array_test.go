@@ -199,3 +199,29 @@ func TestArrayArgumentsNestedAndTooDeep(t *testing.T) {
 		}
 	}
 }
+
+// FuzzArrayTextRoundTrip checks that strings written as an array argument
+// parse back as the same elements, whatever they hold.
+func FuzzArrayTextRoundTrip(f *testing.F) {
+	f.Add("a", `b"c`, `\`)
+	f.Add("NULL", "", " x ")
+	f.Add("{", "}", ",")
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		in := []string{a, b, c}
+		v, err := checkArg(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, _, _, err := appendArg(nil, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		if err := Array(&out).Scan(string(text)); err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		if !reflect.DeepEqual(out, in) {
+			t.Fatalf("%q parsed as %q, want %q", text, out, in)
+		}
+	})
+}
