@@ -36,6 +36,17 @@
 // returned: numeric comes back as its exact decimal text, timestamptz in
 // the session's TimeZone, timestamp in UTC.
 //
+// A []byte or time.Duration argument means what the parameter's type
+// wants: raw bytes to bytea, JSON text to json and jsonb (json.Marshal
+// output works), an interval to interval, nanoseconds to bigint. For a
+// query with such an argument the driver learns the parameter types the
+// first time the connection runs it (Parse, Describe and Flush ahead of
+// Bind, with no Sync between, so inside transactions and behind PgBouncer
+// too); that execution costs one more round trip, later ones and other
+// queries none. Slices are array arguments; [Array] scans an array column
+// into a slice ([]int64, []string, []time.Time, []sql.NullString,
+// [][]float64, ...).
+//
 // A connection runs one command at a time: starting another while the
 // rows of a query are still open on it returns a *[BusyError].
 //

@@ -89,7 +89,7 @@ var keywords = []keyword{
 	{name: "default_query_exec_mode", doc: "pgx's keyword, accepted so that pgx DSNs work: exec, simple_protocol and describe_exec set prepare_threshold=none; cache_statement and cache_describe keep automatic preparation", field: field{set: setPgxExecMode}},
 	{name: "statement_cache_capacity", doc: "pgx's keyword, accepted so that pgx DSNs work: sets prepared_max; 0 sets prepare_threshold=none", field: field{set: setPgxCacheCapacity}},
 	{name: "description_cache_capacity", doc: "pgx's keyword: checked (a count) and ignored", field: field{set: checkCount}},
-	{name: "binary_parameters", doc: "lib/pq's keyword: checked (a boolean) and ignored; pgpipe sends []byte in binary and other values as text", field: field{set: checkBool}},
+	{name: "binary_parameters", doc: "lib/pq's keyword: checked (a boolean) and ignored; pgpipe chooses text or binary per value and parameter type (see Values)", field: field{set: checkBool}},
 	{name: "disable_prepared_binary_result", doc: "lib/pq's keyword: checked (a boolean) and ignored", field: field{set: checkBool}},
 	{name: "trace", pgpipe: true, doc: "protocol trace in libpq's PQtrace format: stderr, stdout or a file path (appended to); empty: off", field: stringField(func(c *Config) *string { return &c.Trace })},
 	{name: "trace_regress", pgpipe: true, def: "0", doc: "1: the trace leaves out timestamps and values that change between runs (libpq's regress mode)", field: boolField(func(c *Config) *bool { return &c.TraceRegress })},

@@ -14,7 +14,9 @@ import (
 // timestamp and date (see encodeBinaryTime: the same instant, wall clock or
 // date, rounded as the server rounds text). It reports false for anything
 // else, and for values the server would reject: the caller then sends the
-// text format and the server gives its usual answer.
+// text format and the server gives its usual answer. A slice goes in
+// binary for an array of those element types (binaryParamElems) when
+// every element encodes (see encodeBinaryArray), else as text.
 //
 // Binary arguments spare the client formatting and the server parsing:
 // a timestamptz in text costs the server a date parser run per execution.
@@ -63,6 +65,13 @@ func appendBinaryParam(buf []byte, v any, oid uint32) ([]byte, bool) {
 				return out, true
 			}
 		}
+	case arrayArg:
+		if elem, ok := binaryArrayElems[oid]; ok && binaryParamElems[elem] {
+			out, err := encodeBinaryArray(buf, x, oid, elem, binaryEncodeFuncFor(elem))
+			if err == nil {
+				return out, true
+			}
+		}
 	}
 	return buf, false
 }
@@ -79,4 +88,15 @@ func appendBinaryIntParam(buf []byte, n int64, oid uint32) ([]byte, bool) {
 		return binary.BigEndian.AppendUint16(buf, uint16(n)), true
 	}
 	return buf, false
+}
+
+// binaryParamElems are the element types whose arrays appendBinaryParam
+// sends in binary: those whose binary encoders read each Go value as the
+// server reads the text the driver would send for it. Not text and bytea:
+// a []byte element is bytea's \x text in a text array, and a string is
+// read as that text in a bytea array, where the binary encoders take both
+// as they are.
+var binaryParamElems = map[uint32]bool{
+	oidBool: true, oidInt2: true, oidInt4: true, oidInt8: true, oidFloat4: true, oidFloat8: true,
+	oidDate: true, oidTimestamp: true, oidTimestamptz: true, oidUUID: true,
 }

@@ -5,9 +5,13 @@ package pgpipe
 // The driver sends every parameter with type OID 0 (unspecified), so the
 // server infers each type from the query. A value must therefore be in a form
 // the input function of any plausible target type accepts: the text format.
-// The one exception is []byte, sent in the binary format as lib/pq does: the
-// binary form of bytea is the raw bytes and that of text, varchar and json is
-// the UTF-8 bytes, so the same slice works for all of them.
+// The exceptions: once the parameter types are known, values of a fitting
+// Go type go in binary (encode_param.go); and []byte and time.Duration,
+// whose meaning depends on the type, are encoded for it
+// (encode_typed.go), the types being learned first when unknown (learn.go).
+// Without known types (in a pipeline) a []byte goes in binary as lib/pq
+// sends it: the binary form of bytea is the raw bytes and that of text,
+// varchar and json is the UTF-8 bytes.
 //
 // database/sql hands each argument to checkArg first (the driver's
 // NamedValueChecker) and, when checkArg answers driver.ErrSkip, to its own
@@ -65,7 +69,7 @@ var (
 //
 //   - v itself, unconverted, when appendArg encodes its type directly: nil,
 //     bool, every int and uint size, float32, float64, string, []byte,
-//     json.RawMessage, time.Time and decimal types implementing
+//     json.RawMessage, time.Time, time.Duration and decimal types implementing
 //     Decompose (as database/sql/driver.Value describes). Keeping an int as
 //     an int avoids the allocation of boxing a new int64.
 //   - for a driver.Valuer, the checked result of its Value method; a nil
@@ -77,10 +81,10 @@ var (
 //   - for a named []byte type, the []byte (sent in binary like []byte).
 //   - for a slice of bools, integers, floats, strings (named types
 //     included), []byte, json.RawMessage, time.Time, Valuers, pointers to
-//     those (nil pointers are NULL) or interface values (nil is NULL), and
-//     for rectangular slices of such slices (a multi-dimensional array), an
-//     arrayArg that appendArg writes as an array literal. A nil slice is
-//     NULL.
+//     those (nil pointers are NULL) or interface values (nil is NULL, a
+//     slice is a sub-array), and for rectangular slices of such slices (a
+//     multi-dimensional array), an arrayArg that appendArg writes as an
+//     array literal. A nil slice is NULL.
 //   - driver.ErrSkip for any other type, so that database/sql's default
 //     converter runs: it converts named scalar types and reports "unsupported
 //     type T" with the argument's position.
@@ -94,7 +98,7 @@ func checkArg(v any) (any, error) {
 func checkArgDepth(v any, depth int) (any, error) {
 	switch v := v.(type) {
 	case nil, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64,
-		float32, float64, string, []byte, json.RawMessage, time.Time, decimalDecomposer:
+		float32, float64, string, []byte, json.RawMessage, time.Time, time.Duration, decimalDecomposer:
 		return v, nil
 	case driver.Valuer:
 		return checkValuer(v, depth)
@@ -300,6 +304,8 @@ func appendScalar(buf []byte, v any) ([]byte, bool) {
 		return appendBool(buf, v), true
 	case time.Time:
 		return appendTime(buf, v), true
+	case time.Duration:
+		return strconv.AppendInt(buf, int64(v), 10), true
 	case decimalDecomposer:
 		return appendDecimal(buf, v), true
 	}
@@ -491,20 +497,19 @@ func appendArray(buf []byte, rv reflect.Value) ([]byte, error) {
 	a := arrayWriter{typ: rv.Type()}
 	a.dims = a.buf[:0:maxArrayDims]
 	empty := false
-	v := rv
-	for {
+	for v := rv; ; {
+		if len(a.dims) == maxArrayDims {
+			return buf, fmt.Errorf("pgpipe: cannot send %s as an array: %d or more dimensions, PostgreSQL allows at most %d",
+				a.typ, maxArrayDims+1, maxArrayDims)
+		}
 		a.dims = append(a.dims, v.Len())
-		if !isDimension(v.Type().Elem()) {
+		empty = empty || v.Len() == 0
+		next, ok := subArray(v)
+		if !ok {
 			break
 		}
-		if v.Len() == 0 {
-			empty = true
-			v = reflect.Zero(v.Type().Elem())
-			continue
-		}
-		v = v.Index(0)
+		v = next
 	}
-	empty = empty || v.Len() == 0
 	a.path = a.buf[maxArrayDims:maxArrayDims]
 	for range a.dims {
 		a.path = append(a.path, 0)
@@ -518,6 +523,29 @@ func appendArray(buf []byte, rv reflect.Value) ([]byte, error) {
 		buf = append(buf[:start], "{}"...)
 	}
 	return buf, nil
+}
+
+// subArray returns the first sub-array of the slice v when its elements
+// are dimensions of the array: slices by their type (isDimension), or
+// interface values holding slices that are not []byte ([]any{[]any{1, 2},
+// ...}). For an empty slice of a slice type it returns an empty value of
+// the element type, so that the dimensions below still count.
+func subArray(v reflect.Value) (reflect.Value, bool) {
+	et := v.Type().Elem()
+	if isDimension(et) {
+		if v.Len() == 0 {
+			return reflect.Zero(et), true
+		}
+		return v.Index(0), true
+	}
+	if et.Kind() != reflect.Interface || v.Len() == 0 {
+		return reflect.Value{}, false
+	}
+	e := v.Index(0).Elem()
+	if e.IsValid() && isDimension(e.Type()) {
+		return e, true
+	}
+	return reflect.Value{}, false
 }
 
 // isDimension reports whether a slice element of type t is itself a
@@ -540,7 +568,14 @@ func (a *arrayWriter) write(buf []byte, v reflect.Value, level int) ([]byte, err
 		}
 		a.path[level] = i
 		if level+1 < len(a.dims) {
-			buf, err = a.write(buf, v.Index(i), level+1)
+			sub := v.Index(i)
+			if sub.Kind() == reflect.Interface {
+				sub = sub.Elem()
+				if !sub.IsValid() || !isDimension(sub.Type()) {
+					return buf, a.elemError(v.Index(i), "an element where a sub-array belongs")
+				}
+			}
+			buf, err = a.write(buf, sub, level+1)
 		} else {
 			buf, err = a.elem(buf, v.Index(i), 0)
 		}
@@ -592,6 +627,7 @@ func (a *arrayWriter) elem(buf []byte, ev reflect.Value, depth int) ([]byte, err
 		if ev.Type().Elem().Kind() == reflect.Uint8 {
 			return appendBytesElem(buf, ev), nil
 		}
+		return buf, a.elemError(ev, "a sub-array ("+ev.Type().String()+") where an element belongs: the sub-arrays of a multi-dimensional array must all be as deep")
 	case reflect.Struct:
 		if ev.Type() == timeType {
 			return append(appendTime(append(buf, '"'), timeOf(ev)), '"'), nil

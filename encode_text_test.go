@@ -265,7 +265,7 @@ func TestAppendArgRejectsUnsupportedElements(t *testing.T) {
 		want string
 	}{
 		{[]any{1, struct{}{}}, "element v[1]: unsupported element type struct {}"},
-		{[]any{[]int{1}}, "element v[0]: unsupported element type []int"},
+		{[]any{1, []int{1}}, "element v[1]: a sub-array ([]int) where an element belongs"},
 		{[]any{map[string]int{}}, "unsupported element type map[string]int"},
 		{[]driver.Valuer{failValuer{}}, "boom"},
 		{[]driver.Valuer{loopValuer{}}, "too many indirections"},

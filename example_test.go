@@ -47,6 +47,20 @@ func ExampleError() {
 	}
 }
 
+func ExampleArray() {
+	// A slice is an array argument as it is; Array scans an array column
+	// into a slice. NULL elements need pointers or sql.Null types.
+	var ids []int64
+	var tags []sql.NullString
+	var grid [][]float64
+	err := db.QueryRow("SELECT ids, tags, grid FROM docs WHERE ids && $1", []int64{7, 8}).
+		Scan(pgpipe.Array(&ids), pgpipe.Array(&tags), pgpipe.Array(&grid))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ids, tags, grid)
+}
+
 func ExampleNewConnectorConfig() {
 	cfg, err := pgpipe.ParseDSN(os.Getenv("DATABASE_URL"))
 	if err != nil {

@@ -24,6 +24,9 @@ type execOpts struct {
 	// quiet drops the server's "no transaction in progress" warning (a
 	// pipeline's own ROLLBACK after a transaction fence).
 	quiet bool
+	// parsed: the unnamed statement already holds the query, parsed by
+	// learnParams in this flight; an unnamed execution binds it.
+	parsed bool
 }
 
 // queueExec writes the messages of one execution of res.sql into the send
@@ -33,23 +36,13 @@ type execOpts struct {
 // not flush.
 func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) error {
 	// The parameter types of the statement this execution will most
-	// likely bind, when the server described them: arguments of a fitting
-	// Go type go in binary. Looked up without counting an execution.
-	var types *stmtDesc
+	// likely bind, when known (described or learned): arguments of a
+	// fitting Go type go in binary. Looked up without counting an
+	// execution.
 	explicit := o.stmt != nil && o.stmt.usable(c)
-	if explicit {
-		types = o.stmt.desc
-	} else if o.stmt == nil {
-		if e := c.stmts.Peek(res.sql); e != nil {
-			types = e.Data
-		}
-	}
-	if err := checkArgCount(len(args), types, o.stmt); err != nil {
+	oids, known := c.paramTypes(res.sql, o.stmt)
+	if err := checkArgCount(len(args), oids, known); err != nil {
 		return err
-	}
-	var oids []uint32
-	if types != nil {
-		oids = types.params
 	}
 	if err := c.encodeArgs(args, oids); err != nil {
 		return err
@@ -81,7 +74,7 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	res.named = name != ""
 	c.queueCloses()
 	c.queueBegin()
-	if name == "" || req.prepares {
+	if (name == "" && !o.parsed) || req.prepares {
 		// A statement parsed here must give binary arguments the types
 		// they were encoded for (those of the same text's named
 		// statement); text arguments leave the types to the server.
@@ -154,24 +147,15 @@ const maxArgs = 65535
 
 // checkArgCount refuses, before anything is written, a number of
 // arguments no Bind can carry, and one that differs from the statement's
-// parameter count where the driver knows it: from the Describe of an
-// explicitly prepared statement (st) or of the cache's statement for the
-// same text (desc; every stmtDesc comes from a Describe statement, so its
-// params are the whole list). Otherwise the server says it, as a protocol
-// violation (08P01).
-func checkArgCount(n int, desc *stmtDesc, st *stmt) error {
+// parameter count where the driver knows it (known: the types come from a
+// Describe of the statement, so they are the whole list; see paramTypes).
+// Otherwise the server says it, as a protocol violation (08P01).
+func checkArgCount(n int, params []uint32, known bool) error {
 	if n > maxArgs {
 		return fmt.Errorf("pgpipe: %d arguments, but a statement takes at most %d (the protocol's limit); nothing was sent", n, maxArgs)
 	}
-	want := -1
-	switch {
-	case desc != nil:
-		want = len(desc.params)
-	case st != nil:
-		want = st.params
-	}
-	if want >= 0 && n != want {
-		return fmt.Errorf("pgpipe: the statement has %d parameters, but %d arguments were given; nothing was sent", want, n)
+	if known && n != len(params) {
+		return fmt.Errorf("pgpipe: the statement has %d parameters, but %d arguments were given; nothing was sent", len(params), n)
 	}
 	return nil
 }
@@ -227,19 +211,12 @@ func (c *core) encodeArgs(args []driver.NamedValue, oids []uint32) error {
 	binary := false
 	for i := range args {
 		start := len(c.argBuf)
-		var (
-			buf    []byte
-			format int16
-			null   bool
-			err    error
-			ok     bool
-		)
+		oid := uint32(0)
 		if i < len(oids) {
-			buf, ok = appendBinaryParam(c.argBuf, args[i].Value, oids[i])
+			oid = oids[i]
 		}
-		if ok {
-			format = formatBinary
-		} else if buf, format, null, err = appendArg(c.argBuf, args[i].Value); err != nil {
+		buf, format, null, err := encodeArg(c.argBuf, args[i].Value, oid)
+		if err != nil {
 			return &ArgError{Position: i + 1, Err: err}
 		}
 		c.argBuf = buf
@@ -259,6 +236,22 @@ func (c *core) encodeArgs(args []driver.NamedValue, oids []uint32) error {
 		c.argValues = append(c.argValues, spanValue(c.argBuf, s))
 	}
 	return nil
+}
+
+// encodeArg encodes one argument for a parameter of type oid (0: not
+// known): a value whose meaning depends on the type as that type wants it
+// (encode_typed.go), one whose Go type matches the type in binary, any
+// other as appendArg does.
+func encodeArg(buf []byte, v any, oid uint32) (out []byte, format int16, null bool, err error) {
+	if out, format, ok, err := appendTypedParam(buf, v, oid); ok {
+		return out, format, false, err
+	}
+	if oid != 0 {
+		if out, ok := appendBinaryParam(buf, v, oid); ok {
+			return out, formatBinary, false, nil
+		}
+	}
+	return appendArg(buf, v)
 }
 
 // spanValue returns the value s locates in buf: nil for NULL, and never nil
@@ -316,7 +309,18 @@ func (c *core) exec(res *result, args []driver.NamedValue, o execOpts) error {
 func (c *core) runRetrying(res *result, args []driver.NamedValue, o execOpts, await func(*result) error) error {
 	for attempt := 0; ; attempt++ {
 		hadBegin := c.txn.deferred()
+		parsed, err := c.learnParams(res.sql, args, o.stmt)
+		if err != nil {
+			return err
+		}
+		o.parsed = parsed
 		if err := c.queueExec(res, args, o); err != nil {
+			if parsed {
+				// learnParams left the unit of work open.
+				if serr := c.endUnit(); serr != nil {
+					return serr
+				}
+			}
 			return err
 		}
 		c.queueSync()

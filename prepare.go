@@ -84,6 +84,11 @@ func (c *core) confirmDescribed(r *request) {
 // that used a named statement, and marks the result retryable when the
 // server lost the statement before running anything.
 func (c *core) lostStatement(r *request, e *Error) {
+	if e.Code == "42804" && r.res != nil { // datatype_mismatch
+		// Learned parameter types may be stale (a column changed type):
+		// the next execution learns them again.
+		c.stmts.Forget(r.res.sql)
+	}
 	if r.entry == nil && !r.explicit {
 		return
 	}

@@ -20,13 +20,16 @@ type txState struct {
 	status  byte   // from the last ReadyForQuery: 'I', 'T' or 'E'
 	pending string // a BEGIN deferred by BeginTx and not yet queued
 	sent    string // the BEGIN queued last, to defer again for a retry
+	// opening is set from the BEGIN's queueing to the next ReadyForQuery:
+	// the commands queued meanwhile run inside the block.
+	opening bool
 	// failure is the error that failed the open transaction, for Commit's
 	// message.
 	failure error
 }
 
-// none reports that no transaction block is open or deferred.
-func (t *txState) none() bool { return t.status == 'I' && t.pending == "" }
+// none reports that no transaction block is open, opening or deferred.
+func (t *txState) none() bool { return t.status == 'I' && t.pending == "" && !t.opening }
 
 // inBlock reports that a transaction block is open, failed, or about to be
 // begun by a deferred BEGIN.
@@ -54,7 +57,7 @@ func (t *txState) deferred() bool { return t.pending != "" }
 func (t *txState) takeBegin() string {
 	b := t.pending
 	if b != "" {
-		t.sent, t.pending = b, ""
+		t.sent, t.pending, t.opening = b, "", true
 	}
 	return b
 }
@@ -75,7 +78,7 @@ func (t *txState) restart() { t.pending = t.sent }
 // ready applies a ReadyForQuery: the server's status; on entering the
 // failed state, cause (the segment's first error) is kept for Commit.
 func (t *txState) ready(status byte, cause error) {
-	t.status = status
+	t.status, t.opening = status, false
 	if status == 'E' && t.failure == nil {
 		t.failure = cause
 	}

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -137,8 +138,30 @@ func TestByteSliceArgumentsAreSentInBinary(t *testing.T) {
 		{name: "bytes into text", query: "SELECT $1::text", args: []any{[]byte("héllo")}, want: "héllo"},
 		{name: "bytes into varchar", query: "SELECT $1::varchar", args: []any{[]byte("x y")}, want: "x y"},
 		{name: "bytes into json", query: "SELECT $1::json", args: []any{[]byte(`{"b": 1, "a": [true]}`)}, want: []byte(`{"b": 1, "a": [true]}`), dbType: "JSON"},
+		{name: "bytes into jsonb", query: "SELECT $1::jsonb", args: []any{[]byte(`{"b": 1, "a": [true]}`)}, want: []byte(`{"a": [true], "b": 1}`), dbType: "JSONB"},
+		{name: "bytes into int4 are its text", query: "SELECT $1::int4 + 1", args: []any{[]byte("41")}, want: int64(42)},
+		{name: "bytes into numeric are its text", query: "SELECT $1::numeric", args: []any{[]byte("1.50")}, want: "1.50"},
+		{name: "bytes and an int", query: "SELECT ($1::jsonb ->> 'a') || $2::int8", args: []any{[]byte(`{"a": "x"}`), 5}, want: "x5"},
 	})
 }
+
+func TestDurationArgumentsAreIntervalsOrNanoseconds(t *testing.T) {
+	t.Parallel()
+	checkValues(t, inUTC, []valueCase{
+		{name: "into interval", query: "SELECT $1::interval", args: []any{90*time.Minute + 1500*time.Millisecond}, want: "01:30:01.5"},
+		{name: "rounded to microseconds", query: "SELECT $1::interval", args: []any{time.Nanosecond * 1500}, want: "00:00:00.000002"},
+		{name: "negative", query: "SELECT $1::interval", args: []any{-36 * time.Hour}, want: "-36:00:00"},
+		{name: "into bigint", query: "SELECT $1::int8", args: []any{time.Second}, want: int64(1e9)},
+		{name: "into an interval expression", query: "SELECT now() - $1::interval < now()", args: []any{time.Hour}, want: true},
+		{name: "into numeric", query: "SELECT $1::numeric", args: []any{time.Millisecond}, want: "1000000"},
+		{name: "a Valuer's duration", query: "SELECT $1::interval", args: []any{timeout{time.Second}}, want: "00:00:01"},
+	})
+}
+
+// timeout is a Valuer whose value is a time.Duration.
+type timeout struct{ d time.Duration }
+
+func (t timeout) Value() (driver.Value, error) { return t.d, nil }
 
 func TestTimeArgumentsRoundTrip(t *testing.T) {
 	t.Parallel()
@@ -390,9 +413,9 @@ func TestArgumentsTheServerRejectsReturnItsErrorAndTheConnectionSurvives(t *test
 		{"uint64 above int8", "SELECT $1::int8", uint64(math.MaxUint64), uint64(5), int64(5), "22003", "out of range"},
 		{"int above int4", "SELECT $1::int4", int64(1) << 40, int64(-1), int64(-1), "22003", "out of range"},
 		{"float into int", "SELECT $1::int4", 1.5, 2.0, int64(2), "22P02", "integer"},
-		// []byte is sent in binary, and binary jsonb starts with a
-		// version byte: JSON text in a []byte is no jsonb value.
-		{"[]byte into jsonb", "SELECT $1::jsonb", []byte(`{"a":1}`), json.RawMessage(`{"a":1}`), []byte(`{"a": 1}`), "", "jsonb version"},
+		// A []byte into jsonb is JSON text (issue 12): text that is no JSON
+		// is the server's error.
+		{"[]byte into jsonb", "SELECT $1::jsonb", []byte(`{"a":`), []byte(`{"a":1}`), []byte(`{"a": 1}`), "22P02", "json"},
 		{"NUL in a string", "SELECT $1::text", "a\x00b", "ab", "ab", "22021", "0x00"},
 		{"invalid UTF-8", "SELECT $1::text", "\xff\xfe", "ok", "ok", "22021", "UTF8"},
 		{"time beyond timestamptz", "SELECT $1::timestamptz", time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), "22008", "out of range"},

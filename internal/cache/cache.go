@@ -82,6 +82,11 @@ type Manager[T any] struct {
 
 	closing []string
 	stats   Stats
+
+	// learned and oldLearned keep what the caller learned of queries that
+	// are not prepared (their parameter types), in two generations
+	// bounded like counts.
+	learned, oldLearned map[string]T
 }
 
 // New returns a Manager. threshold < 0 disables automatic preparation; limit
@@ -97,6 +102,7 @@ func New[T any](threshold, limit int) *Manager[T] {
 		prepared:   make(map[string]*Entry[T]),
 		counts:     make(map[string]int),
 		countLimit: max(1024, 8*limit),
+		learned:    make(map[string]T),
 	}
 }
 
@@ -187,9 +193,37 @@ func (m *Manager[T]) Drop(e *Entry[T], mayExist bool) {
 	}
 }
 
+// Learn keeps data the caller learned about sql (such as its parameter
+// types, from a Describe of the unnamed statement) whether or not sql is
+// ever prepared. At most about twice countLimit queries are remembered;
+// the oldest generation is forgotten first.
+func (m *Manager[T]) Learn(sql string, data T) {
+	if _, ok := m.learned[sql]; !ok && len(m.learned) >= m.countLimit {
+		m.oldLearned, m.learned = m.learned, make(map[string]T, len(m.learned))
+	}
+	m.learned[sql] = data
+}
+
+// Learned returns what Learn kept for sql.
+func (m *Manager[T]) Learned(sql string) (T, bool) {
+	if d, ok := m.learned[sql]; ok {
+		return d, true
+	}
+	d, ok := m.oldLearned[sql]
+	return d, ok
+}
+
+// Forget drops what Learn kept for sql (it proved wrong).
+func (m *Manager[T]) Forget(sql string) {
+	delete(m.learned, sql)
+	delete(m.oldLearned, sql)
+}
+
 // Reset forgets every statement without closing any: the server dropped
-// them all (DISCARD ALL, DEALLOCATE ALL).
+// them all (DISCARD ALL, DEALLOCATE ALL). What Learn kept is forgotten too.
 func (m *Manager[T]) Reset() {
+	clear(m.learned)
+	clear(m.oldLearned)
 	clear(m.prepared)
 	m.head, m.tail = nil, nil
 	m.closing = m.closing[:0]
@@ -272,8 +306,10 @@ func (m *Manager[T]) CloseLater(name string) { m.closing = append(m.closing, nam
 
 // Invalidate forgets every statement and queues a Close for each: they
 // still exist on the server but may now resolve to other objects (a
-// changed search_path).
+// changed search_path). What Learn kept is forgotten too.
 func (m *Manager[T]) Invalidate() {
+	clear(m.learned)
+	clear(m.oldLearned)
 	for e := m.head; e != nil; e = e.next {
 		m.closing = append(m.closing, e.Name)
 	}

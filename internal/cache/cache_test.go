@@ -162,3 +162,32 @@ func TestResetAndDisable(t *testing.T) {
 		t.Fatalf("after Disable: plan %d", p)
 	}
 }
+
+func TestLearnedDataIsBoundedAndForgottenWithStatements(t *testing.T) {
+	m := New[int](5, 10)
+	m.Learn("q", 7)
+	if d, ok := m.Learned("q"); !ok || d != 7 {
+		t.Fatalf("Learned(q) = %d, %v; want 7, true", d, ok)
+	}
+	for i := range 3 * m.countLimit {
+		m.Learn(strconv.Itoa(i), i)
+	}
+	if n := len(m.learned) + len(m.oldLearned); n > 2*m.countLimit {
+		t.Fatalf("%d learned entries kept, bound %d", n, 2*m.countLimit)
+	}
+	m.Learn("q", 8)
+	m.Forget("q")
+	if _, ok := m.Learned("q"); ok {
+		t.Fatal("Forget kept the entry")
+	}
+	m.Learn("q", 9)
+	m.Invalidate()
+	if _, ok := m.Learned("q"); ok {
+		t.Fatal("Invalidate (a changed search_path) kept learned data")
+	}
+	m.Learn("q", 9)
+	m.Reset()
+	if _, ok := m.Learned("q"); ok {
+		t.Fatal("Reset kept learned data")
+	}
+}
