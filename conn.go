@@ -170,7 +170,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	if copyFromStdin.MatchString(query) {
 		return &copyStmt{c: c, sql: query}, nil // lib/pq's COPY idiom (copy_stmt.go)
 	}
-	s := &stmt{c: c, sql: query, params: -1}
+	s := &stmt{c: c, serverStmt: serverStmt{sql: query, params: -1}}
 	if c.core.cfg.PrepareThreshold == PrepareNone || c.core.stmts.Disabled() || sqltext.MultipleStatements(query) {
 		return s, nil
 	}
@@ -184,7 +184,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 		ctx = pt.TracePrepareStart(ctx, query)
 		start = time.Now()
 	}
-	err := c.core.prepare(s)
+	err := c.core.prepare(&s.serverStmt)
 	if pt != nil {
 		pt.TracePrepareEnd(ctx, query, time.Since(start), err)
 	}

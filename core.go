@@ -105,9 +105,6 @@ type core struct {
 	// driver.ErrBadConn, the statement may have run.
 	wrote bool
 
-	// onDone, set while a pipeline is open, is told of every result that
-	// ends, so the pipeline can report errors nobody looked at.
-	onDone func(*result)
 	// pipelining is set while a pipeline is open; the cancel goroutine
 	// reads it to know it must end the pipeline with a Sync.
 	pipelining atomic.Bool
@@ -444,7 +441,7 @@ func (c *core) accountInjectedSync() {
 	c.writeMu.Lock()
 	c.dropBuffered()
 	c.writeMu.Unlock()
-	c.q.truncate(c.q.len()-c.q.unsent, err, c.onDone)
+	c.q.truncate(c.q.len()-c.q.unsent, err, c.resultDone)
 	c.q.push(request{kind: reqSync})
 	c.q.unsent = 0
 }
@@ -531,7 +528,7 @@ func (c *core) fail(err error) {
 	}
 	c.broken = err
 	_ = c.netConn.Close()
-	c.q.failAll(err, c.onDone)
+	c.q.failAll(err, c.resultDone)
 }
 
 // close sends Terminate (best effort) and closes the socket.

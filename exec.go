@@ -19,8 +19,8 @@ var msgSync pgproto3.Sync
 // execOpts says how to queue one execution.
 type execOpts struct {
 	force    cache.Force
-	describe bool  // the caller wants the result's columns (a query)
-	stmt     *stmt // an explicitly prepared statement, or nil
+	describe bool        // the caller wants the result's columns (a query)
+	stmt     *serverStmt // an explicitly prepared statement, or nil
 	// quiet drops the server's "no transaction in progress" warning (a
 	// pipeline's own ROLLBACK after a transaction fence).
 	quiet bool

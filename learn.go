@@ -14,7 +14,7 @@ import (
 // (explicitly prepared as st, when st is not nil): from the Describe of
 // its prepared statement, or learned earlier on this connection. known is
 // false when neither holds them.
-func (c *core) paramTypes(sql string, st *stmt) (oids []uint32, known bool) {
+func (c *core) paramTypes(sql string, st *serverStmt) (oids []uint32, known bool) {
 	if st != nil && st.desc != nil {
 		return st.desc.params, true
 	}
@@ -42,7 +42,7 @@ func (c *core) paramTypes(sql string, st *stmt) (oids []uint32, known bool) {
 //
 // When the server refuses the statement, it is ended with a Sync and the
 // server's error returned, as the execution would have failed.
-func (c *core) learnParams(sql string, args []driver.NamedValue, st *stmt) (parsed bool, err error) {
+func (c *core) learnParams(sql string, args []driver.NamedValue, st *serverStmt) (parsed bool, err error) {
 	if !anyTypeDependent(args) {
 		return false, nil
 	}

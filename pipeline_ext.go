@@ -115,11 +115,9 @@ func (c *conn) Pipeline(ctx context.Context, f func(*Pipeline) error) error {
 	}
 	p := &Pipeline{c: c, core: c.core, ctx: ctx}
 	c.inPipeline = true
-	c.core.onDone = p.noteDone
 	c.core.pipelining.Store(true)
 	defer func() {
 		c.inPipeline = false
-		c.core.onDone = nil
 		_ = c.core.closePipeline() // an error breaks the connection: reported by its next use
 		c.endOp()
 	}()
@@ -131,15 +129,11 @@ func (c *conn) Pipeline(ctx context.Context, f func(*Pipeline) error) error {
 	return err
 }
 
-// noteDone records a failed result for the end-of-pipeline report, and
+// resultEnded records a failed result for the end-of-pipeline report, and
 // ends the command's trace.
-func (p *Pipeline) noteDone(res *result) {
-	h := res.owner
-	if h == nil {
-		return
-	}
+func (h *handle) resultEnded(res *result) {
 	if res.err != nil {
-		p.failed = append(p.failed, h)
+		h.p.failed = append(h.p.failed, h)
 	}
 	h.span.end(res, res.rowsAffected, res.err)
 	h.span = nil

@@ -187,3 +187,64 @@ func (c *core) queueCloses() {
 	}
 	c.stmts.ClearClosing()
 }
+
+// serverStmt is what the core knows of a statement prepared explicitly
+// (db.Prepare): its server-side name, description and generation. The
+// face's stmt holds one; the core reads and changes it only here and in
+// queueExec and runRetrying.
+type serverStmt struct {
+	sql    string
+	name   string // "" when the statement runs unnamed
+	desc   *stmtDesc
+	params int    // -1 when unknown
+	gen    uint64 // the core's stmtGen when prepared
+	lost   bool   // the server lost the statement: run unnamed from now on
+}
+
+// usable reports whether the named server statement can be bound.
+func (s *serverStmt) usable(c *core) bool {
+	if s.name == "" || s.lost || s.gen != c.stmtGen {
+		return false
+	}
+	// Behind a pooler, a statement prepared outside this transaction may
+	// live on another server session, and inside a transaction a failed
+	// Bind cannot be retried.
+	return !(c.pooled && c.inTx())
+}
+
+// closeStmt closes s on the server with the next command, when it still
+// exists there.
+func (c *core) closeStmt(s *serverStmt) {
+	if s.name != "" && !s.lost && s.gen == c.stmtGen && c.broken == nil {
+		c.stmts.CloseLater(s.name)
+	}
+}
+
+// prepare creates s on the server: Parse with a fresh name and Describe
+// statement, one round trip, which reports errors in the SQL now and
+// tells the parameter count and result columns.
+func (c *core) prepare(s *serverStmt) error {
+	res := &c.internalRes
+	res.reset(s.sql)
+	name := c.stmts.NewName()
+	c.queueCloses()
+	c.sendParse(name, s.sql, nil)
+	c.msgDescribe.ObjectType = 'S'
+	c.msgDescribe.Name = name
+	c.fe.SendDescribe(&c.msgDescribe)
+	c.q.push(request{kind: reqPrepare, res: res, stage: stParse})
+	c.queueSync()
+	if err := c.flush(); err != nil {
+		return err
+	}
+	if err := c.awaitSync(); err != nil {
+		return err
+	}
+	if res.err != nil {
+		return res.err
+	}
+	s.name, s.params, s.gen = name, res.params, c.stmtGen
+	s.desc = c.newStmtDesc(res.cols)
+	s.desc.params = res.paramOIDs
+	return nil
+}

@@ -130,8 +130,9 @@ type result struct {
 	// retry marks a failure where the server lost a named statement before
 	// running anything (prepare.go).
 	retry bool
-	// owner is the pipeline handle this result belongs to, if any.
-	owner *handle
+	// owner is told when the result ends (a pipeline's handle); nil for
+	// the results of database/sql calls.
+	owner resultOwner
 	// named is set when the statement ran as a named prepared statement.
 	named bool
 	// synced is set once the ReadyForQuery of the result's sync segment
@@ -461,10 +462,15 @@ func (c *core) complete(r *request) (event, error) {
 	return evResult, nil
 }
 
-// resultDone tells the pipeline, if one is open, that res ended.
+// resultOwner is told when a result ends, or gets a later error (a
+// commit that failed at its sync point), so that an extension can report
+// errors nobody looked at.
+type resultOwner interface{ resultEnded(res *result) }
+
+// resultDone tells res's owner, if any, that res ended.
 func (c *core) resultDone(res *result) {
-	if c.onDone != nil {
-		c.onDone(res)
+	if res.owner != nil {
+		res.owner.resultEnded(res)
 	}
 }
 

@@ -14,25 +14,9 @@ import (
 // statement (DISCARD ALL, a pooler), it runs as an unnamed statement: one
 // flight per execution, the same results.
 type stmt struct {
-	c      *conn
-	sql    string
-	name   string // "" when the statement runs unnamed
-	desc   *stmtDesc
-	params int    // -1 when unknown
-	gen    uint64 // the core's stmtGen when prepared
-	lost   bool   // the server lost the statement: run unnamed from now on
+	c *conn
+	serverStmt
 	closed bool
-}
-
-// usable reports whether the named server statement can be bound.
-func (s *stmt) usable(c *core) bool {
-	if s.name == "" || s.lost || s.gen != c.stmtGen {
-		return false
-	}
-	// Behind a pooler, a statement prepared outside this transaction may
-	// live on another server session, and inside a transaction a failed
-	// Bind cannot be retried.
-	return !(c.pooled && c.inTx())
 }
 
 // NumInput returns the number of parameters, or -1 when the statement was
@@ -46,9 +30,7 @@ func (s *stmt) Close() error {
 		return nil
 	}
 	s.closed = true
-	if s.name != "" && !s.lost && s.gen == s.c.core.stmtGen && s.c.core.broken == nil {
-		s.c.core.stmts.CloseLater(s.name)
-	}
+	s.c.core.closeStmt(&s.serverStmt)
 	return nil
 }
 
@@ -62,7 +44,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 	res := &c.execRes
 	res.reset(s.sql)
 	span := c.core.startTrace(ctx, TraceQuery{SQL: s.sql, Args: len(args)})
-	err := c.core.exec(res, args, execOpts{stmt: s})
+	err := c.core.exec(res, args, execOpts{stmt: &s.serverStmt})
 	span.end(res, res.rowsAffected, err)
 	if err != nil {
 		return nil, err
@@ -79,7 +61,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	r := &c.rows
 	r.reset(c, s.sql)
 	r.span = c.core.startTrace(ctx, TraceQuery{SQL: s.sql, Args: len(args)})
-	if err := c.core.startQuery(&r.res, args, execOpts{stmt: s}); err != nil {
+	if err := c.core.startQuery(&r.res, args, execOpts{stmt: &s.serverStmt}); err != nil {
 		c.endOp()
 		r.span.end(&r.res, 0, err)
 		return nil, err
@@ -111,32 +93,3 @@ func namedValues(args []driver.Value) []driver.NamedValue {
 
 // CheckNamedValue checks arguments as the connection does.
 func (s *stmt) CheckNamedValue(nv *driver.NamedValue) error { return s.c.CheckNamedValue(nv) }
-
-// prepare creates s on the server: Parse with a fresh name and Describe
-// statement, one round trip, which reports errors in the SQL now and
-// tells the parameter count and result columns.
-func (c *core) prepare(s *stmt) error {
-	res := &c.internalRes
-	res.reset(s.sql)
-	name := c.stmts.NewName()
-	c.queueCloses()
-	c.sendParse(name, s.sql, nil)
-	c.msgDescribe.ObjectType = 'S'
-	c.msgDescribe.Name = name
-	c.fe.SendDescribe(&c.msgDescribe)
-	c.q.push(request{kind: reqPrepare, res: res, stage: stParse})
-	c.queueSync()
-	if err := c.flush(); err != nil {
-		return err
-	}
-	if err := c.awaitSync(); err != nil {
-		return err
-	}
-	if res.err != nil {
-		return res.err
-	}
-	s.name, s.params, s.gen = name, res.params, c.stmtGen
-	s.desc = c.newStmtDesc(res.cols)
-	s.desc.params = res.paramOIDs
-	return nil
-}
