@@ -204,25 +204,8 @@ func (c *conn) describeTable(ctx context.Context, table string, columns []string
 		return nil, err
 	}
 	defer c.endOp()
-	core := c.core
-	res := &core.internalRes
-	res.reset(query)
-	core.sendParse("", query, nil)
-	core.msgDescribe.ObjectType = 'S'
-	core.msgDescribe.Name = ""
-	core.fe.SendDescribe(&core.msgDescribe)
-	core.q.push(request{kind: reqPrepare, res: res, stage: stParse})
-	core.queueSync()
-	if err := core.flush(); err != nil {
-		return nil, err
-	}
-	if err := core.awaitSync(); err != nil {
-		return nil, err
-	}
-	if res.err != nil {
-		return nil, res.err
-	}
-	return append([]column(nil), res.cols...), nil
+	_, cols, err := c.core.describe(query)
+	return cols, err
 }
 
 // QuoteIdentifier quotes a name for use as an SQL identifier: in double

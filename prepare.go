@@ -248,3 +248,28 @@ func (c *core) prepare(s *serverStmt) error {
 	s.desc.params = res.paramOIDs
 	return nil
 }
+
+// describe asks the server for the parameter types and result columns of
+// query without running it: Parse of the unnamed statement, Describe
+// statement, Sync; one round trip. The columns are the caller's copy.
+func (c *core) describe(query string) (params []uint32, cols []column, err error) {
+	res := &c.internalRes
+	res.reset(query)
+	c.queueCloses()
+	c.sendParse("", query, nil)
+	c.msgDescribe.ObjectType = 'S'
+	c.msgDescribe.Name = ""
+	c.fe.SendDescribe(&c.msgDescribe)
+	c.q.push(request{kind: reqPrepare, res: res, stage: stParse})
+	c.queueSync()
+	if err := c.flush(); err != nil {
+		return nil, nil, err
+	}
+	if err := c.awaitSync(); err != nil {
+		return nil, nil, err
+	}
+	if res.err != nil {
+		return nil, nil, res.err
+	}
+	return res.paramOIDs, append([]column(nil), res.cols...), nil
+}
