@@ -18,7 +18,8 @@ import (
 // AuthenticationOk (PostgreSQL protocol, "Start-up"): cleartext password,
 // MD5, SCRAM-SHA-256 and SCRAM-SHA-256-PLUS. require_auth and
 // channel_binding=require can refuse a method the server asks for.
-func (c *core) authenticate(h Host) error {
+func (hs handshake) authenticate(h Host) error {
+	c := hs.c
 	allowed, err := parseRequireAuth(c.cfg.RequireAuth)
 	if err != nil {
 		return err
@@ -31,17 +32,17 @@ func (c *core) authenticate(h Host) error {
 		}
 		switch m := msg.(type) {
 		case *pgproto3.AuthenticationOk:
-			return c.authDone(method, allowed)
+			return hs.authDone(method, allowed)
 		case *pgproto3.AuthenticationCleartextPassword:
 			method = "password"
-			err = c.sendPassword(h, method, allowed, func(pw string) string { return pw })
+			err = hs.sendPassword(h, method, allowed, func(pw string) string { return pw })
 		case *pgproto3.AuthenticationMD5Password:
 			method = "md5"
 			salt := m.Salt
-			err = c.sendPassword(h, method, allowed, func(pw string) string { return md5Password(c.cfg.User, pw, salt[:]) })
+			err = hs.sendPassword(h, method, allowed, func(pw string) string { return md5Password(c.cfg.User, pw, salt[:]) })
 		case *pgproto3.AuthenticationSASL:
 			method = "scram-sha-256"
-			err = c.scram(h, m.AuthMechanisms, allowed)
+			err = hs.scram(h, m.AuthMechanisms, allowed)
 		case *pgproto3.AuthenticationGSS:
 			err = errors.New("pgpipe: the server asks for GSSAPI authentication, which pgpipe does not support")
 		case *pgproto3.ErrorResponse:
@@ -57,7 +58,8 @@ func (c *core) authenticate(h Host) error {
 
 // authDone checks, once the server accepted the client, that the method
 // used was one the client allows.
-func (c *core) authDone(method string, allowed func(string) bool) error {
+func (hs handshake) authDone(method string, allowed func(string) bool) error {
+	c := hs.c
 	if !allowed(method) {
 		return fmt.Errorf("pgpipe: the server authenticated the connection with method %q, which require_auth does not allow", method)
 	}
@@ -68,14 +70,15 @@ func (c *core) authDone(method string, allowed func(string) bool) error {
 }
 
 // sendPassword answers a password request with encode(password).
-func (c *core) sendPassword(h Host, method string, allowed func(string) bool, encode func(string) string) error {
+func (hs handshake) sendPassword(h Host, method string, allowed func(string) bool, encode func(string) string) error {
+	c := hs.c
 	if !allowed(method) {
 		return fmt.Errorf("pgpipe: the server asks for %s authentication, which require_auth does not allow", method)
 	}
 	if c.cfg.ChannelBinding == "require" {
 		return fmt.Errorf("pgpipe: channel_binding=require, but the server asks for %s authentication", method)
 	}
-	pw, err := c.password(h, method)
+	pw, err := hs.password(h, method)
 	if err != nil {
 		return err
 	}
@@ -85,7 +88,8 @@ func (c *core) sendPassword(h Host, method string, allowed func(string) bool, en
 
 // password returns the configured password, or the passfile's entry for
 // this host, port, database and user.
-func (c *core) password(h Host, method string) (string, error) {
+func (hs handshake) password(h Host, method string) (string, error) {
+	c := hs.c
 	if c.cfg.Password != "" {
 		return c.cfg.Password, nil
 	}
@@ -125,11 +129,12 @@ func md5Password(user, password string, salt []byte) string {
 
 // scram runs a SCRAM-SHA-256 exchange, with channel binding over TLS when
 // channel_binding allows and the server offers it.
-func (c *core) scram(h Host, mechanisms []string, allowed func(string) bool) error {
+func (hs handshake) scram(h Host, mechanisms []string, allowed func(string) bool) error {
+	c := hs.c
 	if !allowed("scram-sha-256") {
 		return errors.New("pgpipe: the server asks for SCRAM-SHA-256 authentication, which require_auth does not allow")
 	}
-	pw, err := c.password(h, "SCRAM-SHA-256")
+	pw, err := hs.password(h, "SCRAM-SHA-256")
 	if err != nil {
 		return err
 	}

@@ -159,7 +159,7 @@ func connectHost(ctx context.Context, cfg *Config, h Host, want TargetSessionAtt
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkSessionBounded(ctx, want); err != nil {
+	if err := (handshake{c}).checkSessionBounded(ctx, want); err != nil {
 		_ = c.close()
 		return nil, err
 	}
@@ -169,12 +169,13 @@ func connectHost(ctx context.Context, cfg *Config, h Host, want TargetSessionAtt
 // checkSessionBounded runs checkSession with the end of ctx bounding its
 // round trips, as it bounds the startup's: Connect must not outlive its
 // context (attemptOnce clears the startup's deadline before this runs).
-func (c *core) checkSessionBounded(ctx context.Context, want TargetSessionAttrs) error {
+func (hs handshake) checkSessionBounded(ctx context.Context, want TargetSessionAttrs) error {
+	c := hs.c
 	if d, ok := ctx.Deadline(); ok {
 		_ = c.rawConn.SetDeadline(d)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = c.rawConn.SetDeadline(time.Now()) })
-	err := c.checkSession(ctx, want)
+	err := hs.checkSession(ctx, want)
 	if !stop() && err == nil {
 		return ctx.Err() // the deadline is in the past now: unusable
 	}
@@ -269,7 +270,7 @@ func attemptOnce(ctx context.Context, cfg *Config, h Host, tlsCfg any, floatDigi
 	}
 	c := newCore(cfg, netConn, raw)
 	c.key = cancelKey{network: network, addr: addr, tls: sessionTLS, dial: dial}
-	if err := c.startup(h, floatDigits); err != nil {
+	if err := (handshake{c}).startup(h, floatDigits); err != nil {
 		_ = netConn.Close()
 		if cerr := ctxCause(ctx, err); cerr != nil {
 			return nil, fmt.Errorf("%w (%v)", cerr, err)
@@ -328,11 +329,18 @@ func dialer(cfg *Config) *net.Dialer {
 	return d
 }
 
+// handshake is the connect-time conversation on a new core: the
+// StartupMessage, authentication (auth.go), the first ReadyForQuery, and
+// the session probes (target_session_attrs, a pooler in between). It runs
+// before the core is handed out, and holds nothing of its own.
+type handshake struct{ c *core }
+
 // startup sends the StartupMessage, authenticates, and reads until the
 // first ReadyForQuery. The driver reads dates in the ISO style, so a
 // datestyle setting only chooses the field order (DMY, MDY, YMD) for
 // input.
-func (c *core) startup(h Host, floatDigits bool) error {
+func (hs handshake) startup(h Host, floatDigits bool) error {
+	c := hs.c
 	cfg := c.cfg
 	params := map[string]string{
 		"user":            cfg.User,
@@ -365,10 +373,10 @@ func (c *core) startup(h Host, floatDigits bool) error {
 	if err := c.fe.Flush(); err != nil {
 		return err
 	}
-	if err := c.authenticate(h); err != nil {
+	if err := hs.authenticate(h); err != nil {
 		return explainSetting(cfg, err)
 	}
-	return explainSetting(cfg, c.awaitStartupReady())
+	return explainSetting(cfg, hs.awaitStartupReady())
 }
 
 // explainSetting adds to the server's refusal of a startup setting that
@@ -408,7 +416,8 @@ func explainSetting(cfg *Config, err error) error {
 
 // awaitStartupReady reads the messages after authentication: the cancel
 // key, the server's parameters, and ReadyForQuery.
-func (c *core) awaitStartupReady() error {
+func (hs handshake) awaitStartupReady() error {
+	c := hs.c
 	for {
 		msg, err := c.receive()
 		if err != nil {
@@ -440,14 +449,15 @@ func (c *core) awaitStartupReady() error {
 
 // checkSession verifies target_session_attrs, and learns whether a pooler
 // sits between the driver and the server.
-func (c *core) checkSession(ctx context.Context, want TargetSessionAttrs) error {
-	if err := c.checkTarget(want); err != nil {
+func (hs handshake) checkSession(ctx context.Context, want TargetSessionAttrs) error {
+	c := hs.c
+	if err := hs.checkTarget(want); err != nil {
 		return err
 	}
 	if c.cfg.PrepareThreshold == PrepareNone {
 		return nil
 	}
-	pid, err := c.queryValue("SELECT pg_catalog.pg_backend_pid()")
+	pid, err := hs.queryValue("SELECT pg_catalog.pg_backend_pid()")
 	if err != nil {
 		return err
 	}
@@ -463,17 +473,17 @@ func (c *core) checkSession(ctx context.Context, want TargetSessionAttrs) error 
 // checkTarget checks the session against target_session_attrs, using the
 // parameters PostgreSQL 14+ reports (in_hot_standby,
 // default_transaction_read_only) and queries on older servers.
-func (c *core) checkTarget(want TargetSessionAttrs) error {
+func (hs handshake) checkTarget(want TargetSessionAttrs) error {
 	if want == "" || want == TargetAny {
 		return nil
 	}
-	standby, err := c.sessionFlag("in_hot_standby", "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'on' ELSE 'off' END")
+	standby, err := hs.sessionFlag("in_hot_standby", "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'on' ELSE 'off' END")
 	if err != nil {
 		return err
 	}
 	readOnly := standby
 	if want == TargetReadWrite || want == TargetReadOnly {
-		ro, err := c.sessionFlag("default_transaction_read_only", "SHOW transaction_read_only")
+		ro, err := hs.sessionFlag("default_transaction_read_only", "SHOW transaction_read_only")
 		if err != nil {
 			return err
 		}
@@ -491,11 +501,12 @@ func (c *core) checkTarget(want TargetSessionAttrs) error {
 
 // sessionFlag reads an on/off session fact from a reported parameter, or
 // runs query when the server does not report it.
-func (c *core) sessionFlag(param, query string) (bool, error) {
+func (hs handshake) sessionFlag(param, query string) (bool, error) {
+	c := hs.c
 	v, ok := c.params[param]
 	if !ok {
 		var err error
-		if v, err = c.queryValue(query); err != nil {
+		if v, err = hs.queryValue(query); err != nil {
 			return false, err
 		}
 	}
@@ -504,7 +515,8 @@ func (c *core) sessionFlag(param, query string) (bool, error) {
 
 // queryValue runs a simple query of the driver's own and returns the first
 // column of its first row as text.
-func (c *core) queryValue(sql string) (string, error) {
+func (hs handshake) queryValue(sql string) (string, error) {
+	c := hs.c
 	res := &c.internalRes
 	res.reset(sql)
 	c.queueSimple(res)
