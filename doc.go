@@ -78,6 +78,10 @@
 // the skipped handles say so (errors.Is(err, ErrPipelineAborted)).
 // Pipeline.Sync, Pipeline.Block and Pipeline.Tx fence units of work.
 // [ExecBatch] runs one statement for many argument sets in one pipeline.
+// An error at a sync point (a commit that failed: a deferred constraint)
+// reaches every handle of its segment read after the Sync was queued,
+// ExecBatch's result, and RunPipeline's error when a handle had already
+// reported success. Behind a pooler, pipelines run unnamed statements.
 //
 // # COPY
 //
@@ -92,9 +96,11 @@
 //
 // Notifications a connection receives are kept until taken with
 // [WaitForNotification] (or Conn.WaitForNotification through Raw),
-// including those that arrive during ordinary queries. A [Listener] owns a
-// connection, re-connects after a failure, LISTENs again, and delivers on
-// a channel.
+// including those that arrive during ordinary queries, up to
+// [MaxPendingNotifications]; past it the oldest are dropped and counted
+// (Conn.DroppedNotifications). A [Listener] owns a connection, re-connects
+// after a failure, LISTENs again, and delivers on a channel; its Listen
+// returns once the server acknowledged the LISTEN.
 //
 // # Errors
 //
