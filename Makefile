@@ -1,7 +1,7 @@
 # pgpipe's commands. README.md names two of them: `make demo` and `make test`.
 GO       ?= go
 FUZZTIME ?= 5s
-FUZZERS  := FuzzParseDSN FuzzDecodeText FuzzDecodeBinary FuzzTimestampText FuzzArrayText FuzzSASLprep FuzzMultipleStatementsNeverPanics FuzzNumericBinary FuzzResultDecoder FuzzServerReplies
+FUZZERS  := FuzzParseDSN FuzzDecodeText FuzzDecodeBinary FuzzTimestampText FuzzArrayText FuzzSASLprep FuzzMultipleStatementsNeverPanics FuzzNumericBinary FuzzResultDecoder FuzzServerReplies FuzzArrayTextRoundTrip FuzzParseTextArray
 
 .PHONY: test vet unit integration fuzz demo bench soak
 
