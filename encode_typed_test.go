@@ -32,6 +32,8 @@ func TestTypeDependentArgumentEncodings(t *testing.T) {
 		{"[]byte into numeric is its text", []byte("1.5"), oidNumeric, []byte("1.5"), formatText, ""},
 		{"[]byte with NUL into int4", []byte{'4', 0}, oidInt4, nil, 0, "pgpipe: cannot send []byte as int4: a []byte is sent as the value's text for this type, and it holds a NUL byte at offset 1"},
 		{"[]byte not UTF-8 into uuid", []byte{0xff}, oidUUID, nil, 0, "not valid UTF-8"},
+		{"16 bytes into uuid", make([]byte, 16), oidUUID, make([]byte, 16), formatBinary, ""},
+		{"uuid text into uuid", []byte("00000000-0000-0000-0000-000000000001"), oidUUID, []byte("00000000-0000-0000-0000-000000000001"), formatText, ""},
 		{"Duration into interval", 1500 * time.Millisecond, oidInterval, us(1500000), formatBinary, ""},
 		{"Duration rounds to microseconds", 1499 * time.Nanosecond, oidInterval, us(1), formatBinary, ""},
 		{"negative Duration rounds away from zero", -1500 * time.Nanosecond, oidInterval, us(-2), formatBinary, ""},
