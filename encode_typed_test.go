@@ -69,3 +69,18 @@ func TestSliceArgumentGoesInBinaryForAKnownArrayType(t *testing.T) {
 		t.Fatalf("got %q format %d, %v", got, format, err)
 	}
 }
+
+// TestDurationInCopyIsItsNanoseconds checks that COPY, which checkArg now
+// hands a time.Duration unconverted, still writes it as an integer.
+func TestDurationInCopyIsItsNanoseconds(t *testing.T) {
+	for _, oid := range []uint32{oidInt8, oidNumeric, oidText, oidFloat8} {
+		enc := binaryEncoderFor(oid)
+		if _, err := enc(nil, time.Second); err != nil {
+			t.Errorf("binary COPY of a time.Duration into %s: %v", binaryTypeName(oid), err)
+		}
+	}
+	got, err := appendCopyText(nil, time.Second)
+	if err != nil || string(got) != "1000000000" {
+		t.Errorf("text COPY of a time.Duration: %q, %v", got, err)
+	}
+}
