@@ -225,3 +225,33 @@ func FuzzArrayTextRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseTextArray checks that any input parses or fails with a pgpipe
+// error, never panics, and that what parses has as many elements as its
+// dimensions say.
+func FuzzParseTextArray(f *testing.F) {
+	for _, s := range []string{"{}", "{1,NULL}", `{"a\"b",c}`, "{{1,2},{3,4}}", "[0:1]={7,8}", "{{1},{2,3}}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		arr, err := parseTextArray([]byte(s))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "pgpipe: ") {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		n := 1
+		for _, d := range arr.dims {
+			n *= d
+		}
+		if len(arr.dims) == 0 {
+			n = 0
+		}
+		if n != len(arr.elems) {
+			t.Fatalf("%q: dims %v but %d elements", s, arr.dims, len(arr.elems))
+		}
+		var out []any
+		_ = Array(&out).Scan(s)
+	})
+}

@@ -7,7 +7,8 @@ package pgpipe
 //   - []byte: the raw bytes for bytea; the UTF-8 text for the character
 //     types and json; for jsonb, jsonb's binary form (a version byte, 1,
 //     then the JSON text), which is what json.Marshal output means there;
-//     for any other built-in type, the value's text (as lib/pq sends it),
+//     for uuid, 16 bytes are the uuid itself (as pgx takes them); for
+//     any other built-in type, the value's text (as lib/pq sends it),
 //     which must then be valid UTF-8 without NUL bytes. Types the driver
 //     does not know by OID (domains, enums, extension types such as
 //     citext) get the raw bytes in binary, as before.
@@ -63,7 +64,8 @@ func appendBytesParam(buf, b []byte, oid uint32) ([]byte, int16, error) {
 	case oid == oidJSONB:
 		return append(append(buf, 1), b...), formatBinary, nil
 	case oid == 0, oid >= firstUserOID, oid == oidBytea, oid == oidText, oid == oidVarchar,
-		oid == oidBPChar, oid == oidName, oid == oidJSON, oid == oidUnknown:
+		oid == oidBPChar, oid == oidName, oid == oidJSON, oid == oidUnknown,
+		oid == oidUUID && len(b) == 16: // a uuid's 16 bytes are its binary form
 		return append(buf, b...), formatBinary, nil
 	}
 	if i := bytes.IndexByte(b, 0); i >= 0 || !utf8.Valid(b) {

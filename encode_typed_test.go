@@ -32,6 +32,8 @@ func TestTypeDependentArgumentEncodings(t *testing.T) {
 		{"[]byte into numeric is its text", []byte("1.5"), oidNumeric, []byte("1.5"), formatText, ""},
 		{"[]byte with NUL into int4", []byte{'4', 0}, oidInt4, nil, 0, "pgpipe: cannot send []byte as int4: a []byte is sent as the value's text for this type, and it holds a NUL byte at offset 1"},
 		{"[]byte not UTF-8 into uuid", []byte{0xff}, oidUUID, nil, 0, "not valid UTF-8"},
+		{"16 bytes into uuid", make([]byte, 16), oidUUID, make([]byte, 16), formatBinary, ""},
+		{"uuid text into uuid", []byte("00000000-0000-0000-0000-000000000001"), oidUUID, []byte("00000000-0000-0000-0000-000000000001"), formatText, ""},
 		{"Duration into interval", 1500 * time.Millisecond, oidInterval, us(1500000), formatBinary, ""},
 		{"Duration rounds to microseconds", 1499 * time.Nanosecond, oidInterval, us(1), formatBinary, ""},
 		{"negative Duration rounds away from zero", -1500 * time.Nanosecond, oidInterval, us(-2), formatBinary, ""},
@@ -65,5 +67,20 @@ func TestSliceArgumentGoesInBinaryForAKnownArrayType(t *testing.T) {
 	v, _ = checkArg([][]byte{{1}})
 	if got, format, _, err = encodeArg(nil, v, oidTextArray); err != nil || format != formatText || string(got) != `{"\\x01"}` {
 		t.Fatalf("got %q format %d, %v", got, format, err)
+	}
+}
+
+// TestDurationInCopyIsItsNanoseconds checks that COPY, which checkArg now
+// hands a time.Duration unconverted, still writes it as an integer.
+func TestDurationInCopyIsItsNanoseconds(t *testing.T) {
+	for _, oid := range []uint32{oidInt8, oidNumeric, oidText, oidFloat8} {
+		enc := binaryEncoderFor(oid)
+		if _, err := enc(nil, time.Second); err != nil {
+			t.Errorf("binary COPY of a time.Duration into %s: %v", binaryTypeName(oid), err)
+		}
+	}
+	got, err := appendCopyText(nil, time.Second)
+	if err != nil || string(got) != "1000000000" {
+		t.Errorf("text COPY of a time.Duration: %q, %v", got, err)
 	}
 }

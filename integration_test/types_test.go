@@ -140,6 +140,8 @@ func TestByteSliceArgumentsAreSentInBinary(t *testing.T) {
 		{name: "bytes into json", query: "SELECT $1::json", args: []any{[]byte(`{"b": 1, "a": [true]}`)}, want: []byte(`{"b": 1, "a": [true]}`), dbType: "JSON"},
 		{name: "bytes into jsonb", query: "SELECT $1::jsonb", args: []any{[]byte(`{"b": 1, "a": [true]}`)}, want: []byte(`{"a": [true], "b": 1}`), dbType: "JSONB"},
 		{name: "bytes into int4 are its text", query: "SELECT $1::int4 + 1", args: []any{[]byte("41")}, want: int64(42)},
+		{name: "16 bytes into uuid", query: "SELECT $1::uuid", args: []any{[]byte{0: 0xab, 15: 1}}, want: "ab000000-0000-0000-0000-000000000001"},
+		{name: "bytes into uuid are its text", query: "SELECT $1::uuid", args: []any{[]byte("AB000000-0000-0000-0000-000000000001")}, want: "ab000000-0000-0000-0000-000000000001"},
 		{name: "bytes into numeric are its text", query: "SELECT $1::numeric", args: []any{[]byte("1.50")}, want: "1.50"},
 		{name: "bytes and an int", query: "SELECT ($1::jsonb ->> 'a') || $2::int8", args: []any{[]byte(`{"a": "x"}`), 5}, want: "x5"},
 	})
