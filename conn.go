@@ -81,6 +81,7 @@ func force(ctx context.Context) cache.Force {
 // begin checks that a command may start and watches ctx for it. Nothing is
 // sent before it returns nil.
 func (c *conn) begin(ctx context.Context, query string) error {
+	c.core.watch.settle()
 	if c.core.broken != nil {
 		return driver.ErrBadConn
 	}

@@ -372,6 +372,7 @@ func (c *core) queued(n int) { c.unflushed += n + 5 }
 // driver.ErrBadConn so database/sql may retry on another connection
 // (nothing of the statement can have run).
 func (c *core) flush() error {
+	c.watch.settle()
 	if c.broken != nil {
 		return c.broken // nothing to write on, nothing to retry
 	}
