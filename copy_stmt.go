@@ -26,6 +26,17 @@ import (
 // busy with the COPY. Closing the statement before the final Exec aborts
 // the COPY (inside a transaction block, that aborts the transaction, as
 // any failed statement does).
+//
+// Run the idiom on a sql.Tx (as lib/pq requires: it refuses COPY outside
+// a transaction) or on a sql.Conn. On a *sql.DB, database/sql puts the
+// connection back in its pool after every Exec, and a connection never
+// goes back to the pool with a COPY in progress: when database/sql hands
+// it out again (ResetSession), the COPY is aborted with CopyFail, so
+// nothing of it is committed, and the statement's next Exec on that
+// connection returns an [*AbandonedCopyError]. Each Exec may also run on
+// another connection of the pool, where it would start a COPY of its own;
+// so the idiom cannot load data through a *sql.DB, and the error says so
+// instead of committing part of the rows.
 type copyStmt struct {
 	c        *conn
 	sql      string
@@ -34,6 +45,20 @@ type copyStmt struct {
 	started  bool
 	finished bool
 	err      error // sticky: the COPY failed
+}
+
+// AbandonedCopyError is the error of a lib/pq-style COPY statement (see
+// [database/sql.DB.Prepare] of a COPY ... FROM STDIN) whose connection
+// went back to database/sql's pool before the final Exec that ends the
+// COPY: the COPY was aborted and nothing of it was committed. Run the
+// statement on a sql.Tx or a sql.Conn.
+type AbandonedCopyError struct {
+	Query string // the COPY statement
+}
+
+func (e *AbandonedCopyError) Error() string {
+	return "pgpipe: the COPY (" + shortSQL(e.Query) + ") was aborted and nothing of it committed: its connection went back to database/sql's pool " +
+		"before the final Exec() that ends it (a statement prepared on a *sql.DB); prepare it on a sql.Tx or sql.Conn, as lib/pq requires a transaction"
 }
 
 // copyFromStdin matches a COPY ... FROM STDIN statement.
@@ -160,6 +185,27 @@ func (s *copyStmt) end(cause error) error {
 		return core.txNote(s.res.err)
 	}
 	return cause
+}
+
+// abandon aborts a started COPY whose connection database/sql is handing
+// out again (ResetSession): CopyFail, then the server's answer is read, so
+// the connection is ready and nothing of the COPY is committed. Later
+// Execs of the statement return an *AbandonedCopyError. A non-nil error
+// means the connection could not be brought back.
+func (s *copyStmt) abandon() error {
+	s.abort(&AbandonedCopyError{Query: s.sql})
+	return s.c.core.broken
+}
+
+// copyQuery is the statement of what holds the connection with a COPY.
+func copyQuery(open interface{ Close() error }) string {
+	switch s := open.(type) {
+	case *copyStmt:
+		return s.sql
+	case *CopyStream:
+		return s.res.sql
+	}
+	return ""
 }
 
 // release frees the connection from the COPY.

@@ -298,7 +298,8 @@ func TestLibpqStyleCopyInAndOutOfATransaction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	run(db.Prepare)
+	outside := openConn(t)
+	run(func(q string) (*sql.Stmt, error) { return outside.PrepareContext(context.Background(), q) })
 	tx, err := db.Begin()
 	if err != nil {
 		t.Fatal(err)
@@ -324,6 +325,68 @@ func TestLibpqStyleCopyInAndOutOfATransaction(t *testing.T) {
 		t.Fatalf("%d rows after an abandoned COPY, want 2000", n)
 	}
 	stillWorks(t, conn)
+}
+
+// lib/pq's COPY idiom on a *sql.DB: database/sql puts the connection back
+// in the pool after each Exec. The COPY must not stay open there: other
+// queries get the connection and work, the COPY is aborted with nothing
+// committed, and the statement says why at its next Exec.
+func TestLibpqStyleCopyOnADBNeverLeavesACopyInThePool(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	db.SetMaxOpenConns(1) // every query gets the connection the COPY was on
+	tbl := newTable(t, db, "a int, b text")
+	stmt, err := db.Prepare(`COPY "` + tbl + `" ("a", "b") FROM STDIN`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	for i := 0; i < 3; i++ {
+		_, err := stmt.Exec(i, "x")
+		var ace *pgpipe.AbandonedCopyError
+		if i == 0 && err != nil || i > 0 && !errors.As(err, &ace) {
+			t.Fatalf("Exec %d of the COPY idiom on a *sql.DB: %v", i+1, err)
+		}
+	}
+	if _, err := stmt.Exec(0, "unfinished"); err == nil {
+		t.Fatal("the abandoned COPY accepted another row")
+	}
+	for i := 0; i < 20; i++ {
+		var n int
+		if err := db.QueryRow("SELECT 1").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("SELECT 1 number %d after the COPY idiom: %d, %v", i+1, n, err)
+		}
+	}
+	if n := countRows(t, db, tbl); n != 0 {
+		t.Fatalf("%d rows committed by a COPY that was never finished", n)
+	}
+}
+
+// An unfinished COPY idiom on a *sql.DB: the next users of the pool get a
+// connection with no COPY in progress, and nothing is committed.
+func TestUnfinishedLibpqStyleCopyOnADBLeavesThePoolUsable(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	db.SetMaxOpenConns(1)
+	tbl := newTable(t, db, "a int, b text")
+	stmt, err := db.Prepare(`COPY "` + tbl + `" ("a", "b") FROM STDIN`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	if _, err := stmt.Exec(1, "one"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		rows, err := db.Query("SELECT 1")
+		if err != nil {
+			t.Fatalf("SELECT 1 number %d after an unfinished COPY idiom: %v", i+1, err)
+		}
+		rows.Close()
+	}
+	if n := countRows(t, db, tbl); n != 0 {
+		t.Fatalf("%d rows committed by a COPY that was never finished", n)
+	}
 }
 
 func TestPlainExecOfCopyFromStdinFailsClearly(t *testing.T) {
