@@ -71,6 +71,10 @@ type core struct {
 	sentBegin   string
 
 	stmts *cache.Manager[*stmtDesc]
+	// shapes are the result columns of queries run unnamed, learned from
+	// an earlier execution's RowDescription on this connection, so later
+	// unnamed executions ask for binary results (prepare.go).
+	shapes map[string]*stmtDesc
 	// stmtGen counts the times the server dropped all statements (DISCARD
 	// ALL, DEALLOCATE): explicitly prepared statements from an older
 	// generation run unnamed.
