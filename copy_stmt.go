@@ -45,6 +45,13 @@ type copyStmt struct {
 	started  bool
 	finished bool
 	err      error // sticky: the COPY failed
+	// bin is set while the COPY goes in the binary format
+	// (copy_stmt_binary.go); copied counts the rows of a binary COPY
+	// that was ended to go on in text; idle is set while no COPY is in
+	// progress on the server between the two.
+	bin    *copyBinary
+	copied int64
+	idle   bool
 }
 
 // AbandonedCopyError is the error of a lib/pq-style COPY statement (see
@@ -102,11 +109,16 @@ func (s *copyStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (d
 // start sends the COPY and waits for the server to take data.
 func (s *copyStmt) start(ctx context.Context) error {
 	c := s.c
+	query, bin, err := s.binaryPlan(ctx) // a command of its own, when it describes the table
+	if err != nil {
+		return c.core.txNote(err)
+	}
 	if err := c.begin(ctx, s.sql); err != nil {
 		return err
 	}
 	core := c.core
-	s.res.reset(s.sql)
+	s.bin = bin
+	s.res.reset(query)
 	s.res.copyWanted, s.res.discard = true, true
 	if err := core.startCopy(&s.res, evCopyIn); err != nil || s.res.state == resDone {
 		c.endOp()
@@ -114,12 +126,15 @@ func (s *copyStmt) start(ctx context.Context) error {
 	}
 	s.started = true
 	s.w = &copyWriter{core: core, ctx: ctx}
+	if s.bin != nil {
+		s.w.append(binaryCopyHeader)
+	}
 	c.copyOpen = s
 	return nil
 }
 
-// row appends one row in the text COPY format, sending full chunks.
-func (s *copyStmt) row(args []driver.NamedValue) error {
+// textRow appends one row in the text COPY format, sending full chunks.
+func (s *copyStmt) textRow(args []driver.NamedValue) error {
 	w := s.w
 	if len(w.buf) == 0 {
 		w.space()
@@ -137,11 +152,32 @@ func (s *copyStmt) row(args []driver.NamedValue) error {
 	return w.maybeFlush()
 }
 
+// row sends one row: in binary while the COPY is binary and the values
+// allow it, else in text.
+func (s *copyStmt) row(args []driver.NamedValue) error {
+	if s.bin != nil {
+		ok, err := s.binaryRow(args)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return s.w.maybeFlush()
+		}
+		if err := s.toText(); err != nil {
+			return err
+		}
+	}
+	return s.textRow(args)
+}
+
 // finish sends the rest and CopyDone, and reads the result.
 func (s *copyStmt) finish() (driver.Result, error) {
 	s.finished = true
 	core := s.c.core
 	defer s.release()
+	if s.bin != nil {
+		s.w.append(binaryTrailer)
+	}
 	if err := s.w.flush(); err != nil {
 		return nil, s.end(err)
 	}
@@ -155,7 +191,7 @@ func (s *copyStmt) finish() (driver.Result, error) {
 	if s.res.err != nil {
 		return nil, core.txNote(s.res.err)
 	}
-	return driver.RowsAffected(s.res.rowsAffected), nil
+	return driver.RowsAffected(s.copied + s.res.rowsAffected), nil
 }
 
 // abort ends the COPY after a failure on the client's side.
@@ -173,6 +209,9 @@ func (s *copyStmt) end(cause error) error {
 	core := s.c.core
 	if core.broken != nil {
 		return core.broken
+	}
+	if s.idle {
+		return cause // no COPY in progress: nothing to fail
 	}
 	core.fe.Send(&pgproto3.CopyFail{Message: "pgpipe: " + cause.Error()})
 	if err := core.flush(); err != nil {
