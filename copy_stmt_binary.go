@@ -37,6 +37,8 @@ const identPattern = `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`
 // plainCopyIn matches "COPY table (columns) FROM STDIN" with no options.
 var plainCopyIn = regexp.MustCompile(`(?is)^\s*copy\s+(` + identPattern + `(?:\s*\.\s*` + identPattern + `)?)\s*\(([^()]+)\)\s*from\s+stdin\s*;?\s*$`)
 
+var simpleIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
+
 // unquoteIdent returns the name an identifier denotes: a quoted one as
 // written, an unquoted one folded to lower case, as PostgreSQL does.
 func unquoteIdent(s string) (string, bool) {
@@ -47,7 +49,7 @@ func unquoteIdent(s string) (string, bool) {
 		}
 		return strings.ReplaceAll(inner, `""`, `"`), true
 	}
-	if !regexp.MustCompile(`^`+identPattern+`$`).MatchString(s) || strings.HasPrefix(s, `"`) {
+	if !simpleIdent.MatchString(s) {
 		return "", false
 	}
 	return strings.ToLower(s), true
