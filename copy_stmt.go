@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -213,7 +214,7 @@ func (s *copyStmt) end(cause error) error {
 	if s.idle {
 		return cause // no COPY in progress: nothing to fail
 	}
-	core.fe.Send(&pgproto3.CopyFail{Message: "pgpipe: " + cause.Error()})
+	core.fe.Send(&pgproto3.CopyFail{Message: "pgpipe: " + strings.TrimPrefix(cause.Error(), "pgpipe: ")})
 	if err := core.flush(); err != nil {
 		return err
 	}
