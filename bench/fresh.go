@@ -68,7 +68,6 @@ func fewWorkloads() []Workload {
 			Name:    "PointQueryFew",
 			About:   "SELECT $1::int through QueryRowContext+Scan, its text new to the connection every 5 executions: the first five executions of a statement",
 			Entries: entries(point, "pgx"),
-			Target:  Target{AllocsAtMostBaseline: true},
 		},
 		{
 			Name: "DeadlineAtEnd",
