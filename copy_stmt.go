@@ -22,8 +22,9 @@ import (
 //	n, _ := res.RowsAffected()
 //	stmt.Close()
 //
-// The COPY starts with the first Exec; rows go out in the text format, in
-// chunks, as they come. From then until the final Exec the connection is
+// The COPY starts with the first Exec; rows go out in chunks, as they
+// come: in the binary format inside a transaction block when the
+// statement names its columns (copy_stmt_binary.go), else in text. From then until the final Exec the connection is
 // busy with the COPY. Closing the statement before the final Exec aborts
 // the COPY (inside a transaction block, that aborts the transaction, as
 // any failed statement does).
