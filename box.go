@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"encoding/binary"
 	"math"
+	"strconv"
 	"time"
 	"unsafe"
 )
@@ -119,6 +120,12 @@ const (
 	fastText // text types, in either format: the bytes are the string
 	fastTimestamp
 	fastTimestamptz
+	// The text format of the common types that are not strings.
+	fastTextInt
+	fastTextFloat4
+	fastTextFloat8
+	fastTextTimestamp
+	fastTextTimestamptz
 )
 
 // fastKindFor picks the fast decoding for a column, if it has one.
@@ -128,7 +135,7 @@ func fastKindFor(oid uint32, format int16) fastKind {
 		return fastText
 	}
 	if format != 1 {
-		return fastNone
+		return textFastKind(oid)
 	}
 	switch oid {
 	case oidInt2:
@@ -145,6 +152,25 @@ func fastKindFor(oid uint32, format int16) fastKind {
 		return fastTimestamp
 	case oidTimestamptz:
 		return fastTimestamptz
+	}
+	return fastNone
+}
+
+// textFastKind picks the fast decoding of a text-format column.
+func textFastKind(oid uint32) fastKind {
+	switch oid {
+	case oidInt2, oidInt4, oidInt8, oidOID:
+		return fastTextInt
+	case oidFloat4:
+		return fastTextFloat4
+	case oidFloat8:
+		return fastTextFloat8
+	case oidTimestamp:
+		return fastTextTimestamp
+	case oidTimestamptz:
+		return fastTextTimestamptz
+	case oidNumeric:
+		return fastText // the exact decimal text is the value
 	}
 	return fastNone
 }
@@ -176,6 +202,8 @@ func (b *boxer) decodeFast(k fastKind, src []byte, loc *time.Location) (driver.V
 		if len(src) == 8 {
 			return b.float64(math.Float64frombits(binary.BigEndian.Uint64(src))), true
 		}
+	case fastTextInt, fastTextFloat4, fastTextFloat8, fastTextTimestamp, fastTextTimestamptz:
+		return b.decodeText(k, src, loc)
 	case fastTimestamp, fastTimestamptz:
 		if len(src) != 8 {
 			return nil, false
@@ -189,6 +217,39 @@ func (b *boxer) decodeFast(k fastKind, src []byte, loc *time.Location) (driver.V
 		default:
 			return b.time(t.UTC()), true
 		}
+	}
+	return nil, false
+}
+
+// decodeText decodes the text form of a column of kind k; ok is false for
+// what the column's decoder must handle (infinite times, malformed text).
+func (b *boxer) decodeText(k fastKind, src []byte, loc *time.Location) (driver.Value, bool) {
+	switch k {
+	case fastTextInt:
+		if n, ok := parseInt(src); ok {
+			return b.int64(n), true
+		}
+	case fastTextFloat4, fastTextFloat8:
+		bits := 64
+		if k == fastTextFloat4 {
+			bits = 32
+		}
+		if f, err := strconv.ParseFloat(string(src), bits); err == nil {
+			return b.float64(f), true
+		}
+	case fastTextTimestamp:
+		if sec, nsec, _, ok := parseTimestamp(src, false); ok {
+			return b.time(time.Unix(sec, nsec).UTC()), true
+		}
+	case fastTextTimestamptz:
+		sec, nsec, offset, ok := parseTimestamp(src, true)
+		if !ok {
+			return nil, false
+		}
+		if loc == nil {
+			loc = time.FixedZone("", offset)
+		}
+		return b.time(time.Unix(sec, nsec).In(loc)), true
 	}
 	return nil, false
 }

@@ -100,3 +100,49 @@ func TestBoxingAllocatesOncePerSlab(t *testing.T) {
 		t.Fatalf("%.3f allocations per row of three values, want about %.3f", allocs, 3.0/boxSlab)
 	}
 }
+
+func TestTextFastDecodingMatchesTheDecoders(t *testing.T) {
+	var b boxer
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	for _, loc := range []*time.Location{nil, time.UTC, berlin} {
+		for _, tc := range []struct {
+			oid uint32
+			src string
+		}{
+			{oidInt8, "-9223372036854775808"}, {oidInt4, "2147483647"}, {oidInt2, "-7"}, {oidOID, "4294967295"},
+			{oidFloat8, "-1.25e-300"}, {oidFloat8, "NaN"}, {oidFloat8, "-Infinity"}, {oidFloat4, "0.1"},
+			{oidTimestamptz, "2024-03-31 03:30:00.123456+02"}, {oidTimestamptz, "1800-01-01 12:53:28+00:53:28 BC"},
+			{oidTimestamp, "2024-03-31 02:30:00.5"}, {oidNumeric, "-12345678901234567890.000001"},
+		} {
+			k := fastKindFor(tc.oid, 0)
+			got, ok := b.decodeFast(k, []byte(tc.src), loc)
+			want, err := decoderFor(tc.oid, 0)([]byte(tc.src), loc)
+			nan := fmt.Sprint(got) == "NaN" && fmt.Sprint(want) == "NaN"
+			if !ok || err != nil || !reflect.DeepEqual(got, want) && !nan {
+				t.Errorf("oid %d %q: fast %#v (%v), decoder %#v (%v)", tc.oid, tc.src, got, ok, want, err)
+			}
+		}
+	}
+	// What the fast path does not take, the decoder reports or decodes.
+	for _, tc := range []struct {
+		oid uint32
+		src string
+	}{{oidInt8, "99999999999999999999"}, {oidFloat8, "x"}, {oidTimestamptz, "infinity"}, {oidTimestamp, "-infinity"}} {
+		if v, ok := b.decodeFast(fastKindFor(tc.oid, 0), []byte(tc.src), nil); ok {
+			t.Errorf("oid %d %q: the fast path returned %#v", tc.oid, tc.src, v)
+		}
+	}
+}
+
+func TestTextBoxingAllocatesOncePerSlab(t *testing.T) {
+	var b boxer
+	i, f, ts := []byte("123456789"), []byte("1234.5678"), []byte("2024-01-01 00:00:37.000001+00")
+	allocs := testing.AllocsPerRun(10000, func() {
+		b.decodeFast(fastTextInt, i, nil)
+		b.decodeFast(fastTextFloat8, f, nil)
+		b.decodeFast(fastTextTimestamptz, ts, time.UTC)
+	})
+	if allocs > 3.0/boxSlab*1.5 {
+		t.Fatalf("%.3f allocations per row of three text values, want about %.3f", allocs, 3.0/boxSlab)
+	}
+}

@@ -24,21 +24,33 @@ type cancelKey struct {
 
 // ctxWatch ties a running command to its context (PostgreSQL protocol,
 // "Canceling Requests in Progress"). When the context ends, a goroutine
-// sends a CancelRequest on a new connection and starts the grace period;
+// opens a new connection for a CancelRequest and starts the grace period;
 // the command's own goroutine keeps reading, so the server's answer (an
 // error with SQLSTATE 57014, then ReadyForQuery) leaves the connection
 // ready for the next command. If the grace period ends first, the
 // connection's deadline is set to the past, the blocked read or write
 // returns, and the connection is closed.
 //
-// stop, called when the command reached ReadyForQuery, waits until the
-// server has acknowledged a CancelRequest that was sent (it closes the
-// cancel connection after signalling the backend), so a late cancel can
-// never hit the next command.
+// A command that completes while its cancel is still on the way returns at
+// once, and the cancel never reaches a later command:
+//
+//   - the CancelRequest is written only once the cancel connection is
+//     open, and only if the command is still running then (stop not yet
+//     called): a command that completed meanwhile sends none;
+//   - a CancelRequest that was written is finished (the server closed the
+//     cancel connection, so the backend has been signalled, and a signal
+//     that reaches an idle backend is dropped there) before the connection
+//     writes anything again: settle, called by every entry point before
+//     it sends, waits for it. stop hands the wait over instead of waiting.
+//     If the cancel's outcome is unknown (the cancel connection failed
+//     after the request was written), settle closes the connection.
 type ctxWatch struct {
 	c      *core
 	ctx    context.Context
 	stopFn func() bool
+	// pending is the cancel goroutine of a command that already ended,
+	// closed when it finished; only the connection's goroutine uses it.
+	pending chan struct{}
 
 	// mu guards the fields below. Nothing blocks while it is held; expire
 	// only sets a deadline.
@@ -46,6 +58,8 @@ type ctxWatch struct {
 	gen     uint64 // counts the watches started
 	active  bool
 	fired   bool
+	sent    bool // the CancelRequest of the current watch was (being) written
+	unsure  bool // a CancelRequest was written and its connection failed
 	expired bool
 	done    chan struct{} // closed when the cancel goroutine has finished
 	timer   *time.Timer
@@ -53,6 +67,7 @@ type ctxWatch struct {
 
 // start watches ctx until stop. A context that can never end costs nothing.
 func (w *ctxWatch) start(ctx context.Context) {
+	w.settle()
 	if ctx.Done() == nil {
 		return
 	}
@@ -68,8 +83,9 @@ func (w *ctxWatch) start(ctx context.Context) {
 // context ends. It owns nothing but the cancel connection it opens; it
 // stops when the server closes that connection or the grace period ends.
 // gen identifies the watch that registered it: a fire that starts after
-// its command ended, even after the next command began, does nothing, so a
-// cancel can never reach a later command.
+// its command ended, even after the next command began, does nothing, and
+// one whose command ends before the cancel connection is open sends no
+// CancelRequest (see needed), so a cancel can never reach a later command.
 func (w *ctxWatch) fire(gen uint64) {
 	w.mu.Lock()
 	if !w.active || w.gen != gen {
@@ -89,7 +105,24 @@ func (w *ctxWatch) fire(gen uint64) {
 	if w.c.pipelining.Load() {
 		w.c.injectSync()
 	}
-	_ = w.c.key.sendCancel(grace)
+	sent, err := w.c.key.sendCancel(grace, func() bool { return w.needed(gen) })
+	if sent && err != nil {
+		w.mu.Lock()
+		w.unsure = true
+		w.mu.Unlock()
+	}
+}
+
+// needed reports, on the cancel goroutine, whether the command of watch gen
+// still runs, and if so records that its CancelRequest is being written.
+func (w *ctxWatch) needed(gen uint64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.active || w.gen != gen {
+		return false
+	}
+	w.sent = true
+	return true
 }
 
 // expire ends the grace period: the blocked read or write returns with a
@@ -103,8 +136,10 @@ func (w *ctxWatch) expire() {
 	}
 }
 
-// stop ends the watch. If a cancel was sent, it waits for the server to
-// acknowledge it. If the grace period ran out, the connection is broken.
+// stop ends the watch. It does not wait for a cancel under way: a
+// CancelRequest not yet written is now never written, and one already
+// written is left for settle to wait for before the connection's next
+// write. If the grace period ran out, the connection is broken.
 func (w *ctxWatch) stop() {
 	if w.stopFn == nil {
 		return
@@ -113,24 +148,40 @@ func (w *ctxWatch) stop() {
 	w.stopFn = nil
 	w.mu.Lock()
 	w.active = false
-	fired, expired, done, timer := w.fired, w.expired, w.done, w.timer
-	w.done, w.timer = nil, nil
+	sent, expired, done, timer := w.sent, w.expired, w.done, w.timer
+	w.done, w.timer, w.sent = nil, nil, false
+	w.ctx, w.fired = nil, false
 	w.mu.Unlock()
-	defer func() {
-		w.mu.Lock()
-		w.ctx, w.fired = nil, false
-		w.mu.Unlock()
-	}()
 	if timer != nil {
 		timer.Stop()
 	}
-	if fired {
-		<-done
+	if sent {
+		w.pending = done
 	}
 	if expired && w.c.broken == nil {
 		// The deadline was set just as the command finished: the
 		// connection cannot be trusted with the next one.
 		w.c.fail(&ConnError{Op: "finishing a canceled command", Err: errors.New("the cancel grace period ended")})
+	}
+}
+
+// settle waits, on the connection's goroutine, until a CancelRequest
+// written for a command that has since ended is finished, so that it
+// cannot cancel the next command. When the cancel connection failed
+// after the request was written, nobody knows when the backend will be
+// signalled: the connection is closed.
+func (w *ctxWatch) settle() {
+	if w.pending == nil {
+		return
+	}
+	<-w.pending
+	w.pending = nil
+	w.mu.Lock()
+	unsure := w.unsure
+	w.unsure = false
+	w.mu.Unlock()
+	if unsure && w.c.broken == nil {
+		w.c.fail(&ConnError{Op: "canceling a command", Err: errors.New("the cancel request's connection failed after the request was written: it might still cancel a later command")})
 	}
 }
 
@@ -167,14 +218,16 @@ func (w *ctxWatch) wrap(e *Error) error {
 }
 
 // sendCancel opens a new connection to the same server address, over TLS
-// when the session uses TLS, sends the CancelRequest, and waits for the
-// server to close the connection: by then the backend has been signalled.
-func (k *cancelKey) sendCancel(timeout time.Duration) error {
+// when the session uses TLS, and, if needed still says so once it is open,
+// sends the CancelRequest and waits for the server to close the
+// connection: by then the backend has been signalled. sent reports that
+// the request was (perhaps partly) written.
+func (k *cancelKey) sendCancel(timeout time.Duration, needed func() bool) (sent bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	conn, err := k.dial(ctx, k.network, k.addr)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close()
 	deadline, _ := ctx.Deadline()
@@ -182,19 +235,22 @@ func (k *cancelKey) sendCancel(timeout time.Duration) error {
 	if k.tls != nil && k.network != "unix" {
 		conn, err = startTLS(ctx, conn, k.tls)
 		if err != nil {
-			return err
+			return false, err
 		}
 		defer conn.Close()
 	}
 	msg, err := (&pgproto3.CancelRequest{ProcessID: k.pid, SecretKey: k.secret}).Encode(nil)
 	if err != nil {
-		return err
+		return false, err
+	}
+	if !needed() {
+		return false, nil
 	}
 	if _, err := conn.Write(msg); err != nil {
-		return err
+		return true, err
 	}
 	_, err = io.Copy(io.Discard, conn)
-	return err
+	return true, err
 }
 
 // startTLS asks the server for TLS on conn (SSLRequest) and performs the

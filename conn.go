@@ -83,6 +83,7 @@ func force(ctx context.Context) cache.Force {
 // begin checks that a command may start and watches ctx for it. Nothing is
 // sent before it returns nil.
 func (c *conn) begin(ctx context.Context, query string) error {
+	c.core.watch.settle()
 	if c.core.broken != nil {
 		return driver.ErrBadConn
 	}
@@ -93,7 +94,7 @@ func (c *conn) begin(ctx context.Context, query string) error {
 		return &BusyError{Op: "pipeline", Query: query}
 	}
 	if c.copyOpen != nil {
-		return &BusyError{Op: "COPY", Query: query}
+		return &BusyError{Op: "COPY", Query: copyQuery(c.copyOpen)}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -231,14 +232,18 @@ func (c *conn) Ping(ctx context.Context) error {
 // connection, or one whose server went away meanwhile, reports
 // driver.ErrBadConn so the pool drops it.
 func (c *conn) ResetSession(ctx context.Context) error {
+	c.core.watch.settle()
 	if c.core.broken != nil || c.rowsOpen != nil || c.inPipeline {
 		return driver.ErrBadConn
 	}
-	if _, ok := c.copyOpen.(*copyStmt); ok {
-		// A lib/pq-style COPY goes back to the pool between its Execs
-		// (database/sql releases the connection after each): keep it for
-		// the statement's next Exec. Another command gets a BusyError.
-		return nil
+	if s, ok := c.copyOpen.(*copyStmt); ok {
+		// lib/pq's COPY idiom run on a *sql.DB: database/sql put the
+		// connection back in the pool between two Execs, and whoever
+		// takes it now must not find a COPY in progress. The COPY is
+		// aborted, nothing of it committed (see copyStmt).
+		if err := s.abandon(); err != nil {
+			return driver.ErrBadConn
+		}
 	}
 	if c.copyOpen != nil {
 		return driver.ErrBadConn

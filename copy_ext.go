@@ -453,7 +453,8 @@ func (s *CopyStream) Close() error {
 	if core.txn.serverIdle() {
 		// Outside a transaction block the COPY is its own transaction:
 		// cancelling it loses nothing the caller did not give up.
-		cancelled = core.key.sendCancel(cancelGrace(core.cfg)) == nil
+		_, err := core.key.sendCancel(cancelGrace(core.cfg), func() bool { return true })
+		cancelled = err == nil
 	}
 	if err := core.awaitSync(); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -21,11 +22,23 @@ import (
 //	n, _ := res.RowsAffected()
 //	stmt.Close()
 //
-// The COPY starts with the first Exec; rows go out in the text format, in
-// chunks, as they come. From then until the final Exec the connection is
+// The COPY starts with the first Exec; rows go out in chunks, as they
+// come: in the binary format inside a transaction block when the
+// statement names its columns (copy_stmt_binary.go), else in text. From then until the final Exec the connection is
 // busy with the COPY. Closing the statement before the final Exec aborts
 // the COPY (inside a transaction block, that aborts the transaction, as
 // any failed statement does).
+//
+// Run the idiom on a sql.Tx (as lib/pq requires: it refuses COPY outside
+// a transaction) or on a sql.Conn. On a *sql.DB, database/sql puts the
+// connection back in its pool after every Exec, and a connection never
+// goes back to the pool with a COPY in progress: when database/sql hands
+// it out again (ResetSession), the COPY is aborted with CopyFail, so
+// nothing of it is committed, and the statement's next Exec on that
+// connection returns an [*AbandonedCopyError]. Each Exec may also run on
+// another connection of the pool, where it would start a COPY of its own;
+// so the idiom cannot load data through a *sql.DB, and the error says so
+// instead of committing part of the rows.
 type copyStmt struct {
 	c        *conn
 	sql      string
@@ -34,6 +47,27 @@ type copyStmt struct {
 	started  bool
 	finished bool
 	err      error // sticky: the COPY failed
+	// bin is set while the COPY goes in the binary format
+	// (copy_stmt_binary.go); copied counts the rows of a binary COPY
+	// that was ended to go on in text; idle is set while no COPY is in
+	// progress on the server between the two.
+	bin    *copyBinary
+	copied int64
+	idle   bool
+}
+
+// AbandonedCopyError is the error of a lib/pq-style COPY statement (see
+// [database/sql.DB.Prepare] of a COPY ... FROM STDIN) whose connection
+// went back to database/sql's pool before the final Exec that ends the
+// COPY: the COPY was aborted and nothing of it was committed. Run the
+// statement on a sql.Tx or a sql.Conn.
+type AbandonedCopyError struct {
+	Query string // the COPY statement
+}
+
+func (e *AbandonedCopyError) Error() string {
+	return "pgpipe: the COPY (" + shortSQL(e.Query) + ") was aborted and nothing of it committed: its connection went back to database/sql's pool " +
+		"before the final Exec() that ends it (a statement prepared on a *sql.DB); prepare it on a sql.Tx or sql.Conn, as lib/pq requires a transaction"
 }
 
 // copyFromStdin matches a COPY ... FROM STDIN statement.
@@ -77,11 +111,16 @@ func (s *copyStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (d
 // start sends the COPY and waits for the server to take data.
 func (s *copyStmt) start(ctx context.Context) error {
 	c := s.c
+	query, bin, err := s.binaryPlan(ctx) // a command of its own, when it describes the table
+	if err != nil {
+		return c.core.txNote(err)
+	}
 	if err := c.begin(ctx, s.sql); err != nil {
 		return err
 	}
 	core := c.core
-	s.res.reset(s.sql)
+	s.bin = bin
+	s.res.reset(query)
 	s.res.copyWanted, s.res.discard = true, true
 	if err := core.startCopy(&s.res, evCopyIn); err != nil || s.res.state == resDone {
 		c.endOp()
@@ -89,12 +128,15 @@ func (s *copyStmt) start(ctx context.Context) error {
 	}
 	s.started = true
 	s.w = &copyWriter{core: core, ctx: ctx}
+	if s.bin != nil {
+		s.w.append(binaryCopyHeader)
+	}
 	c.copyOpen = s
 	return nil
 }
 
-// row appends one row in the text COPY format, sending full chunks.
-func (s *copyStmt) row(args []driver.NamedValue) error {
+// textRow appends one row in the text COPY format, sending full chunks.
+func (s *copyStmt) textRow(args []driver.NamedValue) error {
 	w := s.w
 	if len(w.buf) == 0 {
 		w.space()
@@ -112,11 +154,32 @@ func (s *copyStmt) row(args []driver.NamedValue) error {
 	return w.maybeFlush()
 }
 
+// row sends one row: in binary while the COPY is binary and the values
+// allow it, else in text.
+func (s *copyStmt) row(args []driver.NamedValue) error {
+	if s.bin != nil {
+		ok, err := s.binaryRow(args)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return s.w.maybeFlush()
+		}
+		if err := s.toText(); err != nil {
+			return err
+		}
+	}
+	return s.textRow(args)
+}
+
 // finish sends the rest and CopyDone, and reads the result.
 func (s *copyStmt) finish() (driver.Result, error) {
 	s.finished = true
 	core := s.c.core
 	defer s.release()
+	if s.bin != nil {
+		s.w.append(binaryTrailer)
+	}
 	if err := s.w.flush(); err != nil {
 		return nil, s.end(err)
 	}
@@ -130,7 +193,7 @@ func (s *copyStmt) finish() (driver.Result, error) {
 	if s.res.err != nil {
 		return nil, core.txNote(s.res.err)
 	}
-	return driver.RowsAffected(s.res.rowsAffected), nil
+	return driver.RowsAffected(s.copied + s.res.rowsAffected), nil
 }
 
 // abort ends the COPY after a failure on the client's side.
@@ -149,7 +212,10 @@ func (s *copyStmt) end(cause error) error {
 	if core.broken != nil {
 		return core.broken
 	}
-	core.fe.Send(&pgproto3.CopyFail{Message: "pgpipe: " + cause.Error()})
+	if s.idle {
+		return cause // no COPY in progress: nothing to fail
+	}
+	core.fe.Send(&pgproto3.CopyFail{Message: "pgpipe: " + strings.TrimPrefix(cause.Error(), "pgpipe: ")})
 	if err := core.flush(); err != nil {
 		return err
 	}
@@ -160,6 +226,27 @@ func (s *copyStmt) end(cause error) error {
 		return core.txNote(s.res.err)
 	}
 	return cause
+}
+
+// abandon aborts a started COPY whose connection database/sql is handing
+// out again (ResetSession): CopyFail, then the server's answer is read, so
+// the connection is ready and nothing of the COPY is committed. Later
+// Execs of the statement return an *AbandonedCopyError. A non-nil error
+// means the connection could not be brought back.
+func (s *copyStmt) abandon() error {
+	s.abort(&AbandonedCopyError{Query: s.sql})
+	return s.c.core.broken
+}
+
+// copyQuery is the statement of what holds the connection with a COPY.
+func copyQuery(open interface{ Close() error }) string {
+	switch s := open.(type) {
+	case *copyStmt:
+		return s.sql
+	case *CopyStream:
+		return s.res.sql
+	}
+	return ""
 }
 
 // release frees the connection from the COPY.

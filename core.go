@@ -72,6 +72,10 @@ type core struct {
 	beginRes    result
 
 	stmts *cache.Manager[*stmtDesc]
+	// shapes are the result columns of queries run unnamed, learned from
+	// an earlier execution's RowDescription on this connection, so later
+	// unnamed executions ask for binary results (prepare.go).
+	shapes map[string]*stmtDesc
 	// stmtGen counts the times the server dropped all statements (DISCARD
 	// ALL, DEALLOCATE): explicitly prepared statements from an older
 	// generation run unnamed.
@@ -368,6 +372,7 @@ func (c *core) queued(n int) { c.unflushed += n + 5 }
 // driver.ErrBadConn so database/sql may retry on another connection
 // (nothing of the statement can have run).
 func (c *core) flush() error {
+	c.watch.settle()
 	if c.broken != nil {
 		return c.broken // nothing to write on, nothing to retry
 	}

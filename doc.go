@@ -88,7 +88,11 @@
 // [CopyFrom] feeds COPY FROM STDIN from an io.Reader (text, CSV, binary),
 // [CopyFromRows] from Go values, [CopyTo] and [CopyToStream] read COPY TO
 // STDOUT. Code written for lib/pq's COPY (Prepare("COPY t (a, b) FROM
-// STDIN"), one Exec per row, a final Exec()) works unchanged. Whatever
+// STDIN"), one Exec per row, a final Exec()) works unchanged on a sql.Tx or
+// a sql.Conn; on a *sql.DB, whose connection goes back to the pool after
+// each Exec, the COPY is aborted when the pool hands the connection out
+// again, nothing of it committed, and the statement returns an
+// [*AbandonedCopyError] (lib/pq refuses COPY outside a transaction). Whatever
 // fails, the connection is left ready for the next command, and the
 // caller's transaction is never committed or rolled back behind its back.
 //

@@ -104,6 +104,9 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 		res.cols = desc.cols
 	} else if !req.describesStmt {
 		req.described = o.describe || req.entry != nil
+		if name == "" && o.stmt == nil && o.describe {
+			c.msgBind.ResultFormatCodes, req.shaped = c.shapeFormats(res.sql)
+		}
 	}
 	c.fe.SendBind(&c.msgBind)
 	c.queued(len(c.argBuf) + len(name) + 4*len(args))

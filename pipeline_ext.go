@@ -459,6 +459,7 @@ func (r *Result) CommandTag() (string, error) {
 type Rows struct {
 	h      *handle
 	vals   []driver.Value
+	box    boxer
 	err    error
 	closed bool
 }
@@ -507,17 +508,9 @@ func (r *Rows) decode(raw [][]byte) bool {
 		r.vals = make([]driver.Value, len(cols))
 	}
 	r.vals = r.vals[:len(cols)]
-	for i := range cols {
-		if raw[i] == nil {
-			r.vals[i] = nil
-			continue
-		}
-		v, err := cols[i].dec(raw[i], r.h.p.core.loc)
-		if err != nil {
-			r.err = r.h.p.core.decodeError(&cols[i], err)
-			return false
-		}
-		r.vals[i] = v
+	if err := r.h.p.core.decodeRow(&r.box, cols, raw, r.vals); err != nil {
+		r.err = err
+		return false
 	}
 	return true
 }

@@ -73,11 +73,75 @@ func (c *core) inTx() bool { return c.txn.inBlock() }
 // execution reported, so later executions skip Describe and ask for binary.
 func (c *core) confirmDescribed(r *request) {
 	e := r.entry
+	if e == nil && !r.explicit {
+		c.learnShape(r)
+		return
+	}
 	if e == nil || e.Data != nil || c.stmts.Disabled() {
 		return
 	}
 	e.Data = c.newStmtDesc(r.res.cols)
 	e.Data.params = r.res.paramOIDs
+}
+
+// maxShapes bounds the shapes a connection remembers; past it they are
+// forgotten and learned again.
+const maxShapes = 256
+
+// shapeFormats returns the result formats for an unnamed execution of sql:
+// binary for the columns whose types are faster in binary, as an earlier
+// execution's RowDescription on this connection described them; nil (all
+// text) for a query not seen yet. The execution still describes its
+// portal, and every value is decoded in the format its RowDescription
+// says: a shape that no longer fits (the table changed) costs nothing but
+// that execution's binary results, or, when the column count changed, a
+// Bind error that is retried in text where nothing ran (shapeFailed).
+func (c *core) shapeFormats(sql string) ([]int16, bool) {
+	d := c.shapes[sql]
+	if d == nil || d.formats == nil || d.tzText != (c.loc == nil) {
+		return nil, false
+	}
+	return d.formats, true
+}
+
+// learnShape remembers the columns an unnamed execution reported, or
+// forgets a shape they no longer match.
+func (c *core) learnShape(r *request) {
+	sql, cols := r.res.sql, r.res.cols
+	if d := c.shapes[sql]; d != nil {
+		if !sameTypes(d.cols, cols) {
+			delete(c.shapes, sql)
+		}
+		return
+	}
+	if len(c.shapes) >= maxShapes || c.shapes == nil {
+		c.shapes = make(map[string]*stmtDesc)
+	}
+	c.shapes[sql] = c.newStmtDesc(cols)
+}
+
+// sameTypes reports whether two column lists have the same types.
+func sameTypes(a, b []column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].oid != b[i].oid {
+			return false
+		}
+	}
+	return true
+}
+
+// shapeFailed forgets the shape of a shaped execution that the server
+// refused at Bind (08P01: the result formats no longer match the column
+// count), and marks it for a retry in text, which runRetrying makes only
+// where nothing ran.
+func (c *core) shapeFailed(r *request, e *Error) {
+	if r.stage == stBind && e.Code == "08P01" {
+		delete(c.shapes, resultSQL(r))
+		r.res.retry = true
+	}
 }
 
 // lostStatement keeps the statement cache true after an error in a command
@@ -88,6 +152,9 @@ func (c *core) lostStatement(r *request, e *Error) {
 		// Learned parameter types may be stale (a column changed type):
 		// the next execution learns them again.
 		c.stmts.Forget(r.res.sql)
+	}
+	if r.shaped {
+		c.shapeFailed(r, e)
 	}
 	if r.entry == nil && !r.explicit {
 		return

@@ -60,6 +60,9 @@ type request struct {
 	entry    *cache.Entry[*stmtDesc]
 	prepares bool // the request's Parse creates entry
 	explicit bool // the request binds an explicitly prepared statement
+	// shaped: an unnamed execution whose result formats came from the
+	// columns an earlier execution of the same text reported (prepare.go).
+	shaped bool
 	// quiet drops the "no transaction in progress" warning of the
 	// pipeline's own ROLLBACK.
 	quiet bool

@@ -154,8 +154,15 @@ func (r *rows) finish() {
 
 // decode converts one DataRow's values.
 func (r *rows) decode(values [][]byte, dest []driver.Value) error {
-	loc := r.c.core.loc
-	cols := r.res.cols
+	return r.c.core.decodeRow(&r.box, r.res.cols, values, dest)
+}
+
+// decodeRow converts one DataRow's values into dest, each in the format
+// its column's RowDescription gave: the one row decoder of every way rows
+// are read (database/sql rows, pipeline rows). The common types box
+// through box without an allocation per value (box.go), in either format.
+func (c *core) decodeRow(box *boxer, cols []column, values [][]byte, dest []driver.Value) error {
+	loc := c.loc
 	for i := range cols {
 		v := values[i]
 		if v == nil {
@@ -163,14 +170,14 @@ func (r *rows) decode(values [][]byte, dest []driver.Value) error {
 			continue
 		}
 		if k := cols[i].fast; k != fastNone {
-			if val, ok := r.box.decodeFast(k, v, loc); ok {
+			if val, ok := box.decodeFast(k, v, loc); ok {
 				dest[i] = val
 				continue
 			}
 		}
 		val, err := cols[i].dec(v, loc)
 		if err != nil {
-			return r.c.core.decodeError(&cols[i], err)
+			return c.decodeError(&cols[i], err)
 		}
 		dest[i] = val
 	}

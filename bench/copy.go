@@ -88,6 +88,7 @@ func copyWorkloads() []Workload {
 			Entry{Name: "pgpipe", Contender: "pgpipe", Label: "pgpipe CopyFromRows", Op: pgpipeCopyFromRows, Subject: true},
 			Entry{Name: "pgx", Contender: "pgx", Label: "pgx CopyFrom (binary)", Op: pgxCopyFrom, Baseline: true},
 			Entry{Name: "lib-pq", Contender: "lib-pq", Label: "lib/pq CopyIn (Exec per row, in a tx)", Op: sqlOp(pqCopyIn)},
+			Entry{Name: "pgpipe-idiom", Contender: "pgpipe", Label: "pgpipe, lib/pq's idiom (Prepare COPY, Exec per row, in a tx)", Op: pgpipeCopyIdiom},
 			Entry{Name: "insert", Contender: "pgx-stdlib", Label: "multi-row INSERT of 1,000 rows (pgx stdlib)", Op: sqlOp(multiRowInsert)}),
 		csv,
 		to,

@@ -185,7 +185,7 @@ func baseline(e Entry) Entry { e.Baseline = true; return e }
 func subject(e Entry) Entry { e.Subject = true; return e }
 
 // Workloads are the workloads measured, in the order they run.
-var Workloads = append(append(append(preparedWorkloads(), readWorkloads()...), pipelineWorkloads()...), copyWorkloads()...)
+var Workloads = append(append(append(append(preparedWorkloads(), readWorkloads()...), fewWorkloads()...), pipelineWorkloads()...), copyWorkloads()...)
 
 // readWorkloads read many rows.
 func readWorkloads() []Workload {

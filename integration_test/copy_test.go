@@ -298,7 +298,8 @@ func TestLibpqStyleCopyInAndOutOfATransaction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	run(db.Prepare)
+	outside := openConn(t)
+	run(func(q string) (*sql.Stmt, error) { return outside.PrepareContext(context.Background(), q) })
 	tx, err := db.Begin()
 	if err != nil {
 		t.Fatal(err)
@@ -324,6 +325,120 @@ func TestLibpqStyleCopyInAndOutOfATransaction(t *testing.T) {
 		t.Fatalf("%d rows after an abandoned COPY, want 2000", n)
 	}
 	stillWorks(t, conn)
+}
+
+// lib/pq's COPY idiom in a transaction goes in the binary format; a value
+// its column's binary encoder does not take (text only the server parses)
+// goes on in text, in the same transaction, and the final Exec counts
+// every row.
+func TestLibpqStyleCopyInATransactionSwitchesToTextForServerParsedValues(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "id int8, name text, score float8, at timestamptz, n numeric")
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.Prepare(`COPY "` + tbl + `" ("id", name, "score", at, n) FROM STDIN`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 1, 2, 3, 4, 5, 6000, time.UTC)
+	for i := 0; i < 3000; i++ {
+		var when any = at
+		switch {
+		case i == 1500:
+			when = "epoch" // text the server parses, the binary encoder does not
+		case i%7 == 0:
+			when = nil
+		}
+		if _, err := stmt.Exec(int64(i), fmt.Sprintf("row\t%d", i), float64(i)/4, when, "12.5"); err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+	}
+	res, err := stmt.Exec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 3000 {
+		t.Fatalf("final Exec reported %d rows, want 3000", n)
+	}
+	if err := stmt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var n, nulls, epoch int
+	var sum float64
+	err = db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE at IS NULL), count(*) FILTER (WHERE at = 'epoch'), sum(score) FROM "`+tbl+
+		`" WHERE name = 'row' || chr(9) || id AND n = 12.5 AND (at IS NULL OR at = 'epoch' OR at = $1)`, at).Scan(&n, &nulls, &epoch, &sum)
+	if err != nil || n != 3000 || nulls != 429 || epoch != 1 || sum != 2999*3000/8.0 {
+		t.Fatalf("table holds %d matching rows, %d NULL times, %d epoch, score sum %v (%v)", n, nulls, epoch, sum, err)
+	}
+}
+
+// lib/pq's COPY idiom on a *sql.DB: database/sql puts the connection back
+// in the pool after each Exec. The COPY must not stay open there: other
+// queries get the connection and work, the COPY is aborted with nothing
+// committed, and the statement says why at its next Exec.
+func TestLibpqStyleCopyOnADBNeverLeavesACopyInThePool(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	db.SetMaxOpenConns(1) // every query gets the connection the COPY was on
+	tbl := newTable(t, db, "a int, b text")
+	stmt, err := db.Prepare(`COPY "` + tbl + `" ("a", "b") FROM STDIN`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	for i := 0; i < 3; i++ {
+		_, err := stmt.Exec(i, "x")
+		var ace *pgpipe.AbandonedCopyError
+		if i == 0 && err != nil || i > 0 && !errors.As(err, &ace) {
+			t.Fatalf("Exec %d of the COPY idiom on a *sql.DB: %v", i+1, err)
+		}
+	}
+	if _, err := stmt.Exec(0, "unfinished"); err == nil {
+		t.Fatal("the abandoned COPY accepted another row")
+	}
+	for i := 0; i < 20; i++ {
+		var n int
+		if err := db.QueryRow("SELECT 1").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("SELECT 1 number %d after the COPY idiom: %d, %v", i+1, n, err)
+		}
+	}
+	if n := countRows(t, db, tbl); n != 0 {
+		t.Fatalf("%d rows committed by a COPY that was never finished", n)
+	}
+}
+
+// An unfinished COPY idiom on a *sql.DB: the next users of the pool get a
+// connection with no COPY in progress, and nothing is committed.
+func TestUnfinishedLibpqStyleCopyOnADBLeavesThePoolUsable(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	db.SetMaxOpenConns(1)
+	tbl := newTable(t, db, "a int, b text")
+	stmt, err := db.Prepare(`COPY "` + tbl + `" ("a", "b") FROM STDIN`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	if _, err := stmt.Exec(1, "one"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		rows, err := db.Query("SELECT 1")
+		if err != nil {
+			t.Fatalf("SELECT 1 number %d after an unfinished COPY idiom: %v", i+1, err)
+		}
+		rows.Close()
+	}
+	if n := countRows(t, db, tbl); n != 0 {
+		t.Fatalf("%d rows committed by a COPY that was never finished", n)
+	}
 }
 
 func TestPlainExecOfCopyFromStdinFailsClearly(t *testing.T) {

@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The workloads of statements a connection runs only a few times (never
+// long enough for a driver to prepare them), and of deadlines that expire
+// just as the query ends.
+
+// fewRuns is how many times in a row a fresh statement text runs on a
+// connection in the "Few" workloads: below pgpipe's preparation threshold
+// (5 earlier executions).
+const fewRuns = 5
+
+// fewText makes statement text q distinct for operation i: each text runs
+// fewRuns times in a row on the connection, then never again.
+func fewText(q string, i int) string { return fmt.Sprintf("%s /* run %d */", q, i/fewRuns) }
+
+// fewWorkloads run statements that are new to the connection.
+func fewWorkloads() []Workload {
+	read := func(ctx context.Context, cl *Client, i int) error {
+		if cl.PGX != nil {
+			return checkRead(pgxReadFew(ctx, cl.PGX, i))
+		}
+		return checkRead(sqlReadFew(ctx, cl.DB, i))
+	}
+	point := func(ctx context.Context, cl *Client, i int) error {
+		q, want := fewText("SELECT $1::int", i), i%1_000_000
+		var n int
+		var err error
+		if cl.PGX != nil {
+			err = cl.PGX.QueryRow(ctx, q, want).Scan(&n)
+		} else {
+			err = cl.DB.QueryRowContext(ctx, q, want).Scan(&n)
+		}
+		if err == nil && n != want {
+			err = fmt.Errorf("%s with %d returned %d", q, want, n)
+		}
+		return err
+	}
+	entries := func(op Op, base string) []Entry {
+		es := []Entry{subject(sqlEntry("pgpipe", op)), sqlEntry("pgx-stdlib", op), sqlEntry("pgx", op), sqlEntry("lib-pq", op)}
+		for i := range es {
+			if es[i].Name == base {
+				es[i].Baseline = true
+			}
+		}
+		return es
+	}
+	return []Workload{
+		{
+			Name: "Read100kFew",
+			About: "the Read100k rows through QueryContext+Scan with an argument-less query whose text each connection runs " +
+				"5 times in a row and never again (below any preparation threshold); time per read",
+			Rows:    read100kRows,
+			Setup:   setupRead100k,
+			Entries: entries(read, "pgx-stdlib"),
+			Target:  Target{FewerAllocsPerRow: true, Bounds: []Bound{{Of: "pgx-stdlib", Max: 0.8}}},
+		},
+		{
+			Name:    "PointQueryFew",
+			About:   "SELECT $1::int through QueryRowContext+Scan, its text new to the connection every 5 executions: the first five executions of a statement",
+			Entries: entries(point, "pgx"),
+		},
+		{
+			Name: "DeadlineAtEnd",
+			About: "SELECT pg_sleep(0.004) through QueryRowContext with a context deadline of 0.5 to 8.5 ms (in turn, 0.5 ms apart): " +
+				"deadlines that expire about when the query ends; a cancelled query counts, its time too",
+			Entries: []Entry{subject(sqlEntry("pgpipe", sqlOp(deadlineQuery))), baseline(sqlEntry("pgx-stdlib", sqlOp(deadlineQuery))),
+				sqlEntry("lib-pq", sqlOp(deadlineQuery))},
+		},
+	}
+}
+
+// checkRead checks a read of the Read100k table.
+func checkRead(n, sum int64, invalid int, err error) error {
+	if err != nil {
+		return err
+	}
+	if n != read100kRows || sum != read100kRows*(read100kRows+1)/2 || invalid != 0 {
+		return fmt.Errorf("read %d rows, id sum %d, %d with short text or zero time", n, sum, invalid)
+	}
+	return nil
+}
+
+const readFewSQL = `SELECT id, name, score, at FROM ` + read100kTable
+
+func sqlReadFew(ctx context.Context, db *sql.DB, i int) (n, sum int64, invalid int, err error) {
+	rows, err := db.QueryContext(ctx, fewText(readFewSQL, i))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer rows.Close()
+	var (
+		id    int64
+		name  string
+		score float64
+		at    time.Time
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &name, &score, &at); err != nil {
+			return 0, 0, 0, err
+		}
+		n, sum = n+1, sum+id
+		if len(name) < 10 || at.IsZero() {
+			invalid++
+		}
+	}
+	return n, sum, invalid, rows.Err()
+}
+
+func pgxReadFew(ctx context.Context, conn *pgx.Conn, i int) (n, sum int64, invalid int, err error) {
+	rows, err := conn.Query(ctx, fewText(readFewSQL, i))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer rows.Close()
+	var (
+		id    int64
+		name  string
+		score float64
+		at    time.Time
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &name, &score, &at); err != nil {
+			return 0, 0, 0, err
+		}
+		n, sum = n+1, sum+id
+		if len(name) < 10 || at.IsZero() {
+			invalid++
+		}
+	}
+	return n, sum, invalid, rows.Err()
+}
+
+// deadlineQuery runs a 4 ms query with a deadline of 0.5 to 8.5 ms: the
+// query either returns its row or is cancelled; both are fine, a wrong
+// row or another error is not.
+func deadlineQuery(ctx context.Context, db *sql.DB, i int) error {
+	d := time.Duration(1+i%17) * 500 * time.Microsecond
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var s string
+	err := db.QueryRowContext(ctx, "SELECT pg_sleep(0.004)::text").Scan(&s)
+	if err == nil || ctx.Err() != nil || strings.Contains(err.Error(), "failed to connect") {
+		// The row, or any error once the deadline passed: the query was
+		// cancelled. pgx closes the connection on a cancel, and its
+		// reconnection may fail under this load (the dial times out):
+		// that is its cost of the deadline too.
+		return nil
+	}
+	return err
+}
+
+// pgpipeCopyIdiom is lib/pq's COPY idiom run with pgpipe: the same code
+// as pqCopyIn (a prepared COPY ... FROM STDIN in a transaction, one Exec
+// per row, an empty Exec to end).
+var pgpipeCopyIdiom = sqlOp(pqCopyIn)

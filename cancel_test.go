@@ -1,0 +1,243 @@
+package pgpipe
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgpipe/pgpipe/internal/pgtest"
+)
+
+// cancelDialer dials the scripted server: the first connection is the
+// client's, every later one a cancel connection, which hooks may hold.
+type cancelDialer struct {
+	mu    sync.Mutex
+	conns int
+	// dialing is closed when the first cancel connection is being opened;
+	// the dial then waits for openCancel.
+	dialing, openCancel chan struct{}
+	// holdRead, when set, holds the cancel connection's reads (its wait
+	// for the server to close it) until closed.
+	holdRead chan struct{}
+	// cancelDone is closed when the cancel connection is closed; wrote
+	// records whether anything was written on it.
+	cancelDone chan struct{}
+	wrote      bool
+	// order records, in sequence, "cancel finished" and "client wrote".
+	order []string
+}
+
+func newCancelDialer() *cancelDialer {
+	return &cancelDialer{dialing: make(chan struct{}), openCancel: make(chan struct{}), cancelDone: make(chan struct{})}
+}
+
+func (d *cancelDialer) note(s string) {
+	d.mu.Lock()
+	d.order = append(d.order, s)
+	d.mu.Unlock()
+}
+
+func (d *cancelDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.mu.Lock()
+	d.conns++
+	first := d.conns == 1
+	d.mu.Unlock()
+	if first {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		return &clientConn{Conn: c, d: d}, err
+	}
+	close(d.dialing)
+	<-d.openCancel
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	return &cancelConn{Conn: c, d: d}, err
+}
+
+type clientConn struct {
+	net.Conn
+	d *cancelDialer
+}
+
+func (c *clientConn) Write(b []byte) (int, error) {
+	c.d.note("client wrote")
+	return c.Conn.Write(b)
+}
+
+type cancelConn struct {
+	net.Conn
+	d    *cancelDialer
+	once sync.Once
+}
+
+func (c *cancelConn) Write(b []byte) (int, error) {
+	c.d.mu.Lock()
+	c.d.wrote = true
+	c.d.mu.Unlock()
+	return c.Conn.Write(b)
+}
+
+func (c *cancelConn) Read(b []byte) (int, error) {
+	if c.d.holdRead != nil {
+		<-c.d.holdRead
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *cancelConn) Close() error {
+	c.once.Do(func() {
+		c.d.note("cancel finished")
+		close(c.d.cancelDone)
+	})
+	return c.Conn.Close()
+}
+
+// cancelDialerConn opens one connection to s through d.
+func cancelDialerConn(t *testing.T, s *pgtest.Server, d *cancelDialer) *sql.Conn {
+	t.Helper()
+	cfg, err := ParseDSN("host=" + s.Host() + " port=" + itoa(int(s.Port())) + " user=u dbname=d sslmode=disable prepare_threshold=none passfile=/nonexistent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DialFunc = d.dial
+	cn, err := NewConnectorConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(cn)
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// flightReceived expects an unnamed execution's flight and closes ch once
+// the server has it.
+func flightReceived(ch chan struct{}) []pgtest.Step {
+	return []pgtest.Step{
+		pgtest.ExpectFlight(&pgproto3.Parse{}, &pgproto3.Bind{}, &pgproto3.Execute{}),
+		pgtest.ExpectFunc("Sync", func(m pgproto3.FrontendMessage) error {
+			if _, ok := m.(*pgproto3.Sync); !ok {
+				return fmt.Errorf("got %T, want Sync", m)
+			}
+			close(ch)
+			return nil
+		}),
+	}
+}
+
+// execAsync runs an ExecContext on conn in a goroutine.
+func execAsync(ctx context.Context, conn *sql.Conn, query string, args ...any) <-chan error {
+	ch := make(chan error, 1)
+	go func() {
+		_, err := conn.ExecContext(ctx, query, args...)
+		ch <- err
+	}()
+	return ch
+}
+
+// awaitErr returns what ch delivers; the generous bound only turns a hang
+// into a failure, it times nothing.
+func awaitErr(t *testing.T, ch <-chan error, what string) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s never returned", what)
+		return nil
+	}
+}
+
+func TestQueryDoneBeforeTheCancelConnectsReturnsAtOnceAndSendsNoCancel(t *testing.T) {
+	serverMayAnswer, received := make(chan struct{}), make(chan struct{})
+	d := newCancelDialer()
+	s := script(t, append(append(flightReceived(received),
+		pgtest.Pause(serverMayAnswer),
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}, pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')),
+	), oneQuery()...)...)
+	conn := cancelDialerConn(t, s, d)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := execAsync(ctx, conn, "SELECT pg_sleep($1)", 0.004)
+	<-received
+	cancel()
+	<-d.dialing // the context ended and the cancel connection is being opened
+	close(serverMayAnswer)
+	// The query finished on the server first: its result comes back while
+	// the cancel connection is still being opened.
+	if err := awaitErr(t, done, "the query"); err != nil {
+		t.Fatalf("the query that completed returned %v", err)
+	}
+	close(d.openCancel)
+	<-d.cancelDone
+	if d.wrote || len(s.CancelRequests()) != 0 {
+		t.Fatal("a CancelRequest was sent for a query that had completed")
+	}
+	mustQueryOne(t, conn)
+}
+
+func TestQueryDoneAfterItsCancelWasSentReturnsAtOnceAndTheNextWaitsForTheCancel(t *testing.T) {
+	holdRead := make(chan struct{})
+	d := newCancelDialer()
+	d.holdRead = holdRead
+	close(d.openCancel)
+	received := make(chan struct{})
+	s := script(t, append(append(flightReceived(received),
+		pgtest.WaitForCancel(),
+		// The query had finished when the signal came: success.
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}, pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')),
+	), oneQuery()...)...)
+	conn := cancelDialerConn(t, s, d)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := execAsync(ctx, conn, "SELECT pg_sleep($1)", 0.004)
+	<-received
+	cancel()
+	// The CancelRequest is written, and its connection's close is held:
+	// the query's result must not wait for it.
+	if err := awaitErr(t, done, "the query"); err != nil {
+		t.Fatalf("the query that completed returned %v", err)
+	}
+	next := make(chan error, 1)
+	go func() {
+		var n int
+		next <- conn.QueryRowContext(context.Background(), "SELECT $1::int", 1).Scan(&n)
+	}()
+	close(holdRead)
+	if err := awaitErr(t, next, "the next query"); err != nil {
+		t.Fatalf("the next query: %v", err)
+	}
+	d.mu.Lock()
+	order := d.order
+	d.mu.Unlock()
+	// The first client write is the startup; the second the query; the
+	// next query's must come after the cancel finished.
+	for i, ev := range order {
+		if ev == "cancel finished" {
+			break
+		}
+		if ev == "client wrote" && countBefore(order[:i], "client wrote") >= 2 {
+			t.Fatalf("the next query was written before the cancel finished: %v", order)
+		}
+	}
+	if n := len(s.CancelRequests()); n != 1 {
+		t.Fatalf("%d CancelRequests, want 1", n)
+	}
+}
+
+func countBefore(evs []string, ev string) int {
+	n := 0
+	for _, e := range evs {
+		if e == ev {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,75 @@
+package pgpipe
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgpipe/pgpipe/internal/pgtest"
+)
+
+// shapeFlight expects an unnamed query's flight whose Bind asks for
+// formats.
+func shapeFlight(formats ...int16) []pgtest.Step {
+	return []pgtest.Step{
+		pgtest.Expect(&pgproto3.Parse{Query: "SELECT a, b FROM t"}),
+		pgtest.Expect(&pgproto3.Bind{ResultFormatCodes: formats}),
+		pgtest.Expect(&pgproto3.Describe{ObjectType: 'P'}),
+		pgtest.Expect(&pgproto3.Execute{}),
+		pgtest.Expect(&pgproto3.Sync{}),
+	}
+}
+
+// shapeReply answers with a row of (int8 a, text b) in the given formats.
+func shapeReply(aFormat int16, a []byte) pgtest.Step {
+	return pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{},
+		pgtest.RowDescription(pgtest.Col{Name: "a", OID: 20, Size: 8, Format: aFormat}, pgtest.Col{Name: "b", OID: 25}),
+		pgtest.DataRow(a, []byte("x")), pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I'))
+}
+
+var int8Seven = []byte{0, 0, 0, 0, 0, 0, 0, 7}
+
+func TestUnnamedQueryAsksForBinaryResultsOnceItsColumnsAreKnown(t *testing.T) {
+	steps := append(shapeFlight(), shapeReply(0, []byte("7"))) // first: text, columns learned
+	steps = append(steps, shapeFlight(1, 0)...)                // second: int8 in binary, same flight
+	steps = append(steps, shapeReply(1, int8Seven))            // the server says it used binary
+	steps = append(steps, shapeFlight(1, 0)...)                // a server that answers in text anyway
+	steps = append(steps, shapeReply(0, []byte("7")))          // is decoded as it says
+	s := script(t, steps...)
+	conn := scriptConn(t, s)
+	for i := 0; i < 3; i++ {
+		var a int64
+		var b string
+		if err := conn.QueryRowContext(context.Background(), "SELECT a, b FROM t").Scan(&a, &b); err != nil || a != 7 || b != "x" {
+			t.Fatalf("execution %d: %d %q %v", i+1, a, b, err)
+		}
+	}
+}
+
+func TestShapeThatNoLongerFitsIsRetriedInText(t *testing.T) {
+	steps := append(shapeFlight(), shapeReply(0, []byte("7")))
+	steps = append(steps, shapeFlight(1, 0)...)
+	// The table lost a column meanwhile: Bind fails, nothing ran.
+	steps = append(steps, pgtest.Send(&pgproto3.ParseComplete{},
+		pgtest.ErrorResponse("08P01", "bind message has 2 result formats but query has 1 columns"), pgtest.ReadyForQuery('I')))
+	steps = append(steps,
+		pgtest.Expect(&pgproto3.Parse{Query: "SELECT a, b FROM t"}),
+		pgtest.Expect(&pgproto3.Bind{}),
+		pgtest.Expect(&pgproto3.Describe{ObjectType: 'P'}),
+		pgtest.Expect(&pgproto3.Execute{}),
+		pgtest.Expect(&pgproto3.Sync{}),
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{},
+			pgtest.RowDescription(pgtest.Col{Name: "a", OID: 20, Size: 8}),
+			pgtest.DataRow([]byte("7")), pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')))
+	s := script(t, steps...)
+	conn := scriptConn(t, s)
+	var a int64
+	var b string
+	if err := conn.QueryRowContext(context.Background(), "SELECT a, b FROM t").Scan(&a, &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRowContext(context.Background(), "SELECT a, b FROM t").Scan(&a); err != nil || a != 7 {
+		t.Fatalf("the query after the table changed: %d, %v", a, err)
+	}
+}
