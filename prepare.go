@@ -219,6 +219,9 @@ func (c *core) applyEffect(e sqltext.Effect) {
 		c.stmtGen++
 	case sqltext.Invalidates:
 		c.stmts.Invalidate()
+		// A schema or search_path change may change a query's columns:
+		// the result formats remembered for unnamed executions too.
+		c.shapes = nil
 	}
 }
 

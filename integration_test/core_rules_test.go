@@ -373,3 +373,32 @@ func TestNotificationBacklogPastItsCapDropsTheOldest(t *testing.T) {
 		t.Fatalf("dropped %d, first kept %q; want %d dropped and %d first", dropped, first.Payload, extra, extra+1)
 	}
 }
+
+// The result formats remembered for a query run unnamed are forgotten when
+// a schema change is queued: in a pipeline, where a refused Bind cannot be
+// retried, the query after an ALTER still runs.
+func TestPipelineUnnamedQueryAfterAQueuedSchemaChange(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "a int")
+	conn := openConn(t, "prepare_threshold=none")
+	ctx := context.Background()
+	if _, err := conn.ExecContext(ctx, "INSERT INTO "+tbl+" VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	q := "SELECT * FROM " + tbl
+	var a, b int
+	for i := 0; i < 2; i++ { // the second execution asks for binary results
+		if err := conn.QueryRowContext(ctx, q).Scan(&a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := pgpipe.RunPipeline(ctx, conn, func(p *pgpipe.Pipeline) error {
+		p.Exec("ALTER TABLE " + tbl + " ADD COLUMN b int DEFAULT 7")
+		p.Sync()
+		return p.QueryRow(q).Scan(&a, &b)
+	})
+	if err != nil || a != 1 || b != 7 {
+		t.Fatalf("got %d %d, %v", a, b, err)
+	}
+}
