@@ -20,16 +20,12 @@ import (
 // cancel goroutine (cancel.go) touches only what it documents.
 type conn struct {
 	core *core
-	// rows is reused for every query; rowsOpen is set while a query's
-	// rows hold the connection.
-	rows     rows
-	rowsOpen *rows
-	execRes  result
-	tx       tx
-	// inPipeline is set while a pipeline (pipeline_ext.go) holds the
-	// connection; copyOpen while a COPY (copy_ext.go, copy_stmt.go) does.
-	inPipeline bool
-	copyOpen   interface{ Close() error }
+	// rows is reused for every query.
+	rows    rows
+	execRes result
+	tx      tx
+	// state is who holds the connection between calls (holder.go).
+	state connState
 }
 
 // BusyError is returned when a command is started on a connection that
@@ -87,14 +83,8 @@ func (c *conn) begin(ctx context.Context, query string) error {
 	if c.core.broken != nil {
 		return driver.ErrBadConn
 	}
-	if c.rowsOpen != nil {
-		return &BusyError{Op: "rows of an earlier query", Query: c.rowsOpen.res.sql}
-	}
-	if c.inPipeline {
-		return &BusyError{Op: "pipeline", Query: query}
-	}
-	if c.copyOpen != nil {
-		return &BusyError{Op: "COPY", Query: copyQuery(c.copyOpen)}
+	if err := c.state.busy(query); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -133,7 +123,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		r.span.end(&r.res, 0, err)
 		return nil, err
 	}
-	c.rowsOpen = r
+	c.state.holdRows(r)
 	if r.res.state == resDone {
 		r.finish() // statements that returned no rows
 	}
@@ -233,20 +223,21 @@ func (c *conn) Ping(ctx context.Context) error {
 // driver.ErrBadConn so the pool drops it.
 func (c *conn) ResetSession(ctx context.Context) error {
 	c.core.watch.settle()
-	if c.core.broken != nil || c.rowsOpen != nil || c.inPipeline {
+	if c.core.broken != nil {
 		return driver.ErrBadConn
 	}
-	if s, ok := c.copyOpen.(*copyStmt); ok {
+	switch c.state.holder {
+	case holdNone:
+	case holdCopyStmt:
 		// lib/pq's COPY idiom run on a *sql.DB: database/sql put the
 		// connection back in the pool between two Execs, and whoever
 		// takes it now must not find a COPY in progress. The COPY is
 		// aborted, nothing of it committed (see copyStmt).
-		if err := s.abandon(); err != nil {
+		if err := c.state.copy.abandon(); err != nil {
 			return driver.ErrBadConn
 		}
-	}
-	if c.copyOpen != nil {
-		return driver.ErrBadConn
+	default:
+		return driver.ErrBadConn // rows, a pipeline or a COPY left open
 	}
 	if !c.core.txn.serverIdle() {
 		// A transaction block that no sql.Tx owns (an Exec of BEGIN
@@ -320,9 +311,7 @@ func (c *conn) Close() error { return c.core.close() }
 
 // rowsClosed frees the connection held by r.
 func (c *conn) rowsClosed(r *rows) {
-	if c.rowsOpen == r {
-		c.rowsOpen = nil
-	}
+	c.state.releaseRows(r)
 }
 
 // reset readies the reused rows for a new query.

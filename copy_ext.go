@@ -336,7 +336,7 @@ func (c *conn) CopyToStream(ctx context.Context, query string) (*CopyStream, err
 		return nil, firstErr(err, c.core.txNote(res.err), errors.New("pgpipe: the statement is not a COPY TO STDOUT"))
 	}
 	s := &CopyStream{c: c, res: res, ctx: ctx, ctxDone: ctx.Done(), span: c.core.startTrace(ctx, TraceQuery{SQL: query, Copy: true})}
-	c.copyOpen = s
+	c.state.hold(holdCopyOut, query)
 	return s, nil
 }
 
@@ -437,7 +437,7 @@ func (s *CopyStream) Close() error {
 	s.closed = true
 	c := s.c
 	defer func() {
-		c.copyOpen = nil
+		c.state.release(holdCopyOut)
 		c.endOp()
 		s.span.end(s.res, s.res.rowsAffected, s.res.err)
 	}()

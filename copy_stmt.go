@@ -131,7 +131,7 @@ func (s *copyStmt) start(ctx context.Context) error {
 	if s.bin != nil {
 		s.w.append(binaryCopyHeader)
 	}
-	c.copyOpen = s
+	c.state.holdCopyStmt(s)
 	return nil
 }
 
@@ -238,21 +238,10 @@ func (s *copyStmt) abandon() error {
 	return s.c.core.broken
 }
 
-// copyQuery is the statement of what holds the connection with a COPY.
-func copyQuery(open interface{ Close() error }) string {
-	switch s := open.(type) {
-	case *copyStmt:
-		return s.sql
-	case *CopyStream:
-		return s.res.sql
-	}
-	return ""
-}
-
 // release frees the connection from the COPY.
 func (s *copyStmt) release() {
-	if s.c.copyOpen == s {
-		s.c.copyOpen = nil
+	if s.c.state.holder == holdCopyStmt && s.c.state.copy == s {
+		s.c.state.releaseCopyStmt(s)
 		s.c.core.lastUsed = time.Now()
 	}
 }

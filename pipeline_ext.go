@@ -114,10 +114,10 @@ func (c *conn) Pipeline(ctx context.Context, f func(*Pipeline) error) error {
 		return err
 	}
 	p := &Pipeline{c: c, core: c.core, ctx: ctx}
-	c.inPipeline = true
+	c.state.hold(holdPipeline, "RunPipeline")
 	c.core.pipelining.Store(true)
 	defer func() {
-		c.inPipeline = false
+		c.state.release(holdPipeline)
 		_ = c.core.closePipeline() // an error breaks the connection: reported by its next use
 		c.endOp()
 	}()

@@ -66,7 +66,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		r.span.end(&r.res, 0, err)
 		return nil, err
 	}
-	c.rowsOpen = r
+	c.state.holdRows(r)
 	if r.res.state == resDone {
 		r.finish() // a statement that returned no rows
 	}

@@ -30,8 +30,8 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if c.rowsOpen != nil {
-		return nil, &BusyError{Op: "rows of an earlier query", Query: c.rowsOpen.res.sql}
+	if err := c.state.busy("BEGIN"); err != nil {
+		return nil, err
 	}
 	if c.core.txn.inBlock() {
 		return nil, errors.New("pgpipe: a transaction is already open on this connection")
