@@ -118,7 +118,11 @@ func gormOpen(t *testing.T, dsn, prefix string, s gormSetup, translate bool) *go
 		dialector = postgres.New(postgres.Config{Conn: sql.OpenDB(cn), DriverName: "pgpipe"})
 	} else {
 		if s.timeZone != "" {
-			dsn += " TimeZone=" + s.timeZone
+			cfg, err := pgpipe.ParseDSN(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dsn = withSettings(t, cfg, "TimeZone="+s.timeZone).FormatDSN()
 		}
 		dialector = postgres.New(postgres.Config{DriverName: "pgpipe", DSN: dsn})
 	}

@@ -36,7 +36,7 @@ func ormTargets(t *testing.T, parallel bool, f func(t *testing.T, tg ormTarget))
 		if parallel {
 			t.Parallel()
 		}
-		f(t, ormTarget{name: "direct", dsn: dsn("sslmode=disable")})
+		f(t, ormTarget{name: "direct", dsn: dsn(t, "sslmode=disable")})
 	})
 	t.Run("pgbouncer-transaction", func(t *testing.T) {
 		if parallel {
@@ -55,7 +55,7 @@ func ormTargets(t *testing.T, parallel bool, f func(t *testing.T, tg ormTarget))
 // throwaway cluster, stopped when the test ends.
 func ormStartBouncer(t *testing.T) *pgcluster.Bouncer {
 	t.Helper()
-	c := needCluster(t)
+	c := needCluster(t, "a PgBouncer it starts in front of it, with its superuser and database named pgpipe")
 	b, err := c.StartPgBouncer(context.Background(), pgcluster.BouncerOptions{PoolMode: "transaction", DefaultPoolSize: 2, MaxClientConn: 100})
 	if err != nil {
 		t.Fatalf("starting PgBouncer (install it with apt-get install pgbouncer): %v", err)
