@@ -380,7 +380,7 @@ func (m *faultMatrix) checkOutcome(r *faultReporter, c faultCase, p *faultproxy.
 // checkFate checks that the pool replaced the broken connection, and that
 // the driver closed it.
 func (m *faultMatrix) checkFate(r *faultReporter, c faultCase, p *faultproxy.Proxy, db *sql.DB, pid1 int) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	pid2, err := faultBackendPID(ctx, db)
 	switch {

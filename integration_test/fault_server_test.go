@@ -22,23 +22,10 @@ import (
 // in time, nothing runs twice, and the pool goes on with new connections.
 
 // faultWaitFor polls cond (each poll a round trip to the server) until it
-// holds, failing t after 10 seconds.
+// holds, failing t after hangGuard.
 func faultWaitFor(t *testing.T, what string, cond func() (bool, error)) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ok, err := cond()
-		if err != nil {
-			t.Fatalf("waiting until %s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still waiting after 10s until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // a polling interval, not a synchronisation
-	}
+	waitUntil(t, what, func() (bool, string, error) { ok, err := cond(); return ok, "", err })
 }
 
 // faultSession returns the state and wait event of backend pid, or ok
@@ -76,7 +63,7 @@ func faultWantSQLState(t *testing.T, err error, code string) {
 // faultNewPID checks that db now hands out another backend than old.
 func faultNewPID(t *testing.T, db *sql.DB, old int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	pid, err := faultBackendPID(ctx, db)
 	if err != nil {
@@ -99,12 +86,11 @@ func TestFaultTerminateBackendWhileBusy(t *testing.T) {
 	}
 	tag := faultName("terminate")
 	done := make(chan error, 1)
-	start := time.Now()
 	// Owned by the test, which waits for its result below.
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
-		_, err := db.ExecContext(ctx, "INSERT INTO "+log+"(tag) SELECT $1 FROM pg_sleep(30)", tag)
+		_, err := db.ExecContext(ctx, "INSERT INTO "+log+"(tag) SELECT $1 FROM pg_sleep(600)", tag)
 		done <- err
 	}()
 	faultWaitFor(t, "the backend sleeps", func() (bool, error) {
@@ -116,11 +102,8 @@ func TestFaultTerminateBackendWhileBusy(t *testing.T) {
 	}
 	select {
 	case err = <-done:
-	case <-time.After(15 * time.Second):
+	case <-time.After(hangGuard + time.Minute):
 		t.Fatal("the statement of a terminated backend did not return")
-	}
-	if took := time.Since(start); took > 10*time.Second {
-		t.Errorf("returned after %v, past its deadline", took)
 	}
 	faultWantSQLState(t, err, "57P01")
 	faultNewPID(t, db, pid)
@@ -373,7 +356,7 @@ func faultWaitGroup(t *testing.T, wg *sync.WaitGroup, what string) {
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(time.Minute):
+	case <-time.After(hangGuard):
 		t.Fatalf("timed out waiting until %s", what)
 	}
 }
