@@ -455,7 +455,7 @@ func TestServerValuesDecodeIdenticallyInEveryFormat(t *testing.T) {
 		{name: "literal", query: "SELECT 'lit'", want: "lit", dbType: "TEXT"},
 		{name: "varchar", query: "SELECT 'abc'::varchar(5)", want: "abc", dbType: "VARCHAR"},
 		{name: "bpchar", query: "SELECT 'ab'::char(4)", want: "ab  ", dbType: "BPCHAR"},
-		{name: "name", query: "SELECT current_database()", want: "pgpipe", dbType: "NAME"},
+		{name: "name", query: "SELECT 'pgpipe'::name", want: "pgpipe", dbType: "NAME"},
 		{name: "char", query: `SELECT 'q'::"char"`, want: "q", dbType: "CHAR"},
 		{name: "text NULL", query: "SELECT NULL::text", want: nil, typed: []any{ptr(sql.NullString{})}},
 		{name: "bytea", query: `SELECT '\x00ff10'::bytea`, want: []byte{0, 0xff, 0x10}, dbType: "BYTEA", typed: []any{ptr([]byte{0, 0xff, 0x10})}},
