@@ -500,15 +500,15 @@ func explainBouncerLog(logged string) {
 		fmt.Println("    " + line)
 	}
 	if strings.Contains(logged, "lost a prepared statement") {
-		fmt.Println(`  That warning is the driver doing its job, not a failure. In transaction mode
-  PgBouncer gives each transaction whichever server connection is free, so a
-  statement the driver prepared on one server connection is missing on the
-  next. The server said so before running anything (SQLSTATE 26000, no such
-  statement; or 42P05, the name is taken); the driver re-ran that statement
-  unnamed, once, and stopped preparing
-  statements automatically on this pool. It warns once per pool, so that
-  you know prepared statements are off behind this pooler (set
-  prepare_threshold=none in the DSN to skip the detection).`)
+		fmt.Println(`  That warning is the driver doing its job, not a failure. In transaction
+  mode PgBouncer gives each transaction whichever server connection is free,
+  so a statement the driver prepared on one server connection is missing on
+  the next. The server said so before running anything (SQLSTATE 26000: no
+  such statement, or 42P05: the name is taken); the driver re-ran that
+  statement unnamed, once, and stopped preparing statements automatically on
+  this pool. It warns once per pool, so that you know prepared statements
+  are off behind this pooler (prepare_threshold=none in the DSN skips the
+  detection).`)
 	}
 }
 
