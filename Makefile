@@ -7,8 +7,19 @@ FUZZERS  := .:FuzzParseDSN .:FuzzDecodeText .:FuzzDecodeBinary .:FuzzTimestampTe
 .PHONY: test vet unit integration fuzz demo bench soak
 
 # test: vet, unit and integration tests with the race detector, and each
-# fuzzer for a short fixed time.
-test: vet unit integration fuzz
+# fuzzer for FUZZTIME. Every step runs even when an earlier one fails (a
+# red integration run must not hide a fuzzer's finding); the target fails
+# at the end and names the steps that failed.
+TESTSTEPS := vet unit integration fuzz
+
+test:
+	@failed=""; \
+	  for step in $(TESTSTEPS); do \
+	    echo "== make $$step"; \
+	    $(MAKE) --no-print-directory $$step || failed="$$failed $$step"; \
+	  done; \
+	  if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed"; exit 1; fi; \
+	  echo "make test: all of $(TESTSTEPS) passed"
 
 vet:
 	@unformatted=$$(gofmt -l . || true); \
@@ -27,11 +38,13 @@ integration:
 	cd integration_test && $(GO) test -race -count=1 -timeout 45m ./...
 
 fuzz:
-	@for pf in $(FUZZERS); do \
-	  p=$${pf%%:*}; f=$${pf#*:}; \
-	  echo "fuzz $$f in $$p for $(FUZZTIME)"; \
-	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
-	done
+	@failed=""; \
+	  for pf in $(FUZZERS); do \
+	    p=$${pf%%:*}; f=$${pf#*:}; \
+	    echo "fuzz $$f in $$p for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$p || failed="$$failed $$f"; \
+	  done; \
+	  if [ -n "$$failed" ]; then echo "fuzz: FAILED:$$failed"; exit 1; fi
 
 demo:
 	$(GO) run ./cmd/pgpipe-demo

@@ -235,7 +235,11 @@ func attemptOnce(ctx context.Context, cfg *Config, h Host, tlsCfg any, floatDigi
 	}
 	raw, err := dial(ctx, network, addr)
 	if err != nil {
-		if cerr := ctxCause(ctx, err); cerr != nil {
+		// The socket's deadline, set from the context's, can fire a moment
+		// before the context reports being done: the net package then
+		// returns its own "i/o timeout", which errors.Is does not match
+		// with context.DeadlineExceeded.
+		if cerr := ctxCause(ctx, err); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%v)", cerr, err)
 		}
 		return nil, &dialError{err}

@@ -574,6 +574,9 @@ func (c *Config) formatDSN(redact bool) string {
 		if v == defaultText(k) && (redact || k.env == "" && k.defDoc == "") {
 			continue
 		}
+		if redact && k.name == "passfile" && v == defaultPassfile() {
+			continue // the default, resolved when the DSN was parsed
+		}
 		if redact && k.secret && v != "" {
 			v = "********"
 		}
@@ -622,7 +625,8 @@ func writePair(b *strings.Builder, key, val string) {
 }
 
 // String returns c in keyword/value form for people to read: like
-// [Config.FormatDSN], but without keywords at their default, and with the
+// [Config.FormatDSN], but without keywords at their default (a passfile
+// that is this machine's default, ~/.pgpass, included), and with the
 // password and sslpassword replaced by ********.
 func (c Config) String() string { return c.formatDSN(true) }
 

@@ -584,10 +584,20 @@ func TestConfigPrintingHidesSecrets(t *testing.T) {
 }
 
 func TestConfigStringLeavesOutDefaults(t *testing.T) {
-	c := mustParse(t, "host=h sslmode=require", fakeEnv(nil))
-	want := "host=h dbname=alice user=alice passfile=/home/alice/.pgpass sslmode=require"
+	env := fakeEnv(nil)
+	env.passfile = defaultPassfile // what ParseDSN fills in on this machine
+	c := mustParse(t, "host=h sslmode=require", env)
+	want := "host=h dbname=alice user=alice sslmode=require"
 	if got := c.String(); got != want {
-		t.Errorf("String() = %q, want %q", got, want)
+		t.Errorf("String() = %q, want %q (passfile is the default %q)", got, want, c.Passfile)
+	}
+	if got := c.FormatDSN(); !strings.Contains(got, "passfile=") {
+		t.Errorf("FormatDSN() = %q, want passfile kept (it has an environment variable)", got)
+	}
+	c.Passfile = "/etc/app/pgpass"
+	want = "host=h dbname=alice user=alice passfile=/etc/app/pgpass sslmode=require"
+	if got := c.String(); got != want {
+		t.Errorf("String() with a passfile of its own = %q, want %q", got, want)
 	}
 }
 

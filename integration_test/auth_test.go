@@ -137,7 +137,7 @@ func authSQLState(err error) string {
 }
 
 func TestPasswordMethodsAcceptTheRightPasswordAndRejectAWrongOne(t *testing.T) {
-	c := needCluster(t)
+	c := needCluster(t, "its roles with known passwords for each authentication method, and its pg_hba.conf")
 	t.Parallel()
 	for _, u := range []struct{ user, password string }{
 		{pgcluster.MD5User, pgcluster.MD5Password},
@@ -163,7 +163,7 @@ func TestPasswordMethodsAcceptTheRightPasswordAndRejectAWrongOne(t *testing.T) {
 
 // Not parallel: it clears PGPASSWORD.
 func TestMissingPasswordSaysHowToSetOne(t *testing.T) {
-	c := needCluster(t)
+	c := needCluster(t, "its roles with known passwords for each authentication method, and its pg_hba.conf")
 	t.Setenv("PGPASSWORD", "")
 	p := startClientBytesProxy(t, c.Port)
 	for _, user := range []string{pgcluster.MD5User, pgcluster.ScramUser, pgcluster.CleartextUser} {
@@ -194,7 +194,7 @@ func authPassfile(t *testing.T, perm os.FileMode, lines ...string) string {
 }
 
 func TestPassfileEntriesMatchHostPortDatabaseAndUser(t *testing.T) {
-	c := needCluster(t)
+	c := needCluster(t, "its roles with known passwords for each authentication method, and its pg_hba.conf")
 	t.Parallel()
 	port := strconv.Itoa(c.Port)
 	pass := authPassfile(t, 0o600,
@@ -239,7 +239,7 @@ func TestPassfileEntriesMatchHostPortDatabaseAndUser(t *testing.T) {
 }
 
 func TestGroupReadablePassfileIsIgnored(t *testing.T) {
-	c := needCluster(t)
+	c := needCluster(t, "its roles with known passwords for each authentication method, and its pg_hba.conf")
 	t.Parallel()
 	line := "*:*:*:" + pgcluster.ScramUser + ":" + pgcluster.ScramPassword
 	open := authPassfile(t, 0o640, line)
@@ -276,7 +276,7 @@ func TestGroupReadablePassfileIsIgnored(t *testing.T) {
 
 // Not parallel: it sets PGPASSWORD.
 func TestPGPASSWORDSuppliesThePassword(t *testing.T) {
-	c := needCluster(t)
+	c := needCluster(t, "its roles with known passwords for each authentication method, and its pg_hba.conf")
 	t.Setenv("PGPASSWORD", pgcluster.ScramPassword)
 	authWant(t, c.DSN(pgcluster.ScramUser, "", "sslmode=disable", "passfile=/nonexistent"), "scramuser false")
 
@@ -294,7 +294,7 @@ func TestPGPASSWORDSuppliesThePassword(t *testing.T) {
 }
 
 func TestRequireAuthRefusesMethodsBeforeSendingAPassword(t *testing.T) {
-	c := needCluster(t)
+	c := needCluster(t, "its roles with known passwords for each authentication method, and its pg_hba.conf")
 	t.Parallel()
 	users := map[string]string{
 		pgcluster.MD5User: pgcluster.MD5Password, pgcluster.ScramUser: pgcluster.ScramPassword,
@@ -351,7 +351,7 @@ func TestRequireAuthRefusesMethodsBeforeSendingAPassword(t *testing.T) {
 }
 
 func TestChannelBindingRequire(t *testing.T) {
-	c := needCluster(t)
+	c := needCluster(t, "its roles with known passwords for each authentication method, and its pg_hba.conf")
 	t.Parallel()
 	scram := func(extra ...string) string {
 		return c.DSN(pgcluster.ScramUser, pgcluster.ScramPassword, append([]string{"passfile=/nonexistent"}, extra...)...)
@@ -377,7 +377,7 @@ func TestChannelBindingRequire(t *testing.T) {
 // SCRAM-SHA-256-PLUS: through an interceptor holding another certificate,
 // a bound login fails on the server's side and an unbound one succeeds.
 func TestChannelBindingDetectsAnInterceptedTLSSession(t *testing.T) {
-	c := needCluster(t)
+	c := needCluster(t, "its roles with known passwords for each authentication method, and its pg_hba.conf")
 	t.Parallel()
 	mitm := startTLSInterceptor(t, c.Port)
 	d := func(binding string) string {
@@ -400,7 +400,7 @@ func TestChannelBindingDetectsAnInterceptedTLSSession(t *testing.T) {
 // ~/.postgresql/postgresql.crt is sent by default, and then at one that
 // holds the client certificate.
 func TestCertAuthenticationNeedsTheClientCertificate(t *testing.T) {
-	c := needCluster(t)
+	c := needCluster(t, "its roles with known passwords for each authentication method, and its pg_hba.conf")
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	withCert := []string{"sslcert=" + c.ClientCertFile, "sslkey=" + c.ClientKeyFile}

@@ -138,7 +138,7 @@ func TestQueryReturnsAnErrorBeforeTheFirstRow(t *testing.T) {
 		}
 	}
 
-	stmt, err := db.Prepare("SELECT pg_sleep(5)")
+	stmt, err := db.Prepare("SELECT pg_sleep(600)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -271,7 +271,7 @@ func TestCopyToSlowWriterStopsWhenTheContextEnds(t *testing.T) {
 // LISTEN, so every NOTIFY sent after it is delivered; also Unlisten.
 func TestListenerListenReturnsWhenTheServerListens(t *testing.T) {
 	t.Parallel()
-	cn, err := pgpipe.NewConnector(dsn())
+	cn, err := pgpipe.NewConnector(dsn(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,10 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,13 +33,22 @@ import (
 // machine, and most cases wait for a deadline).
 
 const (
-	// faultDeadline is the context deadline of every operation hit by a
-	// fault; faultGrace is the cancel grace period of the connections.
-	faultDeadline = 2 * time.Second
-	faultGrace    = 300 * time.Millisecond
-	// faultSlack is how late after its deadline plus the grace period an
-	// operation may return before the test calls it a hang.
-	faultSlack = 2 * time.Second
+	// faultAfterEvent is how long after the event a case is about (its
+	// fault fired; for a cancel, the server runs the statement) the
+	// operation's context ends. A fault that breaks the connection ends the
+	// operation by itself; a stall only through the context. Any value
+	// gives the same verdict: this one lets a fault act on its own first.
+	faultAfterEvent = 500 * time.Millisecond
+	// faultGrace is the cancel grace period of the connections: a
+	// connection whose cancel goes unanswered (its stream is stalled or
+	// cut) is closed after it, whatever the machine's speed.
+	faultGrace = 300 * time.Millisecond
+	// faultCancelGrace is the grace period where the test waits for the
+	// server to answer a cancel: only a hang exceeds it.
+	faultCancelGrace = 30 * time.Second
+	// faultSlack is how long after its context ended plus the cancel grace
+	// an operation may take to return before the test calls it a hang.
+	faultSlack = 30 * time.Second
 )
 
 // faultCheckLeaks makes t fail if goroutines started after this call are still
@@ -53,10 +64,7 @@ func faultCheckLeaks(t *testing.T) {
 // faultServerAddr is the test server's TCP address, for the proxy to dial.
 func faultServerAddr(t testing.TB) string {
 	t.Helper()
-	cfg, err := pgpipe.ParseDSN(server.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := serverConfig(t)
 	if len(cfg.Hosts) == 0 {
 		t.Fatalf("the test server DSN names no host")
 	}
@@ -72,22 +80,39 @@ func faultServerAddr(t testing.TB) string {
 	if port == 0 {
 		port = 5432
 	}
-	return fmt.Sprintf("%s:%d", host, port)
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-// faultProxyDSN is the superuser DSN pointed at p: no TLS (so the proxy sees
-// messages), a short cancel grace, and a server that notices a vanished
-// client while it sleeps. extra overrides any of these.
-func faultProxyDSN(p *faultproxy.Proxy, extra ...string) string {
-	base := []string{
-		"host=127.0.0.1", "hostaddr=127.0.0.1", "port=" + strconv.Itoa(p.Port()),
-		// The server trusts the superuser; the password is there so that
+// faultProxyConfig is the test server's Config pointed at p: no TLS (so
+// the proxy sees messages), a short cancel grace, and a server that
+// notices a vanished client while it sleeps. The user, password and
+// database stay the test server's. settings (keyword=value) override any
+// of these.
+func faultProxyConfig(t testing.TB, p *faultproxy.Proxy, settings ...string) *pgpipe.Config {
+	t.Helper()
+	cfg := serverConfig(t)
+	cfg.Hosts = []pgpipe.Host{{Name: "127.0.0.1", Addr: "127.0.0.1", Port: uint16(p.Port())}}
+	cfg.SSLMode = pgpipe.SSLDisable
+	cfg.CancelGrace = faultGrace
+	cfg.RuntimeParams["client_connection_check_interval"] = "100ms"
+	if server.cluster != nil && cfg.Password == "" {
+		// The cluster trusts the superuser; the password is there so that
 		// faultNoSecrets can look for it.
-		"password=" + pgcluster.SuperPassword,
-		"sslmode=disable", "cancel_grace=" + faultGrace.String(),
-		"client_connection_check_interval=100ms",
+		cfg.Password = pgcluster.SuperPassword
 	}
-	return dsn(append(base, extra...)...)
+	return withSettings(t, cfg, settings...)
+}
+
+// faultProxyDB opens a pool on faultProxyConfig, closed when the test ends.
+func faultProxyDB(t testing.TB, p *faultproxy.Proxy, settings ...string) *sql.DB {
+	t.Helper()
+	cn, err := pgpipe.NewConnectorConfig(faultProxyConfig(t, p, settings...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(cn)
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 var faultSeq atomic.Int64
@@ -138,43 +163,39 @@ func faultNeverTwice(t *testing.T, db *sql.DB, log string) {
 // committed) are in the log before it is counted.
 func faultSessionsGone(t *testing.T, db *sql.DB, app string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	waitUntil(t, "no server session of "+app+" is left", func() (bool, string, error) {
 		var n int
 		var pids string
 		err := db.QueryRow("SELECT count(*), coalesce(string_agg(pid::text || ' ' || state || ' ' || query, '; '), '') FROM pg_stat_activity WHERE application_name LIKE $1", app+"%").Scan(&n, &pids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d server sessions of %s are still there: %s", n, app, pids)
-		}
-		time.Sleep(20 * time.Millisecond) // a polling interval, not a synchronisation
-	}
+		return n == 0, pids, err
+	})
 }
 
-// faultBounded runs op with a context ending after d, on a goroutine of its
-// own, and returns its error and how long it took. hung reports that op
-// did not return within d plus the cancel grace plus a generous margin;
-// the goroutine is then abandoned (the test fails).
-func faultBounded(d time.Duration, op func(ctx context.Context) error) (err error, took time.Duration, hung bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	start := time.Now()
+// faultBounded runs op with ctx on a goroutine of its own, and returns its
+// error and how long after ctx ended it returned (zero when before). hung
+// reports that op did not return within hangGuard; the goroutine is then
+// abandoned (the test fails).
+func faultBounded(ctx context.Context, op func(ctx context.Context) error) (err error, late time.Duration, hung bool) {
+	var mu sync.Mutex
+	var ended time.Time
+	stop := context.AfterFunc(ctx, func() { mu.Lock(); ended = time.Now(); mu.Unlock() })
+	defer stop()
 	done := make(chan error, 1)
 	// Owned by faultBounded, which waits for it unless it hangs.
 	go func() { done <- op(ctx) }()
-	limit := time.NewTimer(d + faultGrace + faultSlack + 10*time.Second)
+	limit := time.NewTimer(hangGuard)
 	defer limit.Stop()
 	select {
 	case err = <-done:
-		return err, time.Since(start), false
 	case <-limit.C:
-		return nil, time.Since(start), true
+		return nil, 0, true
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !ended.IsZero() {
+		late = time.Since(ended)
+	}
+	return err, late, false
 }
 
 // faultStatementMsgs counts the messages of statements (not of the startup)
@@ -216,8 +237,15 @@ func faultClearError(err error) error {
 	return fmt.Errorf("not a pgpipe error: %T %v", err, err)
 }
 
-// faultSecrets are the passwords of the cluster's roles.
-var faultSecrets = []string{pgcluster.SuperPassword, pgcluster.MD5Password, pgcluster.ScramPassword, pgcluster.CleartextPassword}
+// faultSecrets are the passwords of the cluster's roles, and the test
+// server's when PGPIPE_TEST_DSN gives one.
+func faultSecrets() []string {
+	secrets := []string{pgcluster.SuperPassword, pgcluster.MD5Password, pgcluster.ScramPassword, pgcluster.CleartextPassword}
+	if cfg, err := pgpipe.ParseDSN(server.dsn); err == nil && cfg.Password != "" {
+		secrets = append(secrets, cfg.Password)
+	}
+	return secrets
+}
 
 // faultNoSecrets checks that no password appears in the error of a case
 // (its text and its %+v form), in the configuration printed with %v and
@@ -233,7 +261,7 @@ func faultNoSecrets(r *faultReporter, err error, cfg *pgpipe.Config, logs *logBu
 		texts["the error (%+v)"] = fmt.Sprintf("%+v", err)
 	}
 	for where, text := range texts {
-		for _, secret := range faultSecrets {
+		for _, secret := range faultSecrets() {
 			if strings.Contains(text, secret) {
 				r.errorf("%s contains a password: %s", where, text)
 			}

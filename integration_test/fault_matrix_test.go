@@ -124,17 +124,39 @@ func opCopyTo(ctx context.Context, db *sql.DB, log, tag string) error {
 	return err
 }
 
-// opCancel runs an insert that sleeps, with a context that ends long
-// before: the driver sends a CancelRequest on a new connection, through
-// the proxy too.
+// opCancel runs an insert that sleeps until its context ends: the driver
+// sends a CancelRequest on a new connection, through the proxy too. The
+// case's context ends once the server runs the statement (its notice
+// passed the proxy: endAt faultRunning), so the cancel always meets a
+// running statement.
 func opCancel(ctx context.Context, db *sql.DB, log, tag string) error {
-	ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	defer cancel()
-	_, err := db.ExecContext(ctx, "INSERT INTO "+log+"(tag) SELECT $1 FROM pg_sleep(5)", tag)
+	_, err := db.ExecContext(ctx, "INSERT INTO "+log+"(tag) SELECT "+log+"_sleep($1)", tag)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%w (and not context.DeadlineExceeded)", err)
 	}
 	return err
+}
+
+// faultRunning is the event that ends opCancel's context: the notice the
+// sleeping function (faultSleepFunc) sends before it sleeps.
+var faultRunning = faultFromServer(faultproxy.On("NoticeResponse"))
+
+// faultSleepFunc creates log_sleep(tag), which sends a notice, sleeps
+// longer than any test runs and returns tag; it is dropped when the test
+// ends.
+func faultSleepFunc(t *testing.T, db *sql.DB, log string) {
+	t.Helper()
+	_, err := db.Exec("CREATE FUNCTION " + log + "_sleep(tag text) RETURNS text LANGUAGE plpgsql SET client_min_messages = notice AS " +
+		"$$ BEGIN RAISE NOTICE 'sleeping'; PERFORM pg_sleep(600); RETURN tag; END $$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cdb, err := sql.Open("pgpipe", server.dsn); err == nil {
+			_, _ = cdb.Exec("DROP FUNCTION IF EXISTS " + log + "_sleep(text)")
+			_ = cdb.Close()
+		}
+	})
 }
 
 // faultPoint is where a fault hits: a direction and a trigger.
@@ -195,7 +217,10 @@ type faultCase struct {
 	// fresh means the fault hits the first connection's startup: no
 	// warm-up query opens it first.
 	fresh bool
-	extra []string // DSN additions
+	// endAt, when set, is the event after which the operation's context
+	// ends; otherwise the fault firing is.
+	endAt *faultPoint
+	extra []string // settings (keyword=value) added to the DSN
 }
 
 // faultPhase crosses fault points with actions for one operation.
@@ -204,6 +229,7 @@ type faultPhase struct {
 	op      faultOp
 	fresh   bool
 	every   bool
+	endAt   *faultPoint
 	extra   []string
 	points  []faultPoint
 	actions []faultAction
@@ -215,7 +241,7 @@ func (ph faultPhase) cases() []faultCase {
 		for _, a := range ph.actions {
 			cs = append(cs, faultCase{
 				name: ph.name + "/" + pt.String() + "/" + a.String(),
-				op:   ph.op, point: pt, act: a, every: ph.every, fresh: ph.fresh, extra: ph.extra,
+				op:   ph.op, point: pt, act: a, every: ph.every, fresh: ph.fresh, endAt: ph.endAt, extra: ph.extra,
 			})
 		}
 	}
@@ -234,6 +260,7 @@ func newFaultMatrix(t *testing.T) (*faultMatrix, *sql.DB) {
 	t.Helper()
 	admin := openDB(t)
 	m := &faultMatrix{t: t, target: faultServerAddr(t), log: faultExecLog(t, admin), app: faultName("fm")}
+	faultSleepFunc(t, admin, m.log)
 	return m, admin
 }
 
@@ -267,11 +294,7 @@ func (m *faultMatrix) runCase(c faultCase) {
 		return
 	}
 	defer p.Close()
-	cfg, err := pgpipe.ParseDSN(faultProxyDSN(p, append([]string{"application_name=" + m.app}, c.extra...)...))
-	if err != nil {
-		r.errorf("%v", err)
-		return
-	}
+	cfg := faultProxyConfig(m.t, p, append([]string{"application_name=" + m.app}, c.extra...)...)
 	// Everything the driver says about this case goes to logs, which is
 	// searched for passwords with the errors at the end.
 	logs := &logBuffer{}
@@ -301,29 +324,40 @@ func (m *faultMatrix) runCase(c faultCase) {
 		r.errorf("%v", err)
 		return
 	}
+	event := f.Fired()
+	if c.endAt != nil {
+		e, err := p.Add(faultproxy.Rule{Conn: 1, Dir: c.endAt.dir, At: c.endAt.at, Action: faultproxy.Pass})
+		if err != nil {
+			r.errorf("%v", err)
+			return
+		}
+		event = e.Fired()
+	}
 	before := faultStatementMsgs(p, 1)
 	tag := faultName(strings.NewReplacer("/", "_", ":", "_", "#", "_", "=", "_").Replace(c.name) + "_")
-	err, took, hung := faultBounded(faultDeadline, func(ctx context.Context) error { return c.op(ctx, db, m.log, tag) })
+	ctx, stop := contextAfter(event, faultAfterEvent)
+	err, late, hung := faultBounded(ctx, func(ctx context.Context) error { return c.op(ctx, db, m.log, tag) })
+	stop()
 	if hung {
-		r.errorf("hung: still running %v after it started, its deadline was %v", took.Round(time.Millisecond), faultDeadline)
+		r.errorf("hung: still running %v after it started", hangGuard)
 		return
 	}
-	m.checkOutcome(r, c, p, f, err, took, before)
+	m.checkOutcome(r, c, p, f, err, late, cfg.CancelGrace, before)
 	m.checkFate(r, c, p, db, pid1)
 	faultNoSecrets(r, err, cfg, logs)
-	m.t.Logf("%s: %v after %v", c.name, err, took.Round(time.Millisecond))
+	m.t.Logf("%s: %v, %v after its context ended", c.name, err, late.Round(time.Millisecond))
 }
 
 // checkOutcome checks the operation's error and what reached the server.
-func (m *faultMatrix) checkOutcome(r *faultReporter, c faultCase, p *faultproxy.Proxy, f *faultproxy.Fault, err error, took time.Duration, before int) {
+func (m *faultMatrix) checkOutcome(r *faultReporter, c faultCase, p *faultproxy.Proxy, f *faultproxy.Fault, err error, late, grace time.Duration, before int) {
 	select {
 	case <-f.Fired():
 	default:
 		r.errorf("the fault never fired; the operation returned %v", err)
 		return
 	}
-	if limit := faultDeadline + faultGrace + faultSlack; took > limit {
-		r.errorf("returned after %v, later than its deadline %v plus the cancel grace %v plus %v", took.Round(time.Millisecond), faultDeadline, faultGrace, faultSlack)
+	if late > grace+faultSlack {
+		r.errorf("returned %v after its context ended, more than the cancel grace %v plus %v", late.Round(time.Millisecond), grace, faultSlack)
 	}
 	sent := faultStatementMsgs(p, 1) - before
 	retried := false
@@ -346,7 +380,7 @@ func (m *faultMatrix) checkOutcome(r *faultReporter, c faultCase, p *faultproxy.
 // checkFate checks that the pool replaced the broken connection, and that
 // the driver closed it.
 func (m *faultMatrix) checkFate(r *faultReporter, c faultCase, p *faultproxy.Proxy, db *sql.DB, pid1 int) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	pid2, err := faultBackendPID(ctx, db)
 	switch {
@@ -435,10 +469,14 @@ var faultQueryPhases = []faultPhase{
 		faultFromServer(faultproxy.On("CopyDone")),
 		faultFromServer(faultproxy.On("CommandComplete")),
 	}},
-	{name: "cancelconn", op: opCancel, every: true, actions: faultEveryKind, points: []faultPoint{
+	// The cancel never reaches the server: after the grace period the
+	// driver closes the connection.
+	{name: "cancelconn", op: opCancel, every: true, endAt: &faultRunning, actions: faultEveryKind, points: []faultPoint{
 		faultFromClient(faultproxy.On("CancelRequest")),
 	}},
-	{name: "cancel", op: opCancel, actions: faultEveryKind, points: []faultPoint{
+	// The server answers the cancel, and the answer breaks: the grace
+	// period is long, so that the answer comes within it on any machine.
+	{name: "cancel", op: opCancel, endAt: &faultRunning, extra: []string{"cancel_grace=" + faultCancelGrace.String()}, actions: faultEveryKind, points: []faultPoint{
 		faultFromServer(faultproxy.On("ErrorResponse")),
 	}},
 }
@@ -447,7 +485,7 @@ var faultQueryPhases = []faultPhase{
 // and, with sslmode=require, inside the TLS handshake and the encrypted
 // startup, where the proxy sees only bytes.
 func TestFaultMatrixAuthAndTLS(t *testing.T) {
-	needCluster(t)
+	needCluster(t, "its roles with known passwords and its server certificates")
 	faultCheckLeaks(t)
 	m, admin := newFaultMatrix(t)
 	c2s, s2c := m.tlsStartupBytes()
@@ -499,11 +537,7 @@ func (m *faultMatrix) tlsStartupBytes() (c2s, s2c int64) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	db, err := sql.Open("pgpipe", faultProxyDSN(p, "sslmode=require", "application_name="+m.app))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := faultProxyDB(t, p, "sslmode=require", "application_name="+m.app)
 	conn, err := db.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)

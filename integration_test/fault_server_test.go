@@ -22,23 +22,10 @@ import (
 // in time, nothing runs twice, and the pool goes on with new connections.
 
 // faultWaitFor polls cond (each poll a round trip to the server) until it
-// holds, failing t after 10 seconds.
+// holds, failing t after hangGuard.
 func faultWaitFor(t *testing.T, what string, cond func() (bool, error)) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ok, err := cond()
-		if err != nil {
-			t.Fatalf("waiting until %s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still waiting after 10s until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // a polling interval, not a synchronisation
-	}
+	waitUntil(t, what, func() (bool, string, error) { ok, err := cond(); return ok, "", err })
 }
 
 // faultSession returns the state and wait event of backend pid, or ok
@@ -76,7 +63,7 @@ func faultWantSQLState(t *testing.T, err error, code string) {
 // faultNewPID checks that db now hands out another backend than old.
 func faultNewPID(t *testing.T, db *sql.DB, old int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	pid, err := faultBackendPID(ctx, db)
 	if err != nil {
@@ -99,12 +86,11 @@ func TestFaultTerminateBackendWhileBusy(t *testing.T) {
 	}
 	tag := faultName("terminate")
 	done := make(chan error, 1)
-	start := time.Now()
 	// Owned by the test, which waits for its result below.
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		defer cancel()
-		_, err := db.ExecContext(ctx, "INSERT INTO "+log+"(tag) SELECT $1 FROM pg_sleep(30)", tag)
+		_, err := db.ExecContext(ctx, "INSERT INTO "+log+"(tag) SELECT $1 FROM pg_sleep(600)", tag)
 		done <- err
 	}()
 	faultWaitFor(t, "the backend sleeps", func() (bool, error) {
@@ -116,11 +102,8 @@ func TestFaultTerminateBackendWhileBusy(t *testing.T) {
 	}
 	select {
 	case err = <-done:
-	case <-time.After(15 * time.Second):
+	case <-time.After(hangGuard + time.Minute):
 		t.Fatal("the statement of a terminated backend did not return")
-	}
-	if took := time.Since(start); took > 10*time.Second {
-		t.Errorf("returned after %v, past its deadline", took)
 	}
 	faultWantSQLState(t, err, "57P01")
 	faultNewPID(t, db, pid)
@@ -178,11 +161,7 @@ func TestFaultIdleConnectionCutIsReplacedTransparently(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	db, err := sql.Open("pgpipe", faultProxyDSN(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := faultProxyDB(t, p)
 	db.SetMaxOpenConns(1)
 	pid, err := faultBackendPID(context.Background(), db)
 	if err != nil {
@@ -276,7 +255,7 @@ func TestFaultIdleInTransactionTimeoutEndsTheSession(t *testing.T) {
 // error or succeeds, in time; after the restart every goroutine succeeds
 // again; no insert runs twice.
 func TestFaultServerRestartsUnderLoad(t *testing.T) {
-	needCluster(t)
+	needCluster(t, "its binaries, to start and restart a server of its own")
 	faultCheckLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -377,7 +356,7 @@ func faultWaitGroup(t *testing.T, wg *sync.WaitGroup, what string) {
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(time.Minute):
+	case <-time.After(hangGuard):
 		t.Fatalf("timed out waiting until %s", what)
 	}
 }
@@ -427,7 +406,9 @@ func (l *faultLoadWorker) run(stop chan struct{}, before, after *sync.WaitGroup,
 func (l *faultLoadWorker) call(i int) error {
 	const deadline = 5 * time.Second
 	tag := fmt.Sprintf("%s_%d_%s", l.id, i, faultName(""))
-	err, took, hung := faultBounded(deadline, func(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	err, late, hung := faultBounded(ctx, func(ctx context.Context) error {
 		switch i % 3 {
 		case 0:
 			_, err := l.db.ExecContext(ctx, "INSERT INTO exec_log(tag) VALUES ($1)", tag)
@@ -448,10 +429,10 @@ func (l *faultLoadWorker) call(i int) error {
 	})
 	switch {
 	case hung:
-		l.t.Errorf("%s: call %d hung for %v", l.id, i, took)
+		l.t.Errorf("%s: call %d hung for %v", l.id, i, hangGuard)
 		return errors.New("hung")
-	case took > deadline+2*time.Second:
-		l.t.Errorf("%s: call %d returned after %v, past its deadline %v: %v", l.id, i, took, deadline, err)
+	case late > 500*time.Millisecond+faultSlack: // the pool's cancel_grace plus the slack
+		l.t.Errorf("%s: call %d returned %v after its deadline: %v", l.id, i, late, err)
 	}
 	if cerr := faultClearError(err); cerr != nil && !errors.Is(err, sql.ErrTxDone) {
 		l.t.Errorf("%s: call %d: unclear error: %v", l.id, i, cerr)

@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/pgpipe/pgpipe"
+	"github.com/pgpipe/pgpipe"
 	"github.com/pgpipe/pgpipe/internal/pgcluster"
 )
 
@@ -72,41 +72,78 @@ func findServer(ctx context.Context) (cleanup func(), err error) {
 	return nil, fmt.Errorf("local binaries: %v; docker: %v", localErr, dockerErr)
 }
 
-// needCluster returns the throwaway cluster, or fails the test when the
-// server came from elsewhere (PGPIPE_TEST_DSN or a container), where the
-// driver cannot set up roles, pg_hba.conf and certificates.
-func needCluster(t testing.TB) *pgcluster.Cluster {
+// needCluster returns the throwaway cluster, or skips the test when the
+// server came from elsewhere (PGPIPE_TEST_DSN or a container): the test
+// needs what only the throwaway cluster has, which why names (its roles
+// and passwords, pg_hba.conf, certificates, the database named pgpipe,
+// a PgBouncer in front of it).
+func needCluster(t testing.TB, why string) *pgcluster.Cluster {
 	t.Helper()
 	if server.cluster == nil {
-		t.Skipf("needs the throwaway cluster's roles, pg_hba.conf and certificates; %s has none (unset PGPIPE_TEST_DSN to run this test)", server.source)
+		t.Skipf("needs the throwaway cluster's own setup: %s; %s is not that cluster (unset PGPIPE_TEST_DSN to run this test)", why, server.source)
 	}
 	return server.cluster
 }
 
-// dsn returns the superuser DSN with extra keyword=value pairs appended.
-func dsn(extra ...string) string {
-	d := server.dsn
-	for _, e := range extra {
-		d += " " + e
+// serverConfig returns the test server's superuser Config, parsed afresh
+// from its DSN (URL or keyword/value form).
+func serverConfig(t testing.TB) *pgpipe.Config {
+	t.Helper()
+	cfg, err := pgpipe.ParseDSN(server.dsn)
+	if err != nil {
+		t.Fatalf("parsing the test server's DSN (%s): %v", server.source, err)
 	}
-	return d
+	return cfg
 }
 
-// openDB opens a *sql.DB on the test server, closed when the test ends.
-func openDB(t testing.TB, extra ...string) *sql.DB {
+// withSettings returns cfg with settings (keyword=value pairs, as in a
+// DSN) added; a keyword cfg already has is replaced. The settings are added
+// to cfg.FormatDSN, which is keyword/value form whatever form the DSN came
+// in (a setting after a URL would land in its database name), and parsed
+// back; the fields a DSN cannot carry (Logger, Tracer, ...) are kept.
+func withSettings(t testing.TB, cfg *pgpipe.Config, settings ...string) *pgpipe.Config {
 	t.Helper()
-	db, err := sql.Open("pgpipe", dsn(extra...))
-	if err != nil {
-		t.Fatalf("sql.Open: %v", err)
+	if len(settings) == 0 {
+		return cfg
 	}
+	for _, s := range settings {
+		if _, err := pgpipe.ParseDSN(s); err != nil || !strings.Contains(s, "=") || strings.Contains(s, "://") {
+			t.Fatalf("test setting %q is not one keyword=value pair: %v", s, err)
+		}
+	}
+	out, err := pgpipe.ParseDSN(strings.Join(append([]string{cfg.FormatDSN()}, settings...), " "))
+	if err != nil {
+		t.Fatalf("adding %q to the test server's DSN: %v", settings, err)
+	}
+	out.TraceWriter, out.TLSConfig, out.DialFunc = cfg.TraceWriter, cfg.TLSConfig, cfg.DialFunc
+	out.NoticeHandler, out.Logger, out.Tracer = cfg.NoticeHandler, cfg.Logger, cfg.Tracer
+	return out
+}
+
+// dsn returns the superuser DSN, in keyword/value form, with settings
+// (keyword=value pairs) added.
+func dsn(t testing.TB, settings ...string) string {
+	t.Helper()
+	return withSettings(t, serverConfig(t), settings...).FormatDSN()
+}
+
+// openDB opens a *sql.DB on the test server with settings (keyword=value
+// pairs) added, closed when the test ends.
+func openDB(t testing.TB, settings ...string) *sql.DB {
+	t.Helper()
+	cn, err := pgpipe.NewConnectorConfig(withSettings(t, serverConfig(t), settings...))
+	if err != nil {
+		t.Fatalf("pgpipe.NewConnectorConfig: %v", err)
+	}
+	db := sql.OpenDB(cn)
 	t.Cleanup(func() { _ = db.Close() })
 	return db
 }
 
 // openConn returns one dedicated connection, closed when the test ends.
-func openConn(t testing.TB, extra ...string) *sql.Conn {
+func openConn(t testing.TB, settings ...string) *sql.Conn {
 	t.Helper()
-	db := openDB(t, extra...)
+	db := openDB(t, settings...)
 	conn, err := db.Conn(context.Background())
 	if err != nil {
 		t.Fatalf("db.Conn: %v", err)

@@ -64,7 +64,7 @@ func TestListenerReconnectsAndListensAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	app := fmt.Sprintf("listener_%d", time.Now().UnixNano())
-	cn, err := pgpipe.NewConnector(dsn("application_name=" + app))
+	cn, err := pgpipe.NewConnectorConfig(withSettings(t, serverConfig(t), "application_name="+app))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,9 @@ func TestDSNKeywordsOfPgxAndLibPQNeverReachTheServer(t *testing.T) {
 	ormTargets(t, true, func(t *testing.T, tg ormTarget) {
 		for _, kw := range kws {
 			key, _, _ := strings.Cut(kw, "=")
+			// The keyword as a user's DSN carries it: tg.dsn is in
+			// keyword/value form (dsn, FormatDSN), so kw is a pair of its
+			// own (withSettings would reject the keywords pgpipe rejects).
 			db, err := sql.Open("pgpipe", tg.dsn+" "+kw)
 			if err == nil {
 				err = db.Ping()

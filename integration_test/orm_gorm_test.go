@@ -118,7 +118,11 @@ func gormOpen(t *testing.T, dsn, prefix string, s gormSetup, translate bool) *go
 		dialector = postgres.New(postgres.Config{Conn: sql.OpenDB(cn), DriverName: "pgpipe"})
 	} else {
 		if s.timeZone != "" {
-			dsn += " TimeZone=" + s.timeZone
+			cfg, err := pgpipe.ParseDSN(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dsn = withSettings(t, cfg, "TimeZone="+s.timeZone).FormatDSN()
 		}
 		dialector = postgres.New(postgres.Config{DriverName: "pgpipe", DSN: dsn})
 	}
@@ -541,7 +545,7 @@ type gormAmountExact struct {
 func TestGORMAutoMigrateConstrainsNumeric(t *testing.T) {
 	t.Parallel()
 	prefix := ormPrefix(t, "gormnum")
-	g := gormOpen(t, dsn("sslmode=disable"), prefix, gormSetup{name: "dsn"}, false)
+	g := gormOpen(t, dsn(t, "sslmode=disable"), prefix, gormSetup{name: "dsn"}, false)
 	table := prefix + "amounts"
 	if err := g.Table(table).AutoMigrate(&gormAmountLoose{}); err != nil {
 		t.Fatalf("AutoMigrate with numeric: %v", err)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgpipe/pgpipe"
 	"github.com/pgpipe/pgpipe/internal/pgcluster"
@@ -36,7 +37,7 @@ func ormTargets(t *testing.T, parallel bool, f func(t *testing.T, tg ormTarget))
 		if parallel {
 			t.Parallel()
 		}
-		f(t, ormTarget{name: "direct", dsn: dsn("sslmode=disable")})
+		f(t, ormTarget{name: "direct", dsn: dsn(t, "sslmode=disable")})
 	})
 	t.Run("pgbouncer-transaction", func(t *testing.T) {
 		if parallel {
@@ -55,7 +56,7 @@ func ormTargets(t *testing.T, parallel bool, f func(t *testing.T, tg ormTarget))
 // throwaway cluster, stopped when the test ends.
 func ormStartBouncer(t *testing.T) *pgcluster.Bouncer {
 	t.Helper()
-	c := needCluster(t)
+	c := needCluster(t, "a PgBouncer it starts in front of it, with its superuser and database named pgpipe")
 	b, err := c.StartPgBouncer(context.Background(), pgcluster.BouncerOptions{PoolMode: "transaction", DefaultPoolSize: 2, MaxClientConn: 100})
 	if err != nil {
 		t.Fatalf("starting PgBouncer (install it with apt-get install pgbouncer): %v", err)
@@ -65,17 +66,19 @@ func ormStartBouncer(t *testing.T) *pgcluster.Bouncer {
 }
 
 // ormPrefix returns a table-name prefix unique to this run of the test
-// (lower case, ends in "_"), and drops every table whose name starts with
-// it when the test ends.
+// (lower case, ends in "_"), and drops every table and function whose
+// name starts with it when the test ends.
 func ormPrefix(t *testing.T, tool string) string {
 	t.Helper()
-	p := fmt.Sprintf("orm_%s%d_", tool, tableSeq.Add(1))
+	// Unique across runs too: a run that failed half-way on a server of
+	// the user's must not make the next one collide with what it left.
+	p := fmt.Sprintf("orm_%s%d_%d_", tool, time.Now().UnixNano()%1e6, tableSeq.Add(1))
 	t.Cleanup(func() { ormDropTables(t, p) })
 	return p
 }
 
-// ormDropTables drops the tables named prefix* in the current schema,
-// over a direct connection.
+// ormDropTables drops the tables and functions named prefix* in the
+// current schema, over a direct connection.
 func ormDropTables(t testing.TB, prefix string) {
 	t.Helper()
 	db, err := sql.Open("pgpipe", server.dsn)
@@ -105,6 +108,15 @@ func ormDropTables(t testing.TB, prefix string) {
 		if _, err := db.Exec("DROP TABLE IF EXISTS " + strings.Join(names, ", ") + " CASCADE"); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
+	}
+	// And the functions of the migrations.
+	var funcs string
+	err = db.QueryRow("SELECT coalesce(string_agg(p.oid::regprocedure::text, ', '), '') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = current_schema() AND p.proname LIKE $1", pattern).Scan(&funcs)
+	if err == nil && funcs != "" {
+		_, err = db.Exec("DROP FUNCTION IF EXISTS " + funcs + " CASCADE")
+	}
+	if err != nil {
+		t.Errorf("cleanup: %v", err)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 // startBouncer runs a PgBouncer in front of the throwaway cluster.
 func startBouncer(t *testing.T, mode string) *pgcluster.Bouncer {
 	t.Helper()
-	c := needCluster(t)
+	c := needCluster(t, "a PgBouncer it starts in front of it, with its superuser and database named pgpipe")
 	b, err := c.StartPgBouncer(context.Background(), pgcluster.BouncerOptions{PoolMode: mode, DefaultPoolSize: 2, MaxClientConn: 100})
 	if err != nil {
 		t.Fatalf("starting PgBouncer (install it with apt-get install pgbouncer): %v", err)

@@ -360,15 +360,25 @@ func TestPipelineRejectsCopy(t *testing.T) {
 	}
 }
 
+// TestPipelineCancellation cancels a pipeline of 50 commands while the
+// server runs its sixth, a long sleep (the context ends once the test
+// sees the backend sleep): the five before it completed, the others fail.
 func TestPipelineCancellation(t *testing.T) {
 	t.Parallel()
-	conn := openConn(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
+	conn := openConn(t, "cancel_grace=120s")
+	var pid int
+	if err := conn.QueryRowContext(context.Background(), "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	ctx := cancelWhenSleeping(t, openDB(t), pid)
 	var results []*pgpipe.Result
 	err := pgpipe.RunPipeline(ctx, conn, func(p *pgpipe.Pipeline) error {
 		for i := 0; i < 50; i++ {
-			results = append(results, p.Exec("SELECT pg_sleep(0.1)"))
+			q := "SELECT 1"
+			if i == 5 {
+				q = "SELECT pg_sleep(600)"
+			}
+			results = append(results, p.Exec(q))
 		}
 		results[len(results)-1].Err()
 		return nil
@@ -384,8 +394,8 @@ func TestPipelineCancellation(t *testing.T) {
 			failed++
 		}
 	}
-	if done == 0 || done >= 10 || failed == 0 {
-		t.Fatalf("%d commands completed and %d failed within a 300ms pipeline of 100ms sleeps", done, failed)
+	if done != 5 || failed != 45 {
+		t.Fatalf("%d commands completed and %d failed; want the 5 before the cancelled sleep to complete", done, failed)
 	}
 	var v int
 	if err := conn.QueryRowContext(context.Background(), "SELECT 3").Scan(&v); err != nil || v != 3 {

@@ -29,10 +29,7 @@ func (c countingConn) Write(b []byte) (int, error) {
 // countingDB opens a one-connection pool whose socket writes are counted.
 func countingDB(t *testing.T, extra ...string) (*sql.DB, *atomic.Int64) {
 	t.Helper()
-	cfg, err := pgpipe.ParseDSN(dsn(append([]string{"sslmode=disable"}, extra...)...))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := withSettings(t, serverConfig(t), append([]string{"sslmode=disable"}, extra...)...)
 	writes := new(atomic.Int64)
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)

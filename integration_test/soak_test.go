@@ -99,16 +99,10 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-// waitFor polls cond for up to 15 seconds.
+// waitFor polls cond until it holds, for up to hangGuard.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(t, what, func() (bool, string, error) { return cond(), "", nil })
 }
 
 // soakOp runs one random operation and checks its result.

@@ -67,28 +67,44 @@ func itoaRows(n int64) string { return strconv.FormatInt(n, 10) }
 func TestTracerSeesEveryKindOfStatement(t *testing.T) {
 	t.Parallel()
 	rec := &recordingTracer{}
-	cfg, err := pgpipe.ParseDSN(dsn("prepare_threshold=1"))
+	cfg := withSettings(t, serverConfig(t), "prepare_threshold=1")
+	cfg.Tracer = rec
+	cn, err := pgpipe.NewConnectorConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Tracer = rec
-	cn, _ := pgpipe.NewConnectorConfig(cfg)
 	db := sql.OpenDB(cn)
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	ctx := context.Background()
 	var n int
-	db.QueryRow("SELECT $1::int", 1).Scan(&n)
-	db.QueryRow("SELECT $1::int", 2).Scan(&n)
-	db.Exec("SELECT 1/0")
-	stmt, _ := db.Prepare("SELECT $1::text")
+	for i := range 2 {
+		if err := db.QueryRow("SELECT $1::int", i).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec("SELECT 1/0"); err == nil {
+		t.Fatal("SELECT 1/0 succeeded")
+	}
+	stmt, err := db.Prepare("SELECT $1::text")
+	if err != nil {
+		t.Fatal(err)
+	}
 	stmt.Close()
-	conn, _ := db.Conn(ctx)
-	pgpipe.RunPipeline(ctx, conn, func(p *pgpipe.Pipeline) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pgpipe.RunPipeline(ctx, conn, func(p *pgpipe.Pipeline) error {
 		p.Exec("SELECT $1::int", 3)
 		return nil
 	})
-	pgpipe.CopyTo(ctx, conn, "COPY (SELECT 1) TO STDOUT", &strings.Builder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pgpipe.CopyTo(ctx, conn, "COPY (SELECT 1) TO STDOUT", &strings.Builder{}); err != nil {
+		t.Fatal(err)
+	}
 	conn.Close()
 	got := strings.Join(rec.events, "\n")
 	for _, want := range []string{

@@ -118,13 +118,18 @@ func checkValuesOn(t *testing.T, base string, setup []string, cases []valueCase)
 // on it and calls f. The connection is closed when f returns.
 func withModeConn(t *testing.T, base string, m formatMode, setup []string, f func(*sql.Conn)) {
 	t.Helper()
-	if m.dsn != "" {
-		base += " " + m.dsn
-	}
-	db, err := sql.Open("pgpipe", base)
+	cfg, err := pgpipe.ParseDSN(base)
 	if err != nil {
-		t.Fatalf("%s: sql.Open: %v", m.name, err)
+		t.Fatalf("%s: %v", m.name, err)
 	}
+	if m.dsn != "" {
+		cfg = withSettings(t, cfg, m.dsn)
+	}
+	cn, err := pgpipe.NewConnectorConfig(cfg)
+	if err != nil {
+		t.Fatalf("%s: %v", m.name, err)
+	}
+	db := sql.OpenDB(cn)
 	defer db.Close()
 	ctx := context.Background()
 	conn, err := db.Conn(ctx)

@@ -2,6 +2,13 @@
 // when that is unset, a throwaway PostgreSQL cluster started from the
 // local binaries and removed at the end.
 //
+// In the database of $DATABASE_URL the demo touches nothing it did not
+// create: it creates a schema of its own (pgpipe_demo_ and a unique
+// suffix), works only there (search_path names only that schema, so an
+// unqualified name can never reach another one), and drops it at the end,
+// also when a step fails or the demo is interrupted. It needs the right to
+// create a schema in that database.
+//
 //	make demo
 //	DATABASE_URL=postgres://user@host/db go run ./cmd/pgpipe-demo
 package main
@@ -16,8 +23,10 @@ import (
 	"log/slog"
 	"math/big"
 	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +43,8 @@ func main() {
 }
 
 func run() error {
-	ctx := context.Background()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	dsn := os.Getenv("DATABASE_URL")
 	var cluster *pgcluster.Cluster
 	if dsn == "" {
@@ -49,10 +59,21 @@ func run() error {
 		dsn = c.DSN("postgres", "", "dbname=pgpipe")
 		fmt.Printf("  cluster up in %v on port %d\n", time.Since(start).Round(time.Millisecond), c.Port)
 	}
-	db, err := sql.Open("pgpipe", dsn)
+	cfg, err := pgpipe.ParseDSN(dsn)
 	if err != nil {
 		return err
 	}
+	schema, dropSchema, err := createSchema(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer dropSchema()
+	cfg.RuntimeParams["search_path"] = schema
+	cn, err := pgpipe.NewConnectorConfig(cfg)
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(cn)
 	defer db.Close()
 	for _, step := range []struct {
 		title string
@@ -62,7 +83,7 @@ func run() error {
 		{"Transactions", demoTx},
 		{"Cancellation keeps the connection", demoCancel},
 		{"Automatic prepared statements", demoPrepare},
-		{"Pipeline mode: 1,000 inserts of (n!, now(), bool)", func(ctx context.Context, db *sql.DB) error { return demoPipeline(ctx, db, dsn) }},
+		{"Pipeline mode: 1,000 inserts of (n!, now(), bool)", func(ctx context.Context, db *sql.DB) error { return demoPipeline(ctx, db, cfg) }},
 		{"COPY: a million rows in and out", demoCopy},
 		{"PgBouncer in transaction mode, default settings", func(ctx context.Context, db *sql.DB) error { return demoPgBouncer(ctx, cluster) }},
 	} {
@@ -74,14 +95,40 @@ func run() error {
 	return nil
 }
 
+// createSchema creates the demo's own schema, with a name no other schema
+// has (CREATE SCHEMA fails rather than reuse one), and returns its name
+// and a function that drops it with everything in it.
+func createSchema(ctx context.Context, cfg *pgpipe.Config) (name string, drop func(), err error) {
+	cn, err := pgpipe.NewConnectorConfig(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	admin := sql.OpenDB(cn)
+	name = fmt.Sprintf("pgpipe_demo_%d_%s", os.Getpid(), strconv.FormatInt(time.Now().UnixNano(), 36))
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("creating the demo's own schema %s (the demo needs the CREATE privilege on the database; it creates nothing elsewhere): %w", name, err)
+	}
+	fmt.Printf("working in a schema of its own, %s, dropped at the end\n", name)
+	return name, func() {
+		defer admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+name+" CASCADE"); err != nil {
+			fmt.Fprintf(os.Stderr, "pgpipe-demo: dropping its schema %s: %v (drop it with DROP SCHEMA %s CASCADE)\n", name, err, name)
+			return
+		}
+		fmt.Printf("\ndropped the schema %s and everything the demo created in it\n", name)
+	}, nil
+}
+
 func demoQuery(ctx context.Context, db *sql.DB) error {
 	var version string
 	if err := db.QueryRowContext(ctx, "SHOW server_version").Scan(&version); err != nil {
 		return err
 	}
 	fmt.Println("  server version:", version)
-	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS demo_items;
-		CREATE TABLE demo_items (id int8 PRIMARY KEY, name text, price numeric(10,2), added timestamptz DEFAULT now())`); err != nil {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE demo_items (id int8 PRIMARY KEY, name text, price numeric(10,2), added timestamptz DEFAULT now())`); err != nil {
 		return err
 	}
 	for i, name := range []string{"apple", "pear", "plum"} {
@@ -173,8 +220,8 @@ func demoPrepare(ctx context.Context, db *sql.DB) error {
 // demoPipeline is the scenario of "Pipeline mode in Psycopg": 1,000
 // inserts of (n!, now(), bool), one round trip each, then pipelined;
 // directly and through a proxy that adds 0.5ms each way.
-func demoPipeline(ctx context.Context, db *sql.DB, dsn string) error {
-	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS t; CREATE UNLOGGED TABLE t (x numeric, d timestamp, p boolean)"); err != nil {
+func demoPipeline(ctx context.Context, db *sql.DB, cfg *pgpipe.Config) error {
+	if _, err := db.ExecContext(ctx, "CREATE UNLOGGED TABLE t (x numeric, d timestamp, p boolean)"); err != nil {
 		return err
 	}
 	facts := make([]string, 1000)
@@ -184,10 +231,6 @@ func demoPipeline(ctx context.Context, db *sql.DB, dsn string) error {
 			f.Mul(f, big.NewInt(int64(n)))
 		}
 		facts[n] = f.String()
-	}
-	cfg, err := pgpipe.ParseDSN(dsn)
-	if err != nil {
-		return err
 	}
 	if len(cfg.Hosts) == 0 || cfg.Hosts[0].Name == "" || cfg.Hosts[0].Name[0] == '/' {
 		return errors.New("the pipeline demo needs a TCP host in the DSN")
@@ -251,8 +294,7 @@ func demoPipeline(ctx context.Context, db *sql.DB, dsn string) error {
 // unloads them with COPY TO, and stops a COPY TO stream early: the
 // connection answers the next query.
 func demoCopy(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS demo_copy; "+
-		"CREATE UNLOGGED TABLE demo_copy (id int8, name text, score float8, at timestamptz)"); err != nil {
+	if _, err := db.ExecContext(ctx, "CREATE UNLOGGED TABLE demo_copy (id int8, name text, score float8, at timestamptz)"); err != nil {
 		return err
 	}
 	conn, err := db.Conn(ctx)
@@ -365,8 +407,10 @@ func demoPgBouncer(ctx context.Context, cluster *pgcluster.Cluster) error {
 	if err != nil {
 		return err
 	}
-	// The driver's log line, in the demo's output.
-	cfg.Logger = slog.New(slog.NewTextHandler(indented{os.Stdout}, &slog.HandlerOptions{
+	// The driver's log lines are kept and explained after the load.
+	var logged bytes.Buffer
+	var logMu sync.Mutex
+	cfg.Logger = slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logged}, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey {
 				return slog.Attr{}
@@ -435,20 +479,50 @@ func demoPgBouncer(ctx context.Context, cluster *pgcluster.Cluster) error {
 	}
 	fmt.Printf("  one connection's statement stats: %+v\n", st)
 	fmt.Println("  (Pooled: the driver saw a pooler at connect; statements it lost were re-run unnamed, never twice)")
+	logMu.Lock()
+	explainBouncerLog(logged.String())
+	logMu.Unlock()
 	if failed > 0 || wrong > 0 || rows != clients*perClient/3 {
 		return fmt.Errorf("%d errors (first: %v), %d wrong results, %d rows", failed, firstErr, wrong, rows)
 	}
 	return nil
 }
 
-// indented writes each line (each Write of slog's handler) indented.
-type indented struct{ w io.Writer }
-
-func (w indented) Write(p []byte) (int, error) {
-	if _, err := w.w.Write(append([]byte("  log: "), p...)); err != nil {
-		return 0, err
+// explainBouncerLog prints what the driver logged during the PgBouncer
+// load, and what its warning means.
+func explainBouncerLog(logged string) {
+	if logged == "" {
+		fmt.Println("  the driver logged nothing")
+		return
 	}
-	return len(p), nil
+	fmt.Println("  the driver logged:")
+	for _, line := range strings.Split(strings.TrimRight(logged, "\n"), "\n") {
+		fmt.Println("    " + line)
+	}
+	if strings.Contains(logged, "lost a prepared statement") {
+		fmt.Println(`  That warning is the driver doing its job, not a failure. In transaction
+  mode PgBouncer gives each transaction whichever server connection is free,
+  so a statement the driver prepared on one server connection is missing on
+  the next. The server said so before running anything (SQLSTATE 26000: no
+  such statement, or 42P05: the name is taken); the driver re-ran that
+  statement unnamed, once, and stopped preparing statements automatically on
+  this pool. It warns once per pool, so that you know prepared statements
+  are off behind this pooler (prepare_threshold=none in the DSN skips the
+  detection).`)
+	}
+}
+
+// lockedWriter serialises the Writes of slog's handler, which the
+// connections of the pool call concurrently.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
 }
 
 // bouncerOp runs one of three operations and checks its result.
