@@ -71,19 +71,9 @@ type core struct {
 	internalRes result
 	beginRes    result
 
-	stmts *cache.Manager[*stmtDesc]
-	// shapes are the result columns of queries run unnamed, learned from
-	// an earlier execution's RowDescription on this connection, so later
-	// unnamed executions ask for binary results (prepare.go).
-	shapes map[string]*stmtDesc
-	// stmtGen counts the times the server dropped all statements (DISCARD
-	// ALL, DEALLOCATE): explicitly prepared statements from an older
-	// generation run unnamed.
-	stmtGen uint64
-	// pooled is set when the backend behind this connection is not the one
-	// that answered the startup (a pooler sits between): named statements
-	// are then only trusted where the server session is known (prepare.go).
-	pooled bool
+	// stmtState is the core's view of the server's prepared statements
+	// (prepare.go).
+	stmtState
 	// boundChannel is set when SCRAM authentication used channel binding.
 	boundChannel bool
 

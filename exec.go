@@ -59,42 +59,68 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 		c.applyEffect(eff)
 		o.force = cache.Never
 	}
-	name := ""
-	var desc *stmtDesc
-	if explicit {
-		name, desc, req.explicit = o.stmt.name, o.stmt.desc, true
-	} else if o.stmt == nil {
-		switch plan, e := c.plan(res.sql, o.force); plan {
-		case cache.UseNamed:
-			name, desc, req.entry = e.Name, e.Data, e
-		case cache.PrepareNamed:
-			name, req.entry, req.prepares = e.Name, e, true
-		}
-	}
+	name, desc := c.planExec(&req, res.sql, explicit, o)
 	res.named = name != ""
 	c.queueCloses()
 	c.queueBegin()
 	if (name == "" && !o.parsed) || req.prepares {
-		// A statement parsed here must give binary arguments the types
-		// they were encoded for (those of the same text's named
-		// statement); text arguments leave the types to the server.
-		var parseOIDs []uint32
-		if len(c.argFormats) > 0 {
-			parseOIDs = oids
-		}
-		c.sendParse(name, res.sql, parseOIDs)
-		c.queued(len(name) + len(res.sql) + 4*len(parseOIDs))
-		req.stage = stParse
-		if req.prepares {
-			// Describe the statement, not the portal: the reply tells the
-			// parameter types as well as the columns.
-			c.msgDescribe.ObjectType = 'S'
-			c.msgDescribe.Name = name
-			c.fe.SendDescribe(&c.msgDescribe)
-			c.queued(len(name))
-			req.describesStmt = true
-		}
+		c.sendExecParse(&req, name, res.sql, oids)
 	}
+	c.sendExecBind(&req, name, desc, len(args), o)
+	c.q.push(req)
+	return nil
+}
+
+// planExec decides which statement an execution binds: the explicitly
+// prepared one, a named one of the cache (used, or prepared now), or the
+// unnamed statement ("").
+func (c *core) planExec(req *request, sql string, explicit bool, o execOpts) (name string, desc *stmtDesc) {
+	if explicit {
+		req.explicit = true
+		return o.stmt.name, o.stmt.desc
+	}
+	if o.stmt != nil {
+		return "", nil // an explicit statement that cannot be bound: unnamed
+	}
+	switch plan, e := c.plan(sql, o.force); plan {
+	case cache.UseNamed:
+		req.entry = e
+		return e.Name, e.Data
+	case cache.PrepareNamed:
+		req.entry, req.prepares = e, true
+		return e.Name, nil
+	}
+	return "", nil
+}
+
+// sendExecParse writes the Parse of an execution, and the Describe of the
+// statement when it prepares one. A statement parsed here must give binary
+// arguments the types they were encoded for (those of the same text's
+// named statement); text arguments leave the types to the server.
+func (c *core) sendExecParse(req *request, name, sql string, oids []uint32) {
+	var parseOIDs []uint32
+	if len(c.argFormats) > 0 {
+		parseOIDs = oids
+	}
+	c.sendParse(name, sql, parseOIDs)
+	c.queued(len(name) + len(sql) + 4*len(parseOIDs))
+	req.stage = stParse
+	if req.prepares {
+		// Describe the statement, not the portal: the reply tells the
+		// parameter types as well as the columns.
+		c.msgDescribe.ObjectType = 'S'
+		c.msgDescribe.Name = name
+		c.fe.SendDescribe(&c.msgDescribe)
+		c.queued(len(name))
+		req.describesStmt = true
+	}
+}
+
+// sendExecBind writes Bind (asking for binary results where the columns
+// are known), a Describe of the portal when the columns are not, and
+// Execute.
+func (c *core) sendExecBind(req *request, name string, desc *stmtDesc, nargs int, o execOpts) {
+	res := req.res
 	c.msgBind.PreparedStatement = name
 	c.msgBind.ParameterFormatCodes = c.argFormats
 	c.msgBind.Parameters = c.argValues
@@ -105,11 +131,11 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	} else if !req.describesStmt {
 		req.described = o.describe || req.entry != nil
 		if name == "" && o.stmt == nil && o.describe {
-			c.msgBind.ResultFormatCodes, req.shaped = c.shapeFormats(res.sql)
+			c.msgBind.ResultFormatCodes, req.shaped = c.shapeFormats(res.sql, c.loc == nil)
 		}
 	}
 	c.fe.SendBind(&c.msgBind)
-	c.queued(len(c.argBuf) + len(name) + 4*len(args))
+	c.queued(len(c.argBuf) + len(name) + 4*nargs)
 	if req.described {
 		c.msgDescribe.ObjectType = 'P'
 		c.msgDescribe.Name = ""
@@ -118,8 +144,6 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	c.msgExecute.Portal = ""
 	c.msgExecute.MaxRows = 0
 	c.fe.SendExecute(&c.msgExecute)
-	c.q.push(req)
-	return nil
 }
 
 // queueFlush writes a Flush: the server sends what it holds for the

@@ -14,7 +14,7 @@ import (
 // (explicitly prepared as st, when st is not nil): from the Describe of
 // its prepared statement, or learned earlier on this connection. known is
 // false when neither holds them.
-func (c *core) paramTypes(sql string, st *serverStmt) (oids []uint32, known bool) {
+func (c *stmtState) paramTypes(sql string, st *serverStmt) (oids []uint32, known bool) {
 	if st != nil && st.desc != nil {
 		return st.desc.params, true
 	}

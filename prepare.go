@@ -9,6 +9,28 @@ import (
 	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
+// stmtState is what the core knows of the server's prepared statements
+// and of the queries it runs: the automatic cache, the generation explicit
+// statements are checked against, whether a pooler sits in between, and
+// the result columns of queries run unnamed. Its methods touch nothing
+// else; what needs I/O or the transaction is the core's (queueCloses,
+// plan, lostStatement).
+type stmtState struct {
+	stmts *cache.Manager[*stmtDesc]
+	// shapes are the result columns of queries run unnamed, learned from
+	// an earlier execution's RowDescription on this connection, so later
+	// unnamed executions ask for binary results.
+	shapes map[string]*stmtDesc
+	// stmtGen counts the times the server dropped all statements (DISCARD
+	// ALL, DEALLOCATE): explicitly prepared statements from an older
+	// generation run unnamed.
+	stmtGen uint64
+	// pooled is set when the backend behind this connection is not the one
+	// that answered the startup (a pooler sits between): named statements
+	// are then only trusted where the server session is known.
+	pooled bool
+}
+
 // stmtDesc is what the driver knows of a named statement's result: the
 // columns in the formats it asks for, and those formats for Bind.
 type stmtDesc struct {
@@ -96,9 +118,9 @@ const maxShapes = 256
 // says: a shape that no longer fits (the table changed) costs nothing but
 // that execution's binary results, or, when the column count changed, a
 // Bind error that is retried in text where nothing ran (shapeFailed).
-func (c *core) shapeFormats(sql string) ([]int16, bool) {
+func (c *stmtState) shapeFormats(sql string, noLoc bool) ([]int16, bool) {
 	d := c.shapes[sql]
-	if d == nil || d.formats == nil || d.tzText != (c.loc == nil) {
+	if d == nil || d.formats == nil || d.tzText != noLoc {
 		return nil, false
 	}
 	return d.formats, true
@@ -137,7 +159,7 @@ func sameTypes(a, b []column) bool {
 // refused at Bind (08P01: the result formats no longer match the column
 // count), and marks it for a retry in text, which runRetrying makes only
 // where nothing ran.
-func (c *core) shapeFailed(r *request, e *Error) {
+func (c *stmtState) shapeFailed(r *request, e *Error) {
 	if r.stage == stBind && e.Code == "08P01" {
 		delete(c.shapes, resultSQL(r))
 		r.res.retry = true
@@ -207,7 +229,7 @@ func (c *core) poolerLost(r *request, e *Error) {
 // pipeline that has not read its result yet, prepares afresh instead of
 // binding a name the statement drops. Forgetting a name too early costs
 // at most a statement left on the server under a name never used again.
-func (c *core) applyEffect(e sqltext.Effect) {
+func (c *stmtState) applyEffect(e sqltext.Effect) {
 	switch e {
 	case sqltext.DropsAll:
 		c.stmts.Reset()
@@ -228,7 +250,7 @@ func (c *core) applyEffect(e sqltext.Effect) {
 // noteCommand keeps the cache true after commands that drop or invalidate
 // server statements behind the driver's back and that classifySQL did not
 // see when they were queued (r.classified).
-func (c *core) noteCommand(r *request, tag []byte, sql string) {
+func (c *stmtState) noteCommand(r *request, tag []byte, sql string) {
 	if r.classified {
 		return
 	}
@@ -284,8 +306,8 @@ func (s *serverStmt) usable(c *core) bool {
 
 // closeStmt closes s on the server with the next command, when it still
 // exists there.
-func (c *core) closeStmt(s *serverStmt) {
-	if s.name != "" && !s.lost && s.gen == c.stmtGen && c.broken == nil {
+func (c *stmtState) closeStmt(s *serverStmt) {
+	if s.name != "" && !s.lost && s.gen == c.stmtGen {
 		c.stmts.CloseLater(s.name)
 	}
 }

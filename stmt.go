@@ -30,7 +30,9 @@ func (s *stmt) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.c.core.closeStmt(&s.serverStmt)
+	if s.c.core.broken == nil {
+		s.c.core.closeStmt(&s.serverStmt)
+	}
 	return nil
 }
 
