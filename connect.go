@@ -252,19 +252,7 @@ func attemptOnce(ctx context.Context, cfg *Config, h Host, tlsCfg any, floatDigi
 	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Now()) })
 	defer stop()
 
-	netConn := raw
-	var sessionTLS *tls.Config
-	switch t := tlsCfg.(type) {
-	case *tls.Config:
-		netConn, err = startTLS(ctx, raw, t)
-		sessionTLS = t
-	case *tlsOptional:
-		netConn, err = startTLS(ctx, raw, t.Config)
-		sessionTLS = t.Config
-		if errors.Is(err, errNoTLS) {
-			netConn, err, sessionTLS = raw, nil, nil
-		}
-	}
+	netConn, sessionTLS, err := sessionOver(ctx, raw, tlsCfg)
 	if err != nil {
 		_ = raw.Close()
 		if cerr := ctxCause(ctx, err); cerr != nil {
@@ -296,6 +284,25 @@ func attemptOnce(ctx context.Context, cfg *Config, h Host, tlsCfg any, floatDigi
 		c.trace(w, cfg.TraceRegress) // after the startup: no password exchange in it
 	}
 	return c, nil
+}
+
+// sessionOver starts TLS on raw as tlsCfg says (*tls.Config: required;
+// *tlsOptional: plaintext when the server declines; nil: plaintext), and
+// returns the connection the protocol runs over and the TLS configuration
+// in use (nil for plaintext).
+func sessionOver(ctx context.Context, raw net.Conn, tlsCfg any) (net.Conn, *tls.Config, error) {
+	switch t := tlsCfg.(type) {
+	case *tls.Config:
+		conn, err := startTLS(ctx, raw, t)
+		return conn, t, err
+	case *tlsOptional:
+		conn, err := startTLS(ctx, raw, t.Config)
+		if errors.Is(err, errNoTLS) {
+			return raw, nil, nil
+		}
+		return conn, t.Config, err
+	}
+	return raw, nil, nil
 }
 
 // ctxCause returns the context's error when err is the socket deadline the
