@@ -436,6 +436,11 @@ func (c *core) accountInjectedSync() {
 	c.writeMu.Lock()
 	c.dropBuffered()
 	c.writeMu.Unlock()
+	if c.q.unsentHolds(&c.beginRes) {
+		// A deferred BEGIN that never left: the transaction's next command
+		// must still begin the block.
+		c.txn.restart()
+	}
 	c.q.truncate(c.q.len()-c.q.unsent, err, c.resultDone)
 	c.q.push(request{kind: reqSync})
 	c.q.unsent = 0

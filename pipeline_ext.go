@@ -320,6 +320,12 @@ func (p *Pipeline) Sync() error {
 		return p.core.broken
 	}
 	p.syncs++
+	if err := p.ctx.Err(); err != nil || p.core.pipelineCut() {
+		// The pipeline was cut (or is now): the Sync that ends it is
+		// written already, and a Sync queued now would never be sent.
+		p.core.endPipeline()
+		return firstErr(err, context.Canceled)
+	}
 	p.core.queueSync()
 	if p.core.bufferedBytes() >= pipelineChunk {
 		return p.send(false)

@@ -302,3 +302,115 @@ func TestCopyWithoutASourceSendsCopyFailThenSync(t *testing.T) {
 	mustQueryOne(t, conn)
 	conn.Close()
 }
+
+// A transaction block that ended inside a segment is not undone by an
+// error at the segment's Sync: only the commands after the block's end
+// belonged to the implicit transaction that failed to commit.
+func TestCommitErrorAtSyncSparesABlockThatEndedBefore(t *testing.T) {
+	s := script(t,
+		pgtest.ExpectFlight(flight(execMsgs, execMsgs, execMsgs, execMsgs, sync1, flush1)...),
+		pgtest.Send(replies(
+			execOK, []pgproto3.BackendMessage{pgtest.CommandComplete("BEGIN")},
+			execOK, []pgproto3.BackendMessage{pgtest.CommandComplete("INSERT 0 1")},
+			execOK, []pgproto3.BackendMessage{pgtest.CommandComplete("COMMIT")},
+			execOK, []pgproto3.BackendMessage{pgtest.CommandComplete("INSERT 0 1")},
+			[]pgproto3.BackendMessage{deferredFKey}, rfqI)...),
+		pgtest.ExpectFlight(sync1...), pgtest.Send(rfqI...),
+		pgtest.ExpectFlight(flightQuery...), queryReplies("1"),
+		pgtest.ExpectTerminateOrClose(),
+	)
+	conn := scriptConn(t, s)
+	err := RunPipeline(context.Background(), conn, func(p *Pipeline) error {
+		p.Exec("BEGIN")
+		committed := p.Exec("INSERT INTO child VALUES ($1)", 1)
+		commit := p.Exec("COMMIT")
+		after := p.Exec("INSERT INTO child VALUES ($1)", 2)
+		p.Sync()
+		if err := committed.Err(); err != nil {
+			t.Errorf("the INSERT its block committed: %v", err)
+		}
+		if err := commit.Err(); err != nil {
+			t.Errorf("COMMIT: %v", err)
+		}
+		wantCode(t, "the INSERT after the block", after.Err(), "23503")
+		return nil
+	})
+	if err != nil {
+		t.Errorf("RunPipeline: %v", err)
+	}
+	mustQueryOne(t, conn)
+	conn.Close()
+}
+
+// A transaction's deferred BEGIN queued in a pipeline that was cut before
+// it was sent: the transaction's next statement still begins the block,
+// and Rollback rolls it back.
+func TestPipelineCutBeforeItsFirstFlushKeepsTheDeferredBegin(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := script(t,
+		pgtest.Expect(&pgproto3.Sync{}), // the Sync that ends the cut pipeline
+		pgtest.Send(rfqI...),
+		pgtest.ExpectFunc("the transaction's next statement begins the block", func(m pgproto3.FrontendMessage) error {
+			if p, ok := m.(*pgproto3.Parse); !ok || p.Query != "BEGIN" {
+				return errors.New("want a Parse of BEGIN")
+			}
+			return nil
+		}),
+		pgtest.ExpectFlight(flight([]pgproto3.FrontendMessage{&pgproto3.Bind{}, &pgproto3.Execute{}}, execMsgs, sync1)...),
+		pgtest.Send(replies(execOK, []pgproto3.BackendMessage{pgtest.CommandComplete("BEGIN")},
+			execOK, []pgproto3.BackendMessage{pgtest.CommandComplete("INSERT 0 1"), pgtest.ReadyForQuery('T')})...),
+		pgtest.Expect(&pgproto3.Query{String: "ROLLBACK"}),
+		pgtest.Send(pgtest.CommandComplete("ROLLBACK"), pgtest.ReadyForQuery('I')),
+		pgtest.ExpectTerminateOrClose(),
+	)
+	conn := scriptConn(t, s)
+	tx, err := conn.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h *Result
+	_ = RunPipeline(ctx, conn, func(p *Pipeline) error {
+		h = p.Exec("INSERT INTO t VALUES (1)")
+		cancel() // before anything was flushed
+		return nil
+	})
+	if !errors.Is(h.Err(), context.Canceled) {
+		t.Errorf("the dropped command: %v", h.Err())
+	}
+	if _, err := tx.ExecContext(context.Background(), "INSERT INTO t VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+}
+
+// A Sync asked for after the pipeline was cut is not queued: nothing waits
+// for a ReadyForQuery that would never come, and the connection is kept.
+func TestPipelineSyncAfterTheCutKeepsTheConnection(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := script(t,
+		pgtest.Expect(&pgproto3.Sync{}),
+		pgtest.Send(rfqI...),
+		pgtest.ExpectFlight(flightQuery...), queryReplies("1"),
+		pgtest.ExpectTerminateOrClose(),
+	)
+	conn := scriptConn(t, s, "cancel_grace=1h") // only a hang would end it
+	err := RunPipeline(ctx, conn, func(p *Pipeline) error {
+		p.Exec("INSERT INTO t VALUES (1)")
+		cancel()
+		if err := p.Sync(); !errors.Is(err, context.Canceled) {
+			t.Errorf("Sync after the cut: %v", err)
+		}
+		p.Block(func(p *Pipeline) error { return nil })
+		return nil
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("RunPipeline: %v", err)
+	}
+	mustQueryOne(t, conn)
+	conn.Close()
+}

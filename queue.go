@@ -219,6 +219,17 @@ func (q *queue) failAll(err error, done func(*result)) {
 	q.unsent = 0
 }
 
+// unsentHolds reports whether one of the requests not yet sent lands in
+// res.
+func (q *queue) unsentHolds(res *result) bool {
+	for i := q.n - q.unsent; i < q.n; i++ {
+		if q.buf[(q.head+i)%len(q.buf)].res == res {
+			return true
+		}
+	}
+	return false
+}
+
 // truncate drops the requests after the first n (commands that were
 // never sent), ending their results with err.
 func (q *queue) truncate(n int, err error, done func(*result)) {
@@ -459,10 +470,28 @@ func (c *core) onCommandComplete(r *request, m *pgproto3.CommandComplete) (event
 func (c *core) complete(r *request) (event, error) {
 	res := r.res // r is the queue's slot: pop clears it
 	res.state = resDone
-	c.segment = append(c.segment, res)
+	if endsBlock(res.tag[:res.tagLen]) {
+		// A transaction block ended inside the segment: what came before
+		// is committed or rolled back already, whatever the Sync says, so
+		// those outcomes are final now.
+		for i, done := range c.segment {
+			done.synced = true
+			c.segment[i] = nil
+		}
+		c.segment = c.segment[:0]
+		res.synced = true
+	} else {
+		c.segment = append(c.segment, res)
+	}
 	c.q.pop()
 	c.resultDone(res)
 	return evResult, nil
+}
+
+// endsBlock reports a command tag that ends a transaction block (COMMIT,
+// END, ROLLBACK, ABORT, PREPARE TRANSACTION).
+func endsBlock(tag []byte) bool {
+	return string(tag) == "COMMIT" || string(tag) == "ROLLBACK" || string(tag) == "PREPARE TRANSACTION"
 }
 
 // resultOwner is told when a result ends, or gets a later error (a
