@@ -51,7 +51,7 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	// Decided before queueBegin sends a deferred BEGIN (which clears
 	// the deferred state): the transaction's first statement counts as
 	// inside it.
-	req := request{kind: reqExec, res: res, stage: stBind, classified: true, quiet: o.quiet}
+	req := request{kind: reqExec, res: res, stage: stBind, quiet: o.quiet}
 	if eff := sqltext.Classify(res.sql, false).Effect; eff != sqltext.EffectNone {
 		// A statement that drops statements is never prepared itself, and
 		// the cache forgets what it drops before anything after it is
@@ -478,7 +478,7 @@ func (c *core) queueSimple(res *result) {
 	}
 	c.fe.SendQuery(&pgproto3.Query{String: res.sql})
 	c.queued(len(res.sql))
-	c.q.push(request{kind: reqSimple, res: res, classified: true})
+	c.q.push(request{kind: reqSimple, res: res})
 }
 
 // startSimple runs a simple-protocol query up to its first result set

@@ -1,7 +1,6 @@
 package pgpipe
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
 
@@ -224,45 +223,26 @@ func (c *core) poolerLost(r *request, e *Error) {
 }
 
 // applyEffect keeps the cache true for a statement that drops or
-// invalidates server statements (see classifySQL). It runs when the
+// invalidates server statements (see sqltext.Classify). It runs when the
 // statement is queued, so every command queued after it, also in a
 // pipeline that has not read its result yet, prepares afresh instead of
-// binding a name the statement drops. Forgetting a name too early costs
-// at most a statement left on the server under a name never used again.
+// binding a name the statement drops. The forgotten names are closed in
+// front of the statement (closing a name the server no longer has is not
+// an error), so none is left on the server when the statement is skipped.
 func (c *stmtState) applyEffect(e sqltext.Effect) {
 	switch e {
 	case sqltext.DropsAll:
-		c.stmts.Reset()
-		c.stmtGen++
-	case sqltext.DropsSome:
-		// DEALLOCATE of one name, perhaps one of ours: close them all
-		// (closing a name the server no longer has is not an error).
 		c.stmts.Invalidate()
-		c.stmtGen++
+		c.stmtGen++ // explicitly prepared statements run unnamed from now on
+	case sqltext.DropsSome:
+		// DEALLOCATE of one name: the user's own statement (a name of
+		// ours would be lost like one a pooler lost, and re-run where
+		// nothing ran).
 	case sqltext.Invalidates:
 		c.stmts.Invalidate()
 		// A schema or search_path change may change a query's columns:
 		// the result formats remembered for unnamed executions too.
 		c.shapes = nil
-	}
-}
-
-// noteCommand keeps the cache true after commands that drop or invalidate
-// server statements behind the driver's back and that classifySQL did not
-// see when they were queued (r.classified).
-func (c *stmtState) noteCommand(r *request, tag []byte, sql string) {
-	if r.classified {
-		return
-	}
-	switch {
-	case bytes.Equal(tag, []byte("DISCARD ALL")), bytes.HasPrefix(tag, []byte("DEALLOCATE")):
-		c.stmts.Reset()
-		c.stmtGen++
-	case bytes.Equal(tag, []byte("SET")) || bytes.Equal(tag, []byte("RESET")):
-		s := strings.ToLower(sql)
-		if strings.Contains(s, "search_path") || strings.Contains(s, "all") {
-			c.stmts.Invalidate()
-		}
 	}
 }
 
@@ -275,7 +255,7 @@ func (c *core) queueCloses() {
 		c.msgClose.Name = name
 		c.fe.SendClose(&c.msgClose)
 		c.queued(len(name))
-		c.q.push(request{kind: reqClose})
+		c.q.push(request{kind: reqClose, closeName: name})
 	}
 	c.stmts.ClearClosing()
 }

@@ -66,9 +66,9 @@ type request struct {
 	// quiet drops the "no transaction in progress" warning of the
 	// pipeline's own ROLLBACK.
 	quiet bool
-	// classified: what the statement does to server statements was
-	// applied to the cache when it was queued (applyEffect).
-	classified bool
+	// closeName is the statement a reqClose closes: queued again when
+	// an earlier error makes the server skip the Close.
+	closeName string
 }
 
 // event is what advance saw.
@@ -452,7 +452,6 @@ func (c *core) onCommandComplete(r *request, m *pgproto3.CommandComplete) (event
 	res := r.res
 	res.tagLen = uint8(copy(res.tag[:], m.CommandTag))
 	res.rowsAffected = rowsAffected(m.CommandTag)
-	c.noteCommand(r, m.CommandTag, res.sql)
 	if r.kind == reqSimple {
 		res.setDone = true
 		if res.state == resPending {
@@ -602,6 +601,9 @@ func (c *core) skipToSync() {
 		}
 		if r.prepares {
 			c.stmts.Drop(r.entry, false)
+		}
+		if r.kind == reqClose {
+			c.stmts.CloseLater(r.closeName) // skipped: close it with the next command
 		}
 		c.q.pop()
 	}

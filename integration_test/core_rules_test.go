@@ -402,3 +402,53 @@ func TestPipelineUnnamedQueryAfterAQueuedSchemaChange(t *testing.T) {
 		t.Fatalf("got %d %d, %v", a, b, err)
 	}
 }
+
+// preparedOnServer counts the statements prepared on conn's session,
+// running the count unnamed.
+func preparedOnServer(t *testing.T, conn *sql.Conn) int {
+	t.Helper()
+	var n int
+	ctx := pgpipe.WithPrepare(context.Background(), pgpipe.PrepareNever)
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM pg_prepared_statements").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Statements the driver closes (an eviction, a DEALLOCATE ALL that forgot
+// them) are closed even when an earlier error in the pipeline made the
+// server skip the Close: none is left behind on the server.
+func TestSkippedClosesAreSentAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("eviction", func(t *testing.T) {
+		conn := openConn(t, "prepare_threshold=0", "prepared_max=1")
+		if _, err := conn.ExecContext(ctx, "SELECT 1 WHERE $1", true); err != nil {
+			t.Fatal(err)
+		}
+		_ = pgpipe.RunPipeline(ctx, conn, func(p *pgpipe.Pipeline) error {
+			p.Exec("SELECT 1/$1::int", 0)     // prepared (evicting the first), then fails
+			p.Exec("SELECT 2 WHERE $1", true) // skipped, and so is its Close of the failed one
+			return nil
+		})
+		if n := preparedOnServer(t, conn); n != 0 {
+			t.Fatalf("%d statements left on the server that the driver evicted", n)
+		}
+	})
+	t.Run("DEALLOCATE ALL skipped", func(t *testing.T) {
+		conn := openConn(t, "prepare_threshold=0")
+		for _, q := range []string{"SELECT 1 WHERE $1", "SELECT 2 WHERE $1"} {
+			if _, err := conn.ExecContext(ctx, q, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = pgpipe.RunPipeline(ctx, conn, func(p *pgpipe.Pipeline) error {
+			p.Exec("SELECT 1/0")
+			p.Exec("DEALLOCATE ALL") // skipped, after the cache forgot its names
+			return nil
+		})
+		if n := preparedOnServer(t, conn); n != 0 {
+			t.Fatalf("%d statements left on the server that the driver forgot", n)
+		}
+	})
+}
