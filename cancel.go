@@ -102,8 +102,17 @@ func (w *ctxWatch) fire(gen uint64) {
 	w.timer = time.AfterFunc(grace, w.expire)
 	w.mu.Unlock()
 	defer close(done)
+	injected := make(chan struct{})
 	if w.c.pipelining.Load() {
-		w.c.injectSync()
+		// Beside the cancel, not before it: a pipeline flush may hold
+		// writeMu, blocked on a server that reads nothing until the cancel
+		// stops the running command.
+		go func() {
+			defer close(injected)
+			w.c.injectSync(func() bool { return w.current(gen) })
+		}()
+	} else {
+		close(injected)
 	}
 	sent, err := w.c.key.sendCancel(grace, func() bool { return w.needed(gen) })
 	if sent && err != nil {
@@ -111,6 +120,14 @@ func (w *ctxWatch) fire(gen uint64) {
 		w.unsure = true
 		w.mu.Unlock()
 	}
+	<-injected
+}
+
+// current reports whether watch gen is still the running one.
+func (w *ctxWatch) current(gen uint64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.active && w.gen == gen
 }
 
 // needed reports, on the cancel goroutine, whether the command of watch gen
@@ -123,6 +140,20 @@ func (w *ctxWatch) needed(gen uint64) bool {
 	}
 	w.sent = true
 	return true
+}
+
+// clearReadDeadline clears a read deadline the connection's goroutine set
+// to interrupt its own read (flushReading, waitNotification), unless the
+// grace period ran out: then the connection stays doomed. Checked and set
+// under mu, so an expire that runs meanwhile is never undone.
+func (w *ctxWatch) clearReadDeadline() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.expired {
+		_ = w.c.netConn.SetDeadline(time.Now())
+		return
+	}
+	_ = w.c.netConn.SetReadDeadline(time.Time{})
 }
 
 // expire ends the grace period: the blocked read or write returns with a

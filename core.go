@@ -414,10 +414,14 @@ var syncMessage = []byte{'S', 0, 0, 0, 4}
 // cancel goroutine (or on the pipeline's, whichever sees the end first)
 // and touches only the socket, under writeMu, which every pipeline flush
 // holds while writing: the Sync never lands inside another message.
-func (c *core) injectSync() {
+//
+// still, when not nil, is asked under writeMu whether the pipeline that
+// asked for the Sync still runs (the cancel goroutine may get writeMu only
+// after it ended).
+func (c *core) injectSync(still func() bool) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if c.syncInjected.Load() || !c.pipelining.Load() {
+	if c.syncInjected.Load() || !c.pipelining.Load() || still != nil && !still() {
 		return
 	}
 	_, _ = c.netConn.Write(syncMessage) // a failure shows up to the reader
@@ -470,7 +474,7 @@ func (c *core) closePipeline() error {
 
 // endPipeline ends a pipeline whose context ended (see injectSync).
 func (c *core) endPipeline() {
-	c.injectSync()
+	c.injectSync(nil)
 	if !c.syncAccounted {
 		c.accountInjectedSync()
 	}
@@ -478,13 +482,7 @@ func (c *core) endPipeline() {
 
 // restoreDeadline clears the read deadline flushReading set, unless the
 // cancel grace period ran out meanwhile: then the connection stays doomed.
-func (c *core) restoreDeadline() {
-	if c.watch.isExpired() {
-		_ = c.netConn.SetDeadline(time.Now())
-		return
-	}
-	_ = c.netConn.SetReadDeadline(time.Time{})
-}
+func (c *core) restoreDeadline() { c.watch.clearReadDeadline() }
 
 // readFailed turns a read error into the connection's final error.
 func (c *core) readFailed(err error) error {
@@ -540,6 +538,7 @@ func (c *core) close() error {
 		c.broken = errConnClosed
 	}
 	c.reader.stop()
+	c.reader = nil
 	return c.netConn.Close()
 }
 

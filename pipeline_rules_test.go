@@ -3,7 +3,9 @@ package pgpipe
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
@@ -409,6 +411,49 @@ func TestPipelineSyncAfterTheCutKeepsTheConnection(t *testing.T) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("RunPipeline: %v", err)
+	}
+	mustQueryOne(t, conn)
+	conn.Close()
+}
+
+// A pipeline whose context ends while its flush is blocked (the server
+// reads nothing while it runs the first command) still gets its cancel to
+// the server at once: the Sync that ends the pipeline waits for the flush,
+// the cancel does not, and the connection is kept.
+func TestPipelineCancelGoesOutWhileAFlushIsBlocked(t *testing.T) {
+	s, err := pgtest.StartWithOptions(pgtest.Options{StepTimeout: time.Minute},
+		pgtest.Handshake(),
+		pgtest.WaitForCancel(), // reads nothing: the client's writes fill the buffers
+		pgtest.ExpectUntil(&pgproto3.Sync{}, 1<<22),
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{},
+			pgtest.ErrorResponse("57014", "canceling statement due to user request"), pgtest.ReadyForQuery('I')),
+		pgtest.ExpectFlight(flightQuery...), queryReplies("1"),
+		pgtest.ExpectTerminateOrClose(),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Wait(time.Minute); err != nil {
+			t.Error(err)
+		}
+		s.Close()
+	})
+	conn := scriptConn(t, s, "cancel_grace=1m") // only a hang would use it up
+	// The context ends while the client is still writing; on a machine so
+	// slow that it ends first, the pipeline just stops queueing.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	pad := strings.Repeat("x", 1000)
+	err = RunPipeline(ctx, conn, func(p *Pipeline) error {
+		p.Exec("SELECT pg_sleep(60)")
+		for i := 0; i < 20000 && ctx.Err() == nil; i++ {
+			p.Exec("SELECT '" + pad + "'")
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("RunPipeline: %v", err)
 	}
 	mustQueryOne(t, conn)

@@ -165,6 +165,36 @@ func (e expectFuncStep) run(ss *session) error {
 	return nil
 }
 
+// ExpectUntil returns a step that receives messages, whatever they are,
+// until one of the type of msg arrives (a pipeline's many commands up to
+// its Sync, say). It fails when more than max messages come first.
+func ExpectUntil(msg pgproto3.FrontendMessage, max int) Step {
+	if isNil(msg) {
+		return invalidStep{"ExpectUntil", errors.New("nil message")}
+	}
+	return expectUntilStep{typeName(msg), max}
+}
+
+type expectUntilStep struct {
+	name string
+	max  int
+}
+
+func (e expectUntilStep) describe() string { return "ExpectUntil(" + e.name + ")" }
+
+func (e expectUntilStep) run(ss *session) error {
+	for i := 0; i <= e.max; i++ {
+		got, err := ss.receive()
+		if err != nil {
+			return fmt.Errorf("after %d messages: %w", i, err)
+		}
+		if typeName(got) == e.name {
+			return nil
+		}
+	}
+	return fmt.Errorf("no %s within %d messages", e.name, e.max)
+}
+
 // Send returns a step that encodes msgs and writes them to the client in a
 // single write, in order.
 func Send(msgs ...pgproto3.BackendMessage) Step {
