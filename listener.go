@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -40,9 +41,10 @@ type Listener struct {
 	pending   int
 	connected bool
 	closed    bool
-	// ready is closed when a connection is up; a new one is made when it
-	// is lost. lastErr is why the last connection attempt failed.
-	ready   chan struct{}
+	// changed is closed, and replaced, when the connection comes up, is
+	// lost, or an attempt to open it fails; lastErr is why the last
+	// attempt failed.
+	changed chan struct{}
 	lastErr error
 }
 
@@ -81,7 +83,7 @@ func NewListener(cn *Connector, opts ListenerOptions) *Listener {
 		done:     make(chan struct{}),
 		exit:     make(chan struct{}),
 		channels: map[string]bool{},
-		ready:    make(chan struct{}),
+		changed:  make(chan struct{}),
 	}
 	go l.run()
 	return l
@@ -95,8 +97,10 @@ func (l *Listener) Notifications() <-chan Notification { return l.out }
 // acknowledged the LISTEN, so a NOTIFY sent after it returns is delivered;
 // while the Listener is (re)connecting, it waits for the connection. When
 // ctx ends first it returns ctx's error (with the last connection error,
-// if any), and the channel stays recorded: it is listened to as soon as a
-// connection is up. After a lost connection every recorded channel is
+// if any), and when the server refused the role, its password or the
+// database it returns that error at once; either way the channel stays
+// recorded: it is listened to as soon as a connection is up. Listen may be
+// called from the loop that reads Notifications. After a lost connection every recorded channel is
 // listened to again.
 func (l *Listener) Listen(ctx context.Context, channel string) error {
 	return l.command(ctx, channel, true)
@@ -171,10 +175,13 @@ func (l *Listener) awaitConnected(ctx context.Context) (context.CancelFunc, erro
 			l.mu.Unlock()
 			return wake, nil
 		}
-		ready, lastErr := l.ready, l.lastErr
+		changed, lastErr := l.changed, l.lastErr
 		l.mu.Unlock()
+		if permanent(lastErr) {
+			return nil, fmt.Errorf("pgpipe: the Listener cannot connect: %w", lastErr)
+		}
 		select {
-		case <-ready:
+		case <-changed:
 		case <-l.exit:
 			return nil, errListenerClosed
 		case <-ctx.Done():
@@ -184,6 +191,15 @@ func (l *Listener) awaitConnected(ctx context.Context) (context.CancelFunc, erro
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// permanent reports a connection error that waiting does not cure: the
+// server refused the role or its password (SQLSTATE class 28) or the
+// database does not exist (3D000). The Listener still retries, in case an
+// administrator fixes it.
+func permanent(err error) bool {
+	var pgErr *Error
+	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "28") || pgErr.Code == "3D000")
 }
 
 // Close stops the Listener, closes its connection and the Notifications
@@ -217,6 +233,7 @@ func (l *Listener) run() {
 		if err != nil {
 			l.mu.Lock()
 			l.lastErr = err
+			l.signal()
 			l.mu.Unlock()
 			if !l.sleep(delay) {
 				return
@@ -250,10 +267,14 @@ func (l *Listener) setConnected(on bool) {
 	l.connected = on
 	if on {
 		l.lastErr = nil
-		close(l.ready)
-	} else {
-		l.ready = make(chan struct{})
 	}
+	l.signal()
+}
+
+// signal wakes the callers waiting for a connection; l.mu is held.
+func (l *Listener) signal() {
+	close(l.changed)
+	l.changed = make(chan struct{})
 }
 
 // connect opens a connection and LISTENs to every recorded channel.
@@ -305,12 +326,8 @@ func (l *Listener) serve(c *core) error {
 			case <-time.After(100 * time.Millisecond):
 				// The command's caller may have given up; look again.
 			case cmd := <-l.cmds:
-				l.mu.Lock()
-				l.pending--
-				l.mu.Unlock()
-				cmd.reply <- c.simpleInternal(cmd.sql)
-				if c.broken != nil {
-					return c.broken
+				if err := l.run1(c, cmd); err != nil {
+					return err
 				}
 			}
 			continue
@@ -329,11 +346,48 @@ func (l *Listener) serve(c *core) error {
 			}
 			continue // woken: a command or Close
 		}
+		if err := l.deliver(c, n); err != nil || l.isClosed() {
+			return err
+		}
+	}
+}
+
+// deliver hands n to the Notifications channel. While the reader is
+// behind, it still serves commands: a reader that calls Listen from its
+// notification loop must not wait for itself. A nil error with the
+// Listener closed ends serve.
+func (l *Listener) deliver(c *core, n Notification) error {
+	for {
 		select {
 		case l.out <- n:
+			return nil
 		case <-l.done:
 			return nil
+		case cmd := <-l.cmds:
+			if err := l.run1(c, cmd); err != nil {
+				return err
+			}
 		}
+	}
+}
+
+// run1 runs one LISTEN or UNLISTEN command on c and answers its caller;
+// the error is c's, when it broke.
+func (l *Listener) run1(c *core, cmd listenCmd) error {
+	l.mu.Lock()
+	l.pending--
+	l.mu.Unlock()
+	cmd.reply <- c.simpleInternal(cmd.sql)
+	return c.broken
+}
+
+// isClosed reports whether Close was called.
+func (l *Listener) isClosed() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
 	}
 }
 

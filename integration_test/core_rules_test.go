@@ -452,3 +452,53 @@ func TestSkippedClosesAreSentAgain(t *testing.T) {
 		}
 	})
 }
+
+// Listen on a Listener whose server refuses the connection for good (no
+// such database) says so instead of waiting for a connection that will
+// not come.
+func TestListenerListenReportsARefusedConnection(t *testing.T) {
+	t.Parallel()
+	cn, err := pgpipe.NewConnector(dsn(t, "dbname=no_such_database_for_pgpipe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := pgpipe.NewListener(cn, pgpipe.ListenerOptions{ReconnectDelay: time.Millisecond})
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // only a hang trips it
+	defer cancel()
+	err = l.Listen(ctx, "nowhere")
+	var pgErr *pgpipe.Error
+	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" {
+		t.Fatalf("Listen = %v, want the server's 3D000", err)
+	}
+}
+
+// A reader that calls Listen from its notification loop, with the
+// Notifications buffer full, does not wait for itself.
+func TestListenerListenFromTheNotificationLoop(t *testing.T) {
+	t.Parallel()
+	cn, err := pgpipe.NewConnector(dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := pgpipe.NewListener(cn, pgpipe.ListenerOptions{Buffer: 1})
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // only a hang trips it
+	defer cancel()
+	ch := "loop_" + strings.ToLower(sanitize(t.Name()))
+	if err := l.Listen(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	sender := openDB(t)
+	if _, err := sender.Exec("SELECT pg_notify($1, g::text) FROM generate_series(1, 5) g", ch); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-l.Notifications(): // the Listener now waits to deliver the next ones
+	case <-ctx.Done():
+		t.Fatal("no notification")
+	}
+	if err := l.Listen(ctx, ch+"_more"); err != nil {
+		t.Fatalf("Listen from the notification loop: %v", err)
+	}
+}
