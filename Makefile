@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 5s
 # FUZZERS lists package:fuzzer pairs.
-FUZZERS  := .:FuzzParseDSN .:FuzzDecodeText .:FuzzDecodeBinary .:FuzzTimestampText .:FuzzArrayText .:FuzzArrayTextRoundTrip .:FuzzParseTextArray ./internal/scram:FuzzSASLprep ./internal/sqltext:FuzzMultipleStatementsNeverPanics .:FuzzNumericBinary .:FuzzResultDecoder .:FuzzServerReplies
+FUZZERS  := .:FuzzParseDSN .:FuzzDecodeText .:FuzzDecodeBinary .:FuzzTimestampText .:FuzzArrayText .:FuzzArrayTextRoundTrip .:FuzzParseTextArray ./internal/scram:FuzzSASLprep ./internal/sqltext:FuzzMultipleStatementsNeverPanics ./internal/sqltext:FuzzClassifyNeverPanics .:FuzzNumericBinary .:FuzzResultDecoder .:FuzzServerReplies
 
 .PHONY: test vet unit integration fuzz demo bench soak
 

@@ -52,6 +52,8 @@ func Classify(sql string, all bool) Class {
 			}
 		case EqualFoldASCII(w, "set") || EqualFoldASCII(w, "reset"):
 			cl.Effect = max(cl.Effect, s.setEffect(w))
+		case EqualFoldASCII(w, "select"):
+			cl.Effect = max(cl.Effect, s.setConfigEffect())
 		case EqualFoldASCII(w, "alter") || EqualFoldASCII(w, "drop"),
 			EqualFoldASCII(w, "create") && EqualFoldASCII(s.word(), "or"):
 			// A schema change: a prepared statement's plan may no longer
@@ -152,6 +154,41 @@ func (s *sqlScanner) copyDirection() (in, out bool) {
 	}
 }
 
+// quotedStart returns where the name of the quoted identifier the scanner
+// just read begins (after its opening quote); s.i is past its closing
+// quote. A doubled quote inside never occurs in the names it matters for.
+func (s *sqlScanner) quotedStart() int {
+	j := s.i - 2
+	for j >= 0 && s.sql[j] != '"' {
+		j--
+	}
+	return j + 1
+}
+
+// setConfigEffect reads the rest of a SELECT for a call of
+// set_config('search_path', ...) or set_config('role', ...), as pg_dump's
+// output starts with.
+func (s *sqlScanner) setConfigEffect() Effect {
+	for prev := ""; ; {
+		t := s.token()
+		switch {
+		case t == "" || t == ";":
+			if t == ";" {
+				s.i-- // leave the semicolon for nextStatement
+			}
+			return EffectNone
+		case t == "(" && EqualFoldASCII(prev, "set_config"):
+			if arg := s.token(); len(arg) > 2 && arg[0] == '\'' {
+				name := arg[1 : len(arg)-1]
+				if EqualFoldASCII(name, "search_path") || EqualFoldASCII(name, "role") {
+					return Invalidates
+				}
+			}
+		}
+		prev = t
+	}
+}
+
 // deallocateEffect reads DEALLOCATE [PREPARE] { name | ALL }.
 func (s *sqlScanner) deallocateEffect() Effect {
 	w := s.word()
@@ -172,6 +209,9 @@ func (s *sqlScanner) setEffect(verb string) Effect {
 	w := s.word()
 	if EqualFoldASCII(w, "session") || EqualFoldASCII(w, "local") {
 		w = s.word()
+	}
+	if w == "" && s.i > 0 && s.sql[s.i-1] == '"' {
+		w = s.sql[s.quotedStart() : s.i-1] // SET "search_path" = ...
 	}
 	switch {
 	case EqualFoldASCII(w, "search_path"), EqualFoldASCII(w, "role"), EqualFoldASCII(w, "authorization"):

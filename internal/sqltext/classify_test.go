@@ -44,6 +44,12 @@ func TestClassifySQL(t *testing.T) {
 		{"drop table t", false, Class{Effect: Invalidates}},
 		{"CREATE OR REPLACE VIEW v AS SELECT 1", false, Class{Effect: Invalidates}},
 		{"CREATE TABLE t (a int)", false, Class{}},
+		{`SET "search_path" TO app`, false, Class{Effect: Invalidates}},
+		{"SELECT pg_catalog.set_config('search_path', '', false);", false, Class{Effect: Invalidates}},
+		{"select set_config('role', 'app', false)", false, Class{Effect: Invalidates}},
+		{"SELECT set_config('application_name', 'x', false)", false, Class{}},
+		{"SELECT 1; SELECT set_config('search_path', 'a', false)", true, Class{Effect: Invalidates}},
+		{"SELECT 'set_config(''search_path''' AS x", false, Class{}},
 		{"", true, Class{}},
 		{"  -- only a comment", true, Class{}},
 	}
@@ -52,4 +58,14 @@ func TestClassifySQL(t *testing.T) {
 			t.Errorf("Classify(%q, %v) = %+v, want %+v", tt.sql, tt.all, got, tt.want)
 		}
 	}
+}
+
+func FuzzClassifyNeverPanics(f *testing.F) {
+	for _, s := range []string{"SET \"search_path\" TO a", "SELECT set_config('search_path', '', false)", "COPY t FROM STDIN", "DEALLOCATE ALL; DISCARD ALL", "\"", "SET \"", "select set_config('"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, sql string) {
+		Classify(sql, true)
+		Classify(sql, false)
+	})
 }
