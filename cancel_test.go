@@ -99,24 +99,7 @@ func (c *cancelConn) Close() error {
 // cancelDialerConn opens one connection to s through d.
 func cancelDialerConn(t *testing.T, s *pgtest.Server, d *cancelDialer) *sql.Conn {
 	t.Helper()
-	cfg, err := ParseDSN("host=" + s.Host() + " port=" + itoa(int(s.Port())) + " user=u dbname=d sslmode=disable prepare_threshold=none passfile=/nonexistent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DialFunc = d.dial
-	cn, err := NewConnectorConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(cn)
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
+	return scriptConnWith(t, s, func(cfg *Config) { cfg.DialFunc = d.dial })
 }
 
 // flightReceived expects an unnamed execution's flight and closes ch once

@@ -37,11 +37,25 @@ func script(t *testing.T, steps ...pgtest.Step) *pgtest.Server {
 // unless extra says otherwise, so scripts see unnamed statements.
 func scriptConn(t *testing.T, s *pgtest.Server, extra ...string) *sql.Conn {
 	t.Helper()
+	return scriptConnWith(t, s, nil, extra...)
+}
+
+// scriptConnWith is scriptConn with edit applied to the parsed Config
+// (settings a DSN cannot carry, such as DialFunc).
+func scriptConnWith(t *testing.T, s *pgtest.Server, edit func(*Config), extra ...string) *sql.Conn {
+	t.Helper()
 	dsn := "host=" + s.Host() + " port=" + itoa(int(s.Port())) + " user=u dbname=d sslmode=disable prepare_threshold=none passfile=/nonexistent"
 	for _, e := range extra {
 		dsn += " " + e
 	}
-	cn, err := NewConnector(dsn)
+	cfg, err := ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(cfg)
+	}
+	cn, err := NewConnectorConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
