@@ -51,6 +51,9 @@ type arrayParser struct {
 	out textArray
 	// leaf is the level of the elements, once one was read; -1 before.
 	leaf int
+	// holdsSubs has bit l set once a sub-array was read at level l: an
+	// element there is malformed, even after only empty sub-arrays.
+	holdsSubs uint8
 	buf  []byte
 }
 
@@ -126,7 +129,11 @@ func (p *arrayParser) item(level int) error {
 		if p.leaf >= 0 && level+1 > p.leaf {
 			return errors.New("a sub-array where an element belongs")
 		}
+		p.holdsSubs |= 1 << level
 		return p.sub(level + 1)
+	}
+	if p.holdsSubs&(1<<level) != 0 {
+		return errors.New("an element where a sub-array belongs")
 	}
 	if p.leaf < 0 {
 		p.leaf = level

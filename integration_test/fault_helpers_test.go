@@ -233,6 +233,12 @@ func faultClearError(err error) error {
 		return fmt.Errorf("bare driver.ErrBadConn: %v", err)
 	case strings.HasPrefix(err.Error(), "pgpipe: "), errors.As(err, &pgErr):
 		return nil
+	case err == context.DeadlineExceeded || err == context.Canceled:
+		// database/sql's own word: it closes a query's Rows when the
+		// context ends, and Rows.Err then says so, whatever the driver's
+		// Next would have returned a moment later (on a busy machine the
+		// context can end before the driver has read the fault).
+		return nil
 	}
 	return fmt.Errorf("not a pgpipe error: %T %v", err, err)
 }
