@@ -54,7 +54,7 @@ type arrayParser struct {
 	// holdsSubs has bit l set once a sub-array was read at level l: an
 	// element there is malformed, even after only empty sub-arrays.
 	holdsSubs uint8
-	buf  []byte
+	buf       []byte
 }
 
 func (p *arrayParser) parse() error {
