@@ -98,22 +98,7 @@ func sqlReadFew(ctx context.Context, db *sql.DB, i int) (n, sum int64, invalid i
 		return 0, 0, 0, err
 	}
 	defer rows.Close()
-	var (
-		id    int64
-		name  string
-		score float64
-		at    time.Time
-	)
-	for rows.Next() {
-		if err := rows.Scan(&id, &name, &score, &at); err != nil {
-			return 0, 0, 0, err
-		}
-		n, sum = n+1, sum+id
-		if len(name) < 10 || at.IsZero() {
-			invalid++
-		}
-	}
-	return n, sum, invalid, rows.Err()
+	return scanRead(rows)
 }
 
 func pgxReadFew(ctx context.Context, conn *pgx.Conn, i int) (n, sum int64, invalid int, err error) {
@@ -122,22 +107,7 @@ func pgxReadFew(ctx context.Context, conn *pgx.Conn, i int) (n, sum int64, inval
 		return 0, 0, 0, err
 	}
 	defer rows.Close()
-	var (
-		id    int64
-		name  string
-		score float64
-		at    time.Time
-	)
-	for rows.Next() {
-		if err := rows.Scan(&id, &name, &score, &at); err != nil {
-			return 0, 0, 0, err
-		}
-		n, sum = n+1, sum+id
-		if len(name) < 10 || at.IsZero() {
-			invalid++
-		}
-	}
-	return n, sum, invalid, rows.Err()
+	return scanRead(rows)
 }
 
 // deadlineQuery runs a 4 ms query with a deadline of 0.5 to 8.5 ms: the
