@@ -3,6 +3,8 @@
 // statements, and the driver's one classifier of what a statement is.
 package sqltext
 
+import "strings"
+
 // The driver's one SQL classifier: what a statement text is, read past
 // comments, quotes and parentheses, for the decisions the driver takes
 // before sending it (COPY direction, what the statement does to the
@@ -52,7 +54,7 @@ func Classify(sql string, all bool) Class {
 			}
 		case EqualFoldASCII(w, "set") || EqualFoldASCII(w, "reset"):
 			cl.Effect = max(cl.Effect, s.setEffect(w))
-		case EqualFoldASCII(w, "select"):
+		case EqualFoldASCII(w, "select") && mentionsSetConfig(sql):
 			cl.Effect = max(cl.Effect, s.setConfigEffect())
 		case EqualFoldASCII(w, "alter") || EqualFoldASCII(w, "drop"),
 			EqualFoldASCII(w, "create") && EqualFoldASCII(s.word(), "or"):
@@ -163,6 +165,13 @@ func (s *sqlScanner) quotedStart() int {
 		j--
 	}
 	return j + 1
+}
+
+// mentionsSetConfig reports whether sql holds set_config at all, in lower
+// or upper case (as pg_dump and people write it): only then is a SELECT
+// read to its end, which every unprepared execution would pay otherwise.
+func mentionsSetConfig(sql string) bool {
+	return strings.Contains(sql, "set_config") || strings.Contains(sql, "SET_CONFIG")
 }
 
 // setConfigEffect reads the rest of a SELECT for a call of

@@ -1,6 +1,9 @@
 package sqltext
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 func TestClassifySQL(t *testing.T) {
 	tests := []struct {
@@ -68,4 +71,21 @@ func FuzzClassifyNeverPanics(f *testing.F) {
 		Classify(sql, true)
 		Classify(sql, false)
 	})
+}
+
+// BenchmarkClassifySelect is what every unprepared execution pays before
+// it is queued: a typical point query, and a query of a few hundred bytes.
+func BenchmarkClassifySelect(b *testing.B) {
+	for _, sql := range []string{
+		"SELECT $1::int",
+		"SELECT o.id, o.created_at, c.name, c.email, sum(l.amount) FROM orders o JOIN customers c ON c.id = o.customer_id " +
+			"JOIN order_lines l ON l.order_id = o.id WHERE o.created_at > $1 AND c.region = $2 AND o.status IN ('open', 'paid') " +
+			"GROUP BY o.id, o.created_at, c.name, c.email ORDER BY o.created_at DESC LIMIT 50",
+	} {
+		b.Run(strconv.Itoa(len(sql))+"B", func(b *testing.B) {
+			for b.Loop() {
+				Classify(sql, false)
+			}
+		})
+	}
 }
