@@ -134,7 +134,7 @@ func awaitErr(t *testing.T, ch <-chan error, what string) error {
 	select {
 	case err := <-ch:
 		return err
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatalf("%s never returned", what)
 		return nil
 	}

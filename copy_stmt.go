@@ -240,8 +240,7 @@ func (s *copyStmt) abandon() error {
 
 // release frees the connection from the COPY.
 func (s *copyStmt) release() {
-	if s.c.state.holder == holdCopyStmt && s.c.state.copy == s {
-		s.c.state.releaseCopyStmt(s)
+	if s.c.state.releaseCopyStmt(s) {
 		s.c.core.lastUsed = time.Now()
 	}
 }

@@ -82,9 +82,12 @@ func (s *connState) releaseRows(r *rows) {
 	}
 }
 
-// releaseCopyStmt gives the connection back when cs holds it.
-func (s *connState) releaseCopyStmt(cs *copyStmt) {
+// releaseCopyStmt gives the connection back when cs holds it, and
+// reports whether it did.
+func (s *connState) releaseCopyStmt(cs *copyStmt) bool {
 	if s.holder == holdCopyStmt && s.copy == cs {
 		*s = connState{}
+		return true
 	}
+	return false
 }

@@ -25,6 +25,19 @@ func startBouncer(t *testing.T, mode string) *pgcluster.Bouncer {
 	return b
 }
 
+// bouncerDB opens a pool of at most maxOpen connections through b with
+// prepare_threshold set, closed when the test ends.
+func bouncerDB(t *testing.T, b *pgcluster.Bouncer, threshold string, maxOpen int) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgpipe", b.DSN(pgcluster.SuperUser, "", "dbname=pgpipe", "sslmode=disable", "prepare_threshold="+threshold))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(maxOpen)
+	return db
+}
+
 // mixedLoad runs goroutines × ops mixed operations through db and returns
 // the errors and wrong results seen. Every result is checked.
 func mixedLoad(t *testing.T, db *sql.DB, goroutines, ops int) (errs []error, wrong int64) {
@@ -139,12 +152,7 @@ func TestPgBouncerTransactionModeHasNoErrors(t *testing.T) {
 	b := startBouncer(t, "transaction")
 	for _, threshold := range []string{"5", "none"} {
 		t.Run("prepare_threshold="+threshold, func(t *testing.T) {
-			db, err := sql.Open("pgpipe", b.DSN(pgcluster.SuperUser, "", "dbname=pgpipe", "sslmode=disable", "prepare_threshold="+threshold))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			db.SetMaxOpenConns(16)
+			db := bouncerDB(t, b, threshold, 16)
 			errs, wrong := mixedLoad(t, db, 16, 2000)
 			if len(errs) > 0 || wrong > 0 {
 				t.Fatalf("%d wrong results; errors (first %d): %v", wrong, len(errs), errs)

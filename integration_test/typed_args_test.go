@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pgpipe/pgpipe"
-	"github.com/pgpipe/pgpipe/internal/pgcluster"
 )
 
 // Arguments whose meaning depends on the parameter's type: a []byte is raw
@@ -127,12 +126,7 @@ func TestTypeDependentArgumentsBehindPgBouncerTransactionMode(t *testing.T) {
 	b := startBouncer(t, "transaction")
 	for _, threshold := range []string{"5", "none"} {
 		t.Run("prepare_threshold="+threshold, func(t *testing.T) {
-			db, err := sql.Open("pgpipe", b.DSN(pgcluster.SuperUser, "", "dbname=pgpipe", "sslmode=disable", "prepare_threshold="+threshold))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			db.SetMaxOpenConns(8)
+			db := bouncerDB(t, b, threshold, 8)
 			tbl := newTable(t, db, typedCols)
 			typedRun(t, db, tbl, 8, 20)
 		})
