@@ -158,7 +158,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 // the statement then runs unnamed, one flight per execution, which keeps
 // it working behind a pooler in transaction mode.
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	if copyFromStdin.MatchString(query) {
+	if sqltext.Classify(query, false).CopyIn {
 		return &copyStmt{c: c, sql: query}, nil // lib/pq's COPY idiom (copy_stmt.go)
 	}
 	s := &stmt{c: c, serverStmt: serverStmt{sql: query, params: -1}}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"regexp"
 	"strings"
 	"time"
 
@@ -69,9 +68,6 @@ func (e *AbandonedCopyError) Error() string {
 	return "pgpipe: the COPY (" + shortSQL(e.Query) + ") was aborted and nothing of it committed: its connection went back to database/sql's pool " +
 		"before the final Exec() that ends it (a statement prepared on a *sql.DB); prepare it on a sql.Tx or sql.Conn, as lib/pq requires a transaction"
 }
-
-// copyFromStdin matches a COPY ... FROM STDIN statement.
-var copyFromStdin = regexp.MustCompile(`(?is)^\s*copy\b.*\bfrom\s+stdin\b`)
 
 // NumInput returns -1: each Exec carries one row, the last none.
 func (s *copyStmt) NumInput() int { return -1 }
