@@ -54,14 +54,8 @@ func (c *core) learnParams(sql string, args []driver.NamedValue, st *serverStmt)
 	hadBegin := c.txn.deferred()
 	c.queueBegin()
 	res := &c.internalRes
-	res.reset(sql)
-	c.sendParse("", sql, nil)
-	c.msgDescribe.ObjectType = 'S'
-	c.msgDescribe.Name = ""
-	c.fe.SendDescribe(&c.msgDescribe)
-	c.fe.Send(&msgFlush)
-	c.queued(len(sql) + 10)
-	c.q.push(request{kind: reqPrepare, res: res, stage: stParse})
+	c.queueDescribeStmt(res, "", sql)
+	c.queueFlush()
 	if err := c.flush(); err != nil {
 		return false, err
 	}

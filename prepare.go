@@ -296,24 +296,10 @@ func (c *stmtState) closeStmt(s *serverStmt) {
 // statement, one round trip, which reports errors in the SQL now and
 // tells the parameter count and result columns.
 func (c *core) prepare(s *serverStmt) error {
-	res := &c.internalRes
-	res.reset(s.sql)
 	name := c.stmts.NewName()
-	c.queueCloses()
-	c.sendParse(name, s.sql, nil)
-	c.msgDescribe.ObjectType = 'S'
-	c.msgDescribe.Name = name
-	c.fe.SendDescribe(&c.msgDescribe)
-	c.q.push(request{kind: reqPrepare, res: res, stage: stParse})
-	c.queueSync()
-	if err := c.flush(); err != nil {
+	res, err := c.describeSynced(name, s.sql)
+	if err != nil {
 		return err
-	}
-	if err := c.awaitSync(); err != nil {
-		return err
-	}
-	if res.err != nil {
-		return res.err
 	}
 	s.name, s.params, s.gen = name, res.params, c.stmtGen
 	s.desc = c.newStmtDesc(res.cols)
@@ -325,23 +311,43 @@ func (c *core) prepare(s *serverStmt) error {
 // query without running it: Parse of the unnamed statement, Describe
 // statement, Sync; one round trip. The columns are the caller's copy.
 func (c *core) describe(query string) (params []uint32, cols []column, err error) {
-	res := &c.internalRes
-	res.reset(query)
-	c.queueCloses()
-	c.sendParse("", query, nil)
-	c.msgDescribe.ObjectType = 'S'
-	c.msgDescribe.Name = ""
-	c.fe.SendDescribe(&c.msgDescribe)
-	c.q.push(request{kind: reqPrepare, res: res, stage: stParse})
-	c.queueSync()
-	if err := c.flush(); err != nil {
+	res, err := c.describeSynced("", query)
+	if err != nil {
 		return nil, nil, err
-	}
-	if err := c.awaitSync(); err != nil {
-		return nil, nil, err
-	}
-	if res.err != nil {
-		return nil, nil, res.err
 	}
 	return res.paramOIDs, append([]column(nil), res.cols...), nil
+}
+
+// describeSynced parses sql under name (unnamed when empty), describes the
+// statement and ends the unit of work with a Sync, in one round trip. The
+// result (c.internalRes) holds the parameter types and columns until the
+// driver's next statement of its own.
+func (c *core) describeSynced(name, sql string) (*result, error) {
+	res := &c.internalRes
+	c.queueCloses()
+	c.queueDescribeStmt(res, name, sql)
+	c.queueSync()
+	if err := c.flush(); err != nil {
+		return nil, err
+	}
+	if err := c.awaitSync(); err != nil {
+		return nil, err
+	}
+	if res.err != nil {
+		return nil, res.err
+	}
+	return res, nil
+}
+
+// queueDescribeStmt writes a Parse of sql under name and a Describe of the
+// statement, and queues the request whose result learns the statement's
+// parameter types and columns. It does not flush.
+func (c *core) queueDescribeStmt(res *result, name, sql string) {
+	res.reset(sql)
+	c.sendParse(name, sql, nil)
+	c.msgDescribe.ObjectType = 'S'
+	c.msgDescribe.Name = name
+	c.fe.SendDescribe(&c.msgDescribe)
+	c.queued(len(name) + len(sql) + 10)
+	c.q.push(request{kind: reqPrepare, res: res, stage: stParse})
 }
