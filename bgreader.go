@@ -29,6 +29,11 @@ type bgReader struct {
 	data  []byte // what the current read collected; handed over through done
 }
 
+// maxKeptRead bounds the collecting buffer the reader keeps between
+// flushes: one large burst of replies does not hold memory for the
+// connection's life.
+const maxKeptRead = 1 << 20
+
 // readResult is what the reader collected during one flush, and the read
 // error that ended it (a deadline in the normal case).
 type readResult struct {
@@ -50,7 +55,10 @@ func (r *bgReader) run() {
 			n, err := r.conn.Read(r.buf)
 			data = append(data, r.buf[:n]...)
 			if err != nil {
-				r.data = data
+				r.data = nil
+				if cap(data) <= maxKeptRead {
+					r.data = data // reused at the next flush
+				}
 				r.done <- readResult{data, err}
 				break
 			}
