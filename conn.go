@@ -26,6 +26,9 @@ type conn struct {
 	tx      tx
 	// state is who holds the connection between calls (holder.go).
 	state connState
+	// mux is set when the Connector multiplexes (multiplex=N): core is
+	// then nil until a session pins a server connection (mux_conn.go).
+	mux *muxSession
 }
 
 // BusyError is returned when a command is started on a connection that
@@ -79,6 +82,9 @@ func force(ctx context.Context) cache.Force {
 // begin checks that a command may start and watches ctx for it. Nothing is
 // sent before it returns nil.
 func (c *conn) begin(ctx context.Context, query string) error {
+	if err := c.sessionFor(ctx, query); err != nil {
+		return err
+	}
 	c.core.watch.settle()
 	if c.core.broken != nil {
 		return driver.ErrBadConn
@@ -105,6 +111,9 @@ func (c *conn) endOp() {
 // an error before the first row is its error. A query without arguments holding several
 // statements runs with the simple protocol (see rows).
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.sharedPath(query) {
+		return c.queryShared(ctx, query, args)
+	}
 	if err := c.begin(ctx, query); err != nil {
 		return nil, err
 	}
@@ -133,6 +142,9 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 // ExecContext runs a statement and returns the number of rows it
 // affected. LastInsertId is not supported: use RETURNING.
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.sharedPath(query) {
+		return c.execShared(ctx, query, args)
+	}
 	if err := c.begin(ctx, query); err != nil {
 		return nil, err
 	}
@@ -159,9 +171,17 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 // it working behind a pooler in transaction mode.
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	if sqltext.Classify(query, false).CopyIn {
+		if err := c.session(ctx, true); err != nil {
+			return nil, err
+		}
 		return &copyStmt{c: c, sql: query}, nil // lib/pq's COPY idiom (copy_stmt.go)
 	}
 	s := &stmt{c: c, serverStmt: serverStmt{sql: query, params: -1}}
+	if c.mux != nil {
+		// Multiplexed: the statement may run on any server connection,
+		// each preparing it automatically (see stmt).
+		return s, nil
+	}
 	if c.core.cfg.PrepareThreshold == PrepareNone || c.core.stmts.Disabled() || sqltext.MultipleStatements(query) {
 		return s, nil
 	}
@@ -202,6 +222,9 @@ func (c *conn) Begin() (driver.Tx, error) {
 // (errors.Is(err, context.DeadlineExceeded) holds, as with pgx), or the
 // server's or the network's error.
 func (c *conn) Ping(ctx context.Context) error {
+	if c.mux != nil && c.mux.m == nil {
+		return c.pingShared(ctx)
+	}
 	if err := c.begin(ctx, ""); err != nil {
 		return err
 	}
@@ -222,6 +245,9 @@ func (c *conn) Ping(ctx context.Context) error {
 // connection, or one whose server went away meanwhile, reports
 // driver.ErrBadConn so the pool drops it.
 func (c *conn) ResetSession(ctx context.Context) error {
+	if c.mux != nil && c.mux.m == nil {
+		return nil
+	}
 	c.core.watch.settle()
 	if c.core.broken != nil {
 		return driver.ErrBadConn
@@ -263,8 +289,17 @@ func (c *conn) ResetSession(ctx context.Context) error {
 // ResetSession looks at its socket.
 const idleCheckAfter = time.Millisecond
 
-// IsValid reports whether the connection can be reused.
-func (c *conn) IsValid() bool { return c.core.broken == nil }
+// IsValid reports whether the connection can be reused. database/sql
+// calls it when it takes the connection back, which ends a multiplexed
+// connection's session: the server connection it pinned is shared again
+// (a broken one is dropped), and the database/sql connection stays valid.
+func (c *conn) IsValid() bool {
+	if c.mux != nil {
+		c.endSession()
+		return true
+	}
+	return c.core.broken == nil
+}
 
 // CheckNamedValue accepts the argument types the driver encodes (see
 // encode_text.go), calling driver.Valuer itself, and converts the rest as
@@ -306,8 +341,26 @@ type badArg struct{ err error }
 // argument again.
 func (b badArg) Value() (driver.Value, error) { return nil, b.err }
 
-// Close closes the connection (Terminate, then the socket).
-func (c *conn) Close() error { return c.core.close() }
+// Close closes the connection (Terminate, then the socket). A
+// multiplexed connection gives its pinned server connection back, or
+// closes it when something is still in progress on it.
+func (c *conn) Close() error {
+	if c.mux != nil {
+		if m := c.mux.m; m != nil {
+			if c.state.holder != holdNone {
+				c.core.fail(errClosedBusy)
+			}
+			c.state = connState{}
+			c.endSession()
+		}
+		return nil
+	}
+	return c.core.close()
+}
+
+// errClosedBusy breaks a pinned server connection closed with work in
+// progress: it is not shared again.
+var errClosedBusy = errors.New("pgpipe: connection closed with a command in progress")
 
 // rowsClosed frees the connection held by r.
 func (c *conn) rowsClosed(r *rows) {
@@ -317,6 +370,7 @@ func (c *conn) rowsClosed(r *rows) {
 // reset readies the reused rows for a new query.
 func (r *rows) reset(c *conn, query string) {
 	r.c = c
+	r.decoder = c.core
 	r.res.reset(query)
 	r.simple, r.finished, r.closed, r.span = false, false, false, nil
 	r.ahead, r.errReported = false, false

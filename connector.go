@@ -132,6 +132,12 @@ type Config struct {
 	// CancelRequest and finish the query before it closes the connection
 	// instead. Default 5s.
 	CancelGrace time.Duration
+	// Multiplex is multiplex: when above 0, the connections database/sql
+	// opens share at most this many server connections, and statements
+	// from different callers are pipelined onto them (see the package
+	// documentation, "Multiplexing"). 0, the default, gives every
+	// database/sql connection a server connection of its own.
+	Multiplex int
 
 	// Trace is trace: where to write a protocol trace in libpq's PQtrace
 	// format ("stderr", "stdout", or a file path, appended to); empty
@@ -222,6 +228,7 @@ func (cfg *Config) traceWriter() (io.Writer, error) {
 // pool: sql.OpenDB(connector).
 type Connector struct {
 	cfg *Config
+	mux *muxPool // multiplex > 0
 }
 
 // NewConnector parses dsn (see [ParseDSN]) into a Connector.
@@ -248,16 +255,30 @@ func NewConnectorConfig(cfg *Config) (*Connector, error) {
 		return nil, &DSNError{Keyword: "prepared_max", Err: errors.New("must be at least 1")}
 	case cfg.CancelGrace < 0:
 		return nil, &DSNError{Keyword: "cancel_grace", Err: errors.New("must not be negative")}
+	case cfg.Multiplex < 0:
+		return nil, &DSNError{Keyword: "multiplex", Err: errors.New("must be 0 (off) or more")}
 	}
 	c := *cfg
 	c.Hosts = append([]Host(nil), cfg.Hosts...)
 	c.pool = &poolState{}
-	return &Connector{cfg: &c}, nil
+	cn := &Connector{cfg: &c}
+	if c.Multiplex > 0 {
+		cn.mux = newMuxPool(cn.cfg, c.Multiplex)
+	}
+	return cn, nil
 }
 
 // Connect opens one connection. It honours ctx and connect_timeout, tries
 // the hosts as the Config says, and never returns driver.ErrBadConn.
 func (cn *Connector) Connect(ctx context.Context) (driver.Conn, error) {
+	if cn.mux != nil {
+		// A connection of database/sql's pool; server connections are
+		// opened when a statement needs one.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return &conn{mux: &muxSession{p: cn.mux}}, nil
+	}
 	ct, _ := cn.cfg.Tracer.(ConnectTracer)
 	var start time.Time
 	if ct != nil {
@@ -276,6 +297,16 @@ func (cn *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 		return nil, err
 	}
 	return &conn{core: c}, nil
+}
+
+// Close closes the server connections a multiplexing Connector shares;
+// those pinned by a session close when it ends. database/sql's DB.Close
+// calls it.
+func (cn *Connector) Close() error {
+	if cn.mux != nil {
+		return cn.mux.close()
+	}
+	return nil
 }
 
 // Driver returns the pgpipe [Driver].

@@ -81,6 +81,10 @@ type core struct {
 	// reader drains the socket while a pipeline or COPY flush writes;
 	// nil until the first such flush (bgreader.go).
 	reader *bgReader
+	// interrupted is set on a multiplexed connection's core (mux.go): a
+	// read that fails with a passed deadline reports errInterrupted when
+	// it returns true, the owner having been woken to write.
+	interrupted func() bool
 
 	// Outgoing message scratch, reused for every command; pgproto3 copies
 	// them into its buffer on Send.
@@ -488,6 +492,9 @@ func (c *core) restoreDeadline() { c.watch.clearReadDeadline() }
 func (c *core) readFailed(err error) error {
 	if c.broken != nil {
 		return c.broken
+	}
+	if c.interrupted != nil && errors.Is(err, os.ErrDeadlineExceeded) && c.interrupted() {
+		return errInterrupted
 	}
 	if cerr := c.watch.err(); cerr != nil {
 		err = cerr

@@ -45,7 +45,7 @@ func FuzzResultDecoder(f *testing.F) {
 			n := int(data[0]) % (len(data))
 			values[i], data = data[1:1+n], data[1+n:]
 		}
-		r := &rows{c: &conn{core: c}}
+		r := &rows{c: &conn{core: c}, decoder: c}
 		r.res.cols = cols
 		dest := make([]driver.Value, len(cols))
 		for _, loc := range []*time.Location{nil, time.UTC} {

@@ -17,9 +17,15 @@ func init() {
 }
 
 // Open opens one connection. database/sql calls OpenConnector instead, so
-// the DSN is parsed once per pool rather than once per connection.
+// the DSN is parsed once per pool rather than once per connection. A
+// connection opened alone has nobody to share with: multiplex is ignored.
 func (d *Driver) Open(dsn string) (driver.Conn, error) {
-	cn, err := d.OpenConnector(dsn)
+	cfg, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Multiplex = 0
+	cn, err := NewConnectorConfig(cfg)
 	if err != nil {
 		return nil, err
 	}

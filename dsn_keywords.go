@@ -93,6 +93,7 @@ var keywords = []keyword{
 	{name: "disable_prepared_binary_result", doc: "lib/pq's keyword: checked (a boolean) and ignored", field: field{set: checkBool}},
 	{name: "trace", pgpipe: true, doc: "protocol trace in libpq's PQtrace format: stderr, stdout or a file path (appended to); empty: off", field: stringField(func(c *Config) *string { return &c.Trace })},
 	{name: "trace_regress", pgpipe: true, def: "0", doc: "1: the trace leaves out timestamps and values that change between runs (libpq's regress mode)", field: boolField(func(c *Config) *bool { return &c.TraceRegress })},
+	{name: "multiplex", pgpipe: true, def: "0", doc: "share at most this many server connections among all the connections database/sql opens, pipelining statements of different callers onto them; 0: off (see Multiplexing)", field: intField(func(c *Config) *int { return &c.Multiplex }, 0)},
 	{name: "cancel_grace", pgpipe: true, def: "5s", doc: "after a cancelled query, how long to wait for the server to finish it before closing the connection (a Go duration or seconds)", field: durationField(func(c *Config) *time.Duration { return &c.CancelGrace }, false)},
 	{name: "timezone", env: "PGTZ", server: true, doc: "server setting TimeZone (PGTZ=default sends nothing)"},
 	{name: "datestyle", env: "PGDATESTYLE", server: true, doc: "server setting DateStyle: only its field order (DMY, MDY, YMD) is kept, as pgpipe reads dates in the ISO style (PGDATESTYLE=default sends nothing)"},

@@ -73,7 +73,12 @@ func (c *core) keepNotification(n Notification) {
 
 // DroppedNotifications returns how many notifications this connection
 // dropped because MaxPendingNotifications were waiting to be taken.
-func (c *conn) DroppedNotifications() uint64 { return c.core.notifications.dropped }
+func (c *conn) DroppedNotifications() uint64 {
+	if !c.pinned() {
+		return 0
+	}
+	return c.core.notifications.dropped
+}
 
 // WaitForNotification returns the oldest notification the connection
 // received, waiting for one if none is pending, until ctx ends. Through

@@ -78,6 +78,9 @@ func (c *conn) conn() *conn { return c }
 
 // StatementStats returns the connection's prepared-statement counters.
 func (c *conn) StatementStats() StatementStats {
+	if !c.pinned() {
+		return StatementStats{}
+	}
 	s := c.core.stmts.Stats()
 	return StatementStats{
 		Prepared: s.Prepared, Hits: s.Hits, Prepares: s.Prepares,
@@ -87,10 +90,20 @@ func (c *conn) StatementStats() StatementStats {
 }
 
 // ServerParam returns a ParameterStatus value the server reported.
-func (c *conn) ServerParam(name string) string { return c.core.params[name] }
+func (c *conn) ServerParam(name string) string {
+	if !c.pinned() {
+		return ""
+	}
+	return c.core.params[name]
+}
 
 // BackendPID returns the backend process ID from BackendKeyData.
-func (c *conn) BackendPID() uint32 { return c.core.key.pid }
+func (c *conn) BackendPID() uint32 {
+	if !c.pinned() {
+		return 0
+	}
+	return c.core.key.pid
+}
 
 // errNotPgpipe is returned by the helpers when a *sql.Conn belongs to
 // another driver.
@@ -119,7 +132,11 @@ func Stats(sc *sql.Conn) (StatementStats, error) {
 }
 
 // Trace starts or (with a nil w) stops the protocol trace.
-func (c *conn) Trace(w io.Writer, regress bool) { c.core.trace(w, regress) }
+func (c *conn) Trace(w io.Writer, regress bool) {
+	if c.pinned() {
+		c.core.trace(w, regress)
+	}
+}
 
 // trace sets pgproto3's tracer, which writes libpq's PQtrace format.
 func (c *core) trace(w io.Writer, regress bool) {

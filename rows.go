@@ -23,11 +23,14 @@ import (
 // reached with NextResultSet. Statements that return no rows are run and
 // skipped.
 type rows struct {
-	c      *conn
-	res    result
-	box    boxer
-	span   *traceSpan // nil without a tracer
-	simple bool       // a simple-protocol query: several result sets possible
+	c *conn
+	// decoder is the core whose session the values are decoded for (its
+	// TimeZone): c.core, or the shared connection that read them.
+	decoder *core
+	res     result
+	box     boxer
+	span    *traceSpan // nil without a tracer
+	simple  bool       // a simple-protocol query: several result sets possible
 	// finished is set once ReadyForQuery was read: the connection is free.
 	finished bool
 	closed   bool
@@ -154,7 +157,7 @@ func (r *rows) finish() {
 
 // decode converts one DataRow's values.
 func (r *rows) decode(values [][]byte, dest []driver.Value) error {
-	return r.c.core.decodeRow(&r.box, r.res.cols, values, dest)
+	return r.decoder.decodeRow(&r.box, r.res.cols, values, dest)
 }
 
 // decodeRow converts one DataRow's values into dest, each in the format

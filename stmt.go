@@ -30,6 +30,9 @@ func (s *stmt) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.c.mux != nil {
+		return nil // never prepared explicitly
+	}
 	if s.c.core.broken == nil {
 		s.c.core.closeStmt(&s.serverStmt)
 	}
@@ -39,6 +42,9 @@ func (s *stmt) Close() error {
 // ExecContext runs the statement.
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	c := s.c
+	if c.mux != nil {
+		return c.ExecContext(ctx, s.sql, args)
+	}
 	if err := c.begin(ctx, s.sql); err != nil {
 		return nil, err
 	}
@@ -57,6 +63,9 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 // QueryContext runs the statement and returns its rows.
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	c := s.c
+	if c.mux != nil {
+		return c.QueryContext(ctx, s.sql, args)
+	}
 	if err := c.begin(ctx, s.sql); err != nil {
 		return nil, err
 	}

@@ -67,7 +67,11 @@ type traceSpan struct {
 
 // startTrace begins tracing a statement, or returns nil without a tracer.
 func (c *core) startTrace(ctx context.Context, q TraceQuery) *traceSpan {
-	t := c.cfg.Tracer
+	return startTrace(c.cfg.Tracer, ctx, q)
+}
+
+// startTrace starts the span of one statement for t; nil when t is nil.
+func startTrace(t QueryTracer, ctx context.Context, q TraceQuery) *traceSpan {
 	if t == nil {
 		return nil
 	}

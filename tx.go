@@ -24,6 +24,9 @@ type tx struct {
 // PostgreSQL itself. Other levels (WriteCommitted, Snapshot,
 // Linearizable) are an error.
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if err := c.session(ctx, false); err != nil {
+		return nil, err
+	}
 	if c.core.broken != nil {
 		return nil, driver.ErrBadConn
 	}
@@ -72,6 +75,7 @@ func beginSQL(opts driver.TxOptions) (string, error) {
 // ErrTxRolledBack and the statement's error. The transaction is over
 // either way.
 func (t *tx) Commit() error {
+	defer t.c.txEnded()
 	core := t.c.core
 	if core.txn.dropDeferred() {
 		return nil
@@ -93,6 +97,7 @@ func (t *tx) Commit() error {
 
 // Rollback rolls the transaction back.
 func (t *tx) Rollback() error {
+	defer t.c.txEnded()
 	core := t.c.core
 	if core.txn.dropDeferred() {
 		return nil

@@ -1,0 +1,237 @@
+package integration_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pgpipe/pgpipe"
+)
+
+// openMux opens a *sql.DB whose connections share n server connections.
+func openMux(t testing.TB, n, maxOpen int, settings ...string) *sql.DB {
+	t.Helper()
+	db := openDB(t, append([]string{fmt.Sprintf("multiplex=%d", n)}, settings...)...)
+	db.SetMaxOpenConns(maxOpen)
+	db.SetMaxIdleConns(maxOpen)
+	return db
+}
+
+// TestMultiplexSharesFewServerConnections: 32 goroutines through 32
+// database/sql connections run point queries on 2 server connections;
+// every caller gets its own result.
+func TestMultiplexSharesFewServerConnections(t *testing.T) {
+	db := openMux(t, 2, 32)
+	var (
+		mu   sync.Mutex
+		pids = map[int]bool{}
+		wg   sync.WaitGroup
+	)
+	errs := make(chan error, 32)
+	for g := 0; g < 32; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				want := g*1000 + i
+				var got, pid int
+				var text string
+				err := db.QueryRow("SELECT $1::int, pg_backend_pid(), $2::text", want, fmt.Sprint("v", want)).Scan(&got, &pid, &text)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if got != want || text != fmt.Sprint("v", want) {
+					errs <- fmt.Errorf("caller %d got %d %q, want %d", g, got, text, want)
+					return
+				}
+				mu.Lock()
+				pids[pid] = true
+				mu.Unlock()
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if len(pids) > 2 {
+		t.Errorf("%d server connections served the statements, want at most 2", len(pids))
+	}
+}
+
+// TestMultiplexErrorsStayWithTheirStatement: statements that fail and
+// statements that succeed interleave on one server connection; each
+// caller sees its own outcome.
+func TestMultiplexErrorsStayWithTheirStatement(t *testing.T) {
+	db := openMux(t, 1, 16)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				var n int
+				err := db.QueryRow("SELECT 10 / $1::int", (g+i)%2).Scan(&n)
+				var pgErr *pgpipe.Error
+				switch {
+				case (g+i)%2 == 0 && !(errors.As(err, &pgErr) && pgErr.Code == "22012"):
+					errs <- fmt.Errorf("division by zero: got %v", err)
+					return
+				case (g+i)%2 == 1 && (err != nil || n != 10):
+					errs <- fmt.Errorf("10/1: got %d, %v", n, err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestMultiplexSessionState: a statement that changes the session pins a
+// server connection for its database/sql connection, which keeps the
+// setting; others never see it, and it is gone once the connection went
+// back to the pool.
+func TestMultiplexSessionState(t *testing.T) {
+	db := openMux(t, 1, 4)
+	ctx := context.Background()
+	sc, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.ExecContext(ctx, "SET application_name = 'pinned_session'"); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	if err := sc.QueryRowContext(ctx, "SELECT current_setting('application_name')").Scan(&name); err != nil || name != "pinned_session" {
+		t.Fatalf("the session's own setting: %q, %v", name, err)
+	}
+	// With multiplex=1 the only server connection is pinned: another
+	// caller waits for it, and must then not see the setting.
+	got := make(chan string, 1)
+	go func() {
+		var other string
+		err := db.QueryRow("SELECT current_setting('application_name')").Scan(&other)
+		if err != nil {
+			other = err.Error()
+		}
+		got <- other
+	}()
+	if err := sc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if other := <-got; other == "pinned_session" {
+		t.Errorf("another caller saw the pinned session's setting")
+	}
+}
+
+// TestMultiplexTransactions: transactions pin a server connection until
+// they end; shared statements meanwhile do not see their writes, and
+// rolled-back work is gone.
+func TestMultiplexTransactions(t *testing.T) {
+	db := openMux(t, 2, 8)
+	table := newTable(t, db, "id int")
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("INSERT INTO "+table+" VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("outside the transaction: %d rows, %v", n, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	tx, err = db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("INSERT INTO "+table+" VALUES (2)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var sum int
+	if err := db.QueryRow("SELECT count(*), coalesce(sum(id), 0) FROM "+table).Scan(&n, &sum); err != nil || n != 1 || sum != 2 {
+		t.Fatalf("after rollback and commit: %d rows summing to %d, %v", n, sum, err)
+	}
+}
+
+// TestMultiplexRowsOpenWhileExec: the common loop that runs statements
+// while a query's rows are open does not wait on its own result, even
+// with one server connection.
+func TestMultiplexRowsOpenWhileExec(t *testing.T) {
+	db := openMux(t, 1, 4)
+	table := newTable(t, db, "id int")
+	rows, err := db.Query("SELECT g FROM generate_series(1, 500) g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	count := 0
+	for rows.Next() {
+		var id int
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("INSERT INTO "+table+" VALUES ($1)", id); err != nil {
+			t.Fatal(err)
+		}
+		count++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil || n != 500 || count != 500 {
+		t.Fatalf("read %d rows, inserted %d, %v", count, n, err)
+	}
+}
+
+// TestMultiplexPreparedStatements: db.Prepare works with multiplex on:
+// the statement runs on whichever server connection, prepared there
+// automatically.
+func TestMultiplexPreparedStatements(t *testing.T) {
+	db := openMux(t, 2, 8, "prepare_threshold=0")
+	st, err := db.Prepare("SELECT $1::int + 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				var n int
+				if err := st.QueryRow(g*100 + i).Scan(&n); err != nil || n != g*100+i+1 {
+					errs <- fmt.Errorf("got %d, %v", n, err)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+var _ = strings.Contains

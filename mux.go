@@ -1,0 +1,695 @@
+package pgpipe
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pgpipe/pgpipe/internal/cache"
+)
+
+// Multiplexing (multiplex=N): the database/sql connections of one
+// Connector share at most N server connections.
+//
+// A statement that leaves nothing behind in the session (sqltext.Shareable)
+// is a request: its caller appends it to the pending list of the shared
+// server connection with the fewest requests (mconn.submit) and waits for
+// its result. Each shared connection has a goroutine of its own, its owner
+// (mconn.run), the only one that touches its core: it writes every pending
+// request (Parse, Bind, Execute and a Sync each, so an error affects only
+// its own statement), and reads the replies, which the core matches to
+// their results in order; a request is done at its ReadyForQuery. A
+// caller that submits while the owner waits in a read interrupts the read
+// (a read deadline in the past), so a statement goes out without waiting
+// for the replies to the ones ahead of it. There are N owners and no
+// goroutine that all traffic passes through.
+//
+// A database/sql connection that needs a session (a transaction, Raw, a
+// statement that is not shareable) takes a server connection out of the
+// shared set (pin) and keeps it until the session ends (unpin): at once
+// after a transaction without session statements, otherwise when
+// database/sql takes the connection back (IsValid), after DISCARD ALL.
+//
+// States of an mconn (mode): shared (its owner runs), reserved (a pin
+// waits for it: nothing new is routed to it, and its owner hands it over
+// once it has no request left), pinned (one database/sql connection uses
+// its core directly; no owner), gone (broken or closed).
+
+// muxPool holds the server connections of a Connector with multiplex on.
+type muxPool struct {
+	cfg  *Config
+	size int
+
+	mu      sync.Mutex
+	conns   []*mconn // open server connections, shared or pinned
+	opening int      // connections being opened, counted against size
+	closed  bool
+	// changed is closed, and replaced, whenever a waiter may find what it
+	// waits for: a connection freed, drained, lost, or the pool closed.
+	changed chan struct{}
+}
+
+type muxMode uint8
+
+const (
+	muxShared muxMode = iota
+	muxReserved
+	muxPinned
+	muxGone
+)
+
+// mconn is one server connection of a muxPool.
+type mconn struct {
+	p    *muxPool
+	core *core
+
+	mu      sync.Mutex
+	mode    muxMode
+	pending []*mreq // submitted, not yet written
+	sent    []*mreq // written, in wire order, until their ReadyForQuery
+	// reading is set while the owner waits in a read; interrupted once a
+	// submitter set the read deadline to wake it.
+	reading, interrupted bool
+	// cancelling is an abandoned request that was the last one written:
+	// nothing more is written until it ended and the CancelRequest sent
+	// for it was answered, so the cancel cannot reach another caller's
+	// statement. cancelSent and cancelDone follow that CancelRequest.
+	cancelling             *mreq
+	cancelSent, cancelDone bool
+	// wake tells the owner that something changed (cap 1).
+	wake chan struct{}
+	// handed is closed when a reserved connection's owner stopped.
+	handed chan struct{}
+}
+
+// mreq is one statement of a caller on a shared connection.
+type mreq struct {
+	ctx      context.Context
+	res      result
+	args     []driver.NamedValue
+	force    cache.Force
+	describe bool
+	// done receives once the request ended: written and answered up to
+	// its ReadyForQuery, or failed (err).
+	done chan struct{}
+	err  error
+	// abandoned: the caller's context ended after the request was
+	// written; its result is dropped when it arrives.
+	abandoned bool
+	retried   bool
+}
+
+func newMuxPool(cfg *Config, size int) *muxPool {
+	return &muxPool{cfg: cfg, size: size, changed: make(chan struct{})}
+}
+
+// notify wakes every waiter of the pool; p.mu is held.
+func (p *muxPool) notify() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+var errPoolClosed = errors.New("pgpipe: the connector was closed")
+
+// wait releases p.mu until something changes or ctx ends, then takes it
+// again.
+func (p *muxPool) wait(ctx context.Context) error {
+	ch := p.changed
+	p.mu.Unlock()
+	defer p.mu.Lock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// open connects one more server connection (p.mu held, released while
+// connecting; p.opening counted it).
+func (p *muxPool) open(ctx context.Context, mode muxMode) (*mconn, error) {
+	p.opening++
+	p.mu.Unlock()
+	c, err := connect(ctx, p.cfg)
+	p.mu.Lock()
+	p.opening--
+	if err != nil {
+		p.notify()
+		return nil, err
+	}
+	m := &mconn{p: p, core: c, mode: mode, wake: make(chan struct{}, 1)}
+	if p.closed {
+		c.close()
+		return nil, errPoolClosed
+	}
+	p.conns = append(p.conns, m)
+	if mode == muxShared {
+		go m.run()
+	}
+	p.notify()
+	return m, nil
+}
+
+// route returns the shared connection a new request goes to: one with no
+// request in flight, else a new one while fewer than size are open, else
+// the one with the fewest requests (a slow statement then delays as few
+// others as possible). It waits while every connection is pinned.
+func (p *muxPool) route(ctx context.Context) (*mconn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		if p.closed {
+			return nil, errPoolClosed
+		}
+		var best *mconn
+		bestLoad := 0
+		for _, m := range p.conns {
+			if load, ok := m.shareLoad(); ok && (best == nil || load < bestLoad) {
+				best, bestLoad = m, load
+			}
+		}
+		if best != nil && bestLoad == 0 {
+			return best, nil
+		}
+		if len(p.conns)+p.opening < p.size {
+			return p.open(ctx, muxShared)
+		}
+		if best != nil {
+			return best, nil
+		}
+		if err := p.wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// shareLoad reports how many requests m holds, and whether it takes new
+// ones (shared and not waiting to send a cancel).
+func (m *mconn) shareLoad() (int, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.pending) + len(m.sent), m.mode == muxShared && m.cancelling == nil
+}
+
+// pin takes a server connection out of the shared set for one session: an
+// idle shared one, a new one, or the least busy shared one once its owner
+// has written and read everything it holds.
+func (p *muxPool) pin(ctx context.Context) (*mconn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		if p.closed {
+			return nil, errPoolClosed
+		}
+		var best *mconn
+		bestLoad := 0
+		for _, m := range p.conns {
+			if load, ok := m.shareLoad(); ok && (best == nil || load < bestLoad) {
+				best, bestLoad = m, load
+			}
+		}
+		if best == nil && len(p.conns)+p.opening < p.size {
+			return p.open(ctx, muxPinned)
+		}
+		if best != nil {
+			if m, err := p.takeOver(ctx, best); m != nil || err != nil {
+				return m, err
+			}
+			continue
+		}
+		if err := p.wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// takeOver reserves m and waits (p.mu released) until its owner handed
+// it over. It returns nil, nil when m was lost meanwhile.
+func (p *muxPool) takeOver(ctx context.Context, m *mconn) (*mconn, error) {
+	m.mu.Lock()
+	m.mode = muxReserved
+	m.handed = make(chan struct{})
+	handed := m.handed
+	m.mu.Unlock()
+	m.poke()
+	p.mu.Unlock()
+	var err error
+	select {
+	case <-handed:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	p.mu.Lock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.mode == muxGone:
+		return nil, err
+	case err != nil:
+		// Given up: the connection goes back to sharing. Its owner may
+		// have stopped already.
+		select {
+		case <-handed:
+			m.mode = muxShared
+			go m.run()
+		default:
+			m.mode = muxShared
+		}
+		m.pokeLocked()
+		return nil, err
+	}
+	m.mode = muxPinned
+	return m, nil
+}
+
+// unpin ends a session on m. A connection that broke or was left inside a
+// transaction block is closed; one whose session was changed is reset
+// with DISCARD ALL first (off the caller's goroutine); then it is shared
+// again.
+func (p *muxPool) unpin(m *mconn, dirty bool) {
+	c := m.core
+	if c.broken != nil || !c.txn.serverIdle() {
+		p.drop(m)
+		return
+	}
+	if !dirty {
+		p.share(m)
+		return
+	}
+	go func() {
+		res := &c.internalRes
+		res.reset("DISCARD ALL")
+		res.discard = true
+		if err := c.execSimple(res); err != nil || res.err != nil || c.broken != nil {
+			p.drop(m)
+			return
+		}
+		p.share(m)
+	}()
+}
+
+// share puts a pinned connection back in the shared set.
+func (p *muxPool) share(m *mconn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		m.mode = muxGone
+		p.conns = slices.DeleteFunc(p.conns, func(x *mconn) bool { return x == m })
+		m.core.close()
+		return
+	}
+	m.mu.Lock()
+	m.mode = muxShared
+	m.mu.Unlock()
+	go m.run()
+	p.notify()
+}
+
+// drop closes m and forgets it.
+func (p *muxPool) drop(m *mconn) {
+	p.mu.Lock()
+	m.mu.Lock()
+	m.mode = muxGone
+	m.mu.Unlock()
+	p.conns = slices.DeleteFunc(p.conns, func(x *mconn) bool { return x == m })
+	p.notify()
+	p.mu.Unlock()
+	m.core.close()
+}
+
+// close closes the shared connections; pinned ones close when their
+// session ends.
+func (p *muxPool) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	for _, m := range p.conns {
+		m.mu.Lock()
+		if m.mode != muxPinned {
+			m.mode = muxGone
+			m.pokeLocked()
+		}
+		m.mu.Unlock()
+	}
+	p.notify()
+	return nil
+}
+
+// poke wakes m's owner.
+func (m *mconn) poke() {
+	m.mu.Lock()
+	m.pokeLocked()
+	m.mu.Unlock()
+}
+
+// pokeLocked wakes m's owner, out of a read if it waits in one; m.mu is
+// held.
+func (m *mconn) pokeLocked() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+	if m.reading && !m.interrupted {
+		m.interrupted = true
+		_ = m.core.netConn.SetReadDeadline(time.Now())
+	}
+}
+
+// submit hands r to m's owner. It reports false when m no longer takes
+// requests (the caller routes again).
+func (m *mconn) submit(r *mreq) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mode != muxShared {
+		return false
+	}
+	m.pending = append(m.pending, r)
+	m.pokeLocked()
+	return true
+}
+
+// abandon is called when r's caller stops waiting (its context ended). A
+// request not yet written is dropped: nothing ran. A written one keeps
+// its place and its result is dropped when it arrives; when it is the
+// last one written, the owner writes nothing more until it sent a
+// CancelRequest for it and the server answered.
+func (m *mconn) abandon(r *mreq) abandonment {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if i := slices.Index(m.pending, r); i >= 0 {
+		m.pending = slices.Delete(m.pending, i, i+1)
+		return abandonUnsent
+	}
+	if !slices.Contains(m.sent, r) {
+		return abandonEnded // its done is (or will be) signalled
+	}
+	r.abandoned = true
+	if m.cancelling == nil && m.sent[len(m.sent)-1] == r {
+		m.cancelling, m.cancelSent, m.cancelDone = r, false, false
+		m.pokeLocked()
+	}
+	return abandonSent
+}
+
+// abandonment is what abandon found.
+type abandonment uint8
+
+const (
+	abandonUnsent abandonment = iota // dropped before it was written: nothing ran
+	abandonSent                      // written: it may run; its result is dropped
+	abandonEnded                     // it ended before the caller gave up
+)
+
+// run is the owner's goroutine: it writes pending requests and reads
+// replies until the connection is reserved and empty, or lost.
+func (m *mconn) run() {
+	c := m.core
+	c.interrupted = m.takeInterrupt
+	for {
+		batch, stop := m.next()
+		if stop {
+			return
+		}
+		if err := m.write(batch); err != nil {
+			m.lost(err)
+			return
+		}
+		if err := m.read(); err != nil {
+			m.lost(err)
+			return
+		}
+	}
+}
+
+// next waits until the owner has something to do and returns the pending
+// requests it may write now; stop when the owner must stop (the
+// connection is reserved and holds no request, or is gone).
+func (m *mconn) next() (batch []*mreq, stop bool) {
+	for {
+		m.mu.Lock()
+		m.maybeCancelLocked()
+		switch {
+		case m.mode == muxGone:
+			m.mu.Unlock()
+			m.lost(errPoolClosed)
+			return nil, true
+		case m.mode == muxReserved && len(m.pending) == 0 && len(m.sent) == 0 && m.cancelling == nil:
+			close(m.handed)
+			m.mu.Unlock()
+			return nil, true
+		case m.cancelling == nil && len(m.pending) > 0:
+			batch = append(batch, m.pending...)
+			clear(m.pending)
+			m.pending = m.pending[:0]
+			m.sent = append(m.sent, batch...)
+			m.mu.Unlock()
+			return batch, false
+		case len(m.sent) > 0:
+			m.mu.Unlock()
+			return nil, false
+		}
+		m.mu.Unlock()
+		<-m.wake
+	}
+}
+
+// maybeCancelLocked sends the CancelRequest for the abandoned request
+// once it is the only one left on the server, and ends the cancelling
+// state once both it and its request ended; m.mu is held.
+func (m *mconn) maybeCancelLocked() {
+	r := m.cancelling
+	if r == nil {
+		return
+	}
+	ended := !slices.Contains(m.sent, r)
+	switch {
+	case ended && (!m.cancelSent || m.cancelDone):
+		m.cancelling = nil
+	case !ended && !m.cancelSent && m.sent[0] == r:
+		m.cancelSent = true
+		go func() {
+			_, _ = m.core.key.sendCancel(m.p.cfg.CancelGrace, func() bool {
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				return slices.Contains(m.sent, r)
+			})
+			m.mu.Lock()
+			m.cancelDone = true
+			m.pokeLocked()
+			m.mu.Unlock()
+		}()
+	}
+}
+
+// write queues the batch's statements, each with its Sync, and flushes.
+// A request whose arguments cannot be encoded, or whose caller gave up
+// before it was written, ends without being sent.
+func (m *mconn) write(batch []*mreq) error {
+	c := m.core
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			m.finish(r, err)
+			continue
+		}
+		if anyTypeDependent(r.args) {
+			queued, err := m.learn(r)
+			if err != nil {
+				return err
+			}
+			if queued {
+				continue
+			}
+		}
+		if err := c.queueExec(&r.res, r.args, execOpts{force: r.force, describe: r.describe}); err != nil {
+			m.finish(r, err)
+			continue
+		}
+		c.queueSync()
+	}
+	if !c.hasUnsent() {
+		return nil
+	}
+	if c.bufferedBytes() > 32<<10 {
+		// A large write while replies may be coming: the background
+		// reader keeps the server from blocking on its output.
+		return c.flushReading()
+	}
+	return c.flush()
+}
+
+// learn asks the server for the parameter types of r's statement when its
+// arguments' encoding depends on them (learn.go). It runs alone on the
+// connection: the requests written before it are read first. queued
+// reports that learn queued r's execution itself, or ended r.
+func (m *mconn) learn(r *mreq) (queued bool, err error) {
+	c := m.core
+	if _, known := c.paramTypes(r.res.sql, nil); known {
+		return false, nil
+	}
+	if c.hasUnsent() {
+		if err := c.flush(); err != nil {
+			return false, err
+		}
+	}
+	for m.written(r) {
+		if err := m.readOne(); err != nil {
+			return false, err
+		}
+	}
+	parsed, err := c.learnParams(r.res.sql, r.args, nil)
+	if c.broken != nil {
+		return false, c.broken
+	}
+	if err != nil {
+		m.finish(r, err)
+		return true, nil
+	}
+	if !parsed {
+		return false, nil
+	}
+	// The unnamed statement holds the query; the unit stays open for the
+	// execution that binds it.
+	if err := c.queueExec(&r.res, r.args, execOpts{force: r.force, describe: r.describe, parsed: true}); err != nil {
+		m.finish(r, err)
+		return true, c.endUnit()
+	}
+	c.queueSync()
+	return true, nil
+}
+
+// written reports whether requests written before r are still awaited.
+func (m *mconn) written(r *mreq) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sent) > 0 && m.sent[0] != r
+}
+
+// read reads replies until the first request written has ended, or a
+// submitter interrupts the wait.
+func (m *mconn) read() error {
+	for {
+		m.mu.Lock()
+		m.maybeCancelLocked()
+		if len(m.sent) == 0 || len(m.pending) > 0 && m.cancelling == nil {
+			m.mu.Unlock()
+			return nil
+		}
+		m.reading = true
+		m.mu.Unlock()
+		ended, err := m.readOneInterruptible()
+		if err != nil || ended {
+			return err
+		}
+	}
+}
+
+// readOneInterruptible reads one event; a submitter's interrupt is not
+// an error.
+func (m *mconn) readOneInterruptible() (ended bool, err error) {
+	err = m.readOne()
+	m.mu.Lock()
+	m.reading = false
+	intr := m.interrupted
+	m.interrupted = false
+	m.mu.Unlock()
+	if intr {
+		_ = m.core.netConn.SetReadDeadline(time.Time{})
+	}
+	if errors.Is(err, errInterrupted) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// readOne reads one message; at a ReadyForQuery the first request
+// written has ended.
+func (m *mconn) readOne() error {
+	ev, err := m.core.advance(nil)
+	if err != nil {
+		return err
+	}
+	if ev == evSync {
+		m.synced()
+	}
+	return nil
+}
+
+// errInterrupted is what the core's read returns when a submitter woke the
+// owner: pgproto3 keeps the part of a message read so far.
+var errInterrupted = errors.New("pgpipe: internal: read interrupted")
+
+// takeInterrupt reports, for the core's read failing with a deadline,
+// whether a submitter set it, and clears the mark.
+func (m *mconn) takeInterrupt() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.interrupted
+}
+
+// synced ends the first request written: its ReadyForQuery arrived. A
+// request the server lost its statement for, before running anything, is
+// written again unnamed.
+func (m *mconn) synced() {
+	m.mu.Lock()
+	r := m.sent[0]
+	m.sent = m.sent[1:]
+	m.mu.Unlock()
+	c := m.core
+	if res := &r.res; res.err != nil && res.retry && !r.retried && !r.abandoned {
+		c.stmts.Recovered()
+		sql := res.sql
+		res.reset(sql)
+		res.discard = !r.describe
+		r.retried, r.force = true, cache.Never
+		m.mu.Lock()
+		m.pending = append([]*mreq{r}, m.pending...)
+		m.mu.Unlock()
+		return
+	}
+	if r.res.err != nil {
+		r.res.err = c.explainLost(&r.res)
+	}
+	m.finish(r, nil)
+}
+
+// finish ends r; err is a failure of the request itself rather than of
+// its statement.
+func (m *mconn) finish(r *mreq, err error) {
+	m.mu.Lock()
+	m.sent = slices.DeleteFunc(m.sent, func(x *mreq) bool { return x == r })
+	abandoned := r.abandoned
+	m.mu.Unlock()
+	if abandoned {
+		return
+	}
+	r.err = err
+	r.done <- struct{}{}
+}
+
+// lost ends every request of a connection that broke: those not written
+// may run elsewhere (driver.ErrBadConn), the others fail with the error.
+func (m *mconn) lost(err error) {
+	m.mu.Lock()
+	pending, sent := m.pending, m.sent
+	m.pending, m.sent = nil, nil
+	m.mode = muxGone
+	m.mu.Unlock()
+	for _, r := range pending {
+		m.finish(r, driver.ErrBadConn)
+	}
+	for _, r := range sent {
+		m.finish(r, err)
+	}
+	p := m.p
+	p.mu.Lock()
+	p.conns = slices.DeleteFunc(p.conns, func(x *mconn) bool { return x == m })
+	p.notify()
+	p.mu.Unlock()
+	m.core.close()
+}
