@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 
@@ -145,7 +144,7 @@ func TestMultiplexTransactions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec("INSERT INTO "+table+" VALUES (1)"); err != nil {
+	if _, err := tx.Exec("INSERT INTO " + table + " VALUES (1)"); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -159,7 +158,7 @@ func TestMultiplexTransactions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec("INSERT INTO "+table+" VALUES (2)"); err != nil {
+	if _, err := tx.Exec("INSERT INTO " + table + " VALUES (2)"); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -234,4 +233,3 @@ func TestMultiplexPreparedStatements(t *testing.T) {
 	}
 }
 
-var _ = strings.Contains
