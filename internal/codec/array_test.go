@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"database/sql"
@@ -186,11 +186,11 @@ func TestArrayArgumentsNestedAndTooDeep(t *testing.T) {
 		{v: []any{1, []any{2}}, err: "a sub-array ([]interface {}) where an element belongs"},
 		{v: []any{[]any{1}, []any{2, 3}}, err: "ragged"},
 	} {
-		out, err := checkArg(tc.v)
+		out, err := CheckArg(tc.v)
 		if err != nil {
 			t.Fatalf("checkArg(%T): %v", tc.v, err)
 		}
-		buf, _, _, err := appendArg(nil, out)
+		buf, _, _, err := AppendArg(nil, out)
 		switch {
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 			t.Errorf("%#v: got %q, %v; want an error containing %q", tc.v, buf, err, tc.err)
@@ -208,11 +208,11 @@ func FuzzArrayTextRoundTrip(f *testing.F) {
 	f.Add("{", "}", ",")
 	f.Fuzz(func(t *testing.T, a, b, c string) {
 		in := []string{a, b, c}
-		v, err := checkArg(in)
+		v, err := CheckArg(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		text, _, _, err := appendArg(nil, v)
+		text, _, _, err := AppendArg(nil, v)
 		if err != nil {
 			t.Fatal(err)
 		}

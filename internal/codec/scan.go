@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"bytes"
@@ -11,13 +11,13 @@ import (
 	"time"
 )
 
-// convertAssign stores src, a value as Next returns it (nil, int64,
+// ConvertAssign stores src, a value as Next returns it (nil, int64,
 // float64, bool, []byte, string, time.Time), into dest, with the
 // conversions database/sql's Rows.Scan applies, so that rows read through
 // pgpipe's extensions (a pipeline, COPY TO as rows) scan as rows read
 // through database/sql do. A []byte src is copied unless dest is
 // *sql.RawBytes.
-func convertAssign(dest, src any) error {
+func ConvertAssign(dest, src any) error {
 	if done, err := assignFast(dest, src); done {
 		return err
 	}
@@ -124,7 +124,7 @@ func assignReflect(dest, src any) error {
 	}
 	if dv.Kind() == reflect.Pointer {
 		dv.Set(reflect.New(dv.Type().Elem()))
-		return convertAssign(dv.Interface(), src)
+		return ConvertAssign(dv.Interface(), src)
 	}
 	sv := reflect.ValueOf(src)
 	if sv.Type().AssignableTo(dv.Type()) {

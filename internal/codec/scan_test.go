@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"database/sql"
@@ -55,7 +55,7 @@ func TestConvertAssignMatchesDatabaseSQL(t *testing.T) {
 		{&ni, int64(3), func() bool { return ni.Valid && ni.Int64 == 3 }},
 		{&raw, []byte("r"), func() bool { return string(raw) == "r" }},
 	} {
-		if err := convertAssign(tc.dest, tc.src); err != nil {
+		if err := ConvertAssign(tc.dest, tc.src); err != nil {
 			t.Errorf("convertAssign(%T, %T %v): %v", tc.dest, tc.src, tc.src, err)
 			continue
 		}
@@ -76,7 +76,7 @@ func TestConvertAssignRejects(t *testing.T) {
 		{&tm, "2024-01-01"},
 		{i, int64(1)},
 	} {
-		if err := convertAssign(tc.dest, tc.src); err == nil {
+		if err := ConvertAssign(tc.dest, tc.src); err == nil {
 			t.Errorf("convertAssign(%T, %T %v) succeeded, want an error", tc.dest, tc.src, tc.src)
 		}
 	}
@@ -86,8 +86,8 @@ func TestConvertAssignCopiesBytes(t *testing.T) {
 	src := []byte("abc")
 	var b []byte
 	var a any
-	_ = convertAssign(&b, src)
-	_ = convertAssign(&a, src)
+	_ = ConvertAssign(&b, src)
+	_ = ConvertAssign(&a, src)
 	src[0] = 'X'
 	if string(b) != "abc" || string(a.([]byte)) != "abc" {
 		t.Fatalf("Scan kept a reference to the read buffer: %q %q", b, a)
