@@ -18,6 +18,7 @@ func TestConvertAssignMatchesDatabaseSQL(t *testing.T) {
 		i8  int8
 		u16 uint16
 		f32 float32
+		f64 float64
 		bo  bool
 		tm  time.Time
 		a   any
@@ -37,6 +38,9 @@ func TestConvertAssignMatchesDatabaseSQL(t *testing.T) {
 		{&s, int64(7), func() bool { return s == "7" }},
 		{&s, now, func() bool { return s == now.Format(time.RFC3339Nano) }},
 		{&b, "z", func() bool { return string(b) == "z" }},
+		{&b, now, func() bool { return string(b) == now.Format(time.RFC3339Nano) }},
+		{&b, nil, func() bool { return b == nil }},
+		{&f64, float64(2.5), func() bool { return f64 == 2.5 }},
 		{&i, int64(42), func() bool { return i == 42 }},
 		{&i, "43", func() bool { return i == 43 }},
 		{&i8, int64(-5), func() bool { return i8 == -5 }},
@@ -46,6 +50,7 @@ func TestConvertAssignMatchesDatabaseSQL(t *testing.T) {
 		{&bo, "t", func() bool { return bo }},
 		{&tm, now, func() bool { return tm.Equal(now) }},
 		{&a, int64(1), func() bool { return a == int64(1) }},
+		{&a, nil, func() bool { return a == nil }},
 		{&p, int64(9), func() bool { return p != nil && *p == 9 }},
 		{&p, nil, func() bool { return p == nil }},
 		{&mi, int64(12), func() bool { return mi == 12 }},
@@ -54,6 +59,8 @@ func TestConvertAssignMatchesDatabaseSQL(t *testing.T) {
 		{&ns, nil, func() bool { return !ns.Valid }},
 		{&ni, int64(3), func() bool { return ni.Valid && ni.Int64 == 3 }},
 		{&raw, []byte("r"), func() bool { return string(raw) == "r" }},
+		{&raw, "s", func() bool { return string(raw) == "s" }},
+		{&raw, nil, func() bool { return raw == nil }},
 	} {
 		if err := ConvertAssign(tc.dest, tc.src); err != nil {
 			t.Errorf("convertAssign(%T, %T %v): %v", tc.dest, tc.src, tc.src, err)
