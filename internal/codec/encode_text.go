@@ -2,16 +2,19 @@ package codec
 
 // This file encodes query arguments for the Bind message.
 //
-// The driver sends every parameter with type OID 0 (unspecified), so the
-// server infers each type from the query. A value must therefore be in a form
-// the input function of any plausible target type accepts: the text format.
+// The server infers each parameter's type from the query: the driver's
+// Parse names no types (OID 0, unspecified) when every argument goes in
+// text, and when one goes in binary it names the statement's parameter
+// types as the server described them, the types the binary values were
+// encoded for (the root's sendExecParse). A value in text must therefore
+// be in a form the input function of any plausible target type accepts.
 // The exceptions: once the parameter types are known, values of a fitting
 // Go type go in binary (encode_param.go); and []byte and time.Duration,
 // whose meaning depends on the type, are encoded for it
-// (encode_typed.go), the types being learned first when unknown (learn.go).
-// Without known types (in a pipeline) a []byte goes in binary as lib/pq
-// sends it: the binary form of bytea is the raw bytes and that of text,
-// varchar and json is the UTF-8 bytes.
+// (encode_typed.go), the types being learned first when unknown (the
+// root's learn.go). Without known types (in a pipeline) a []byte goes in
+// binary as lib/pq sends it, with OID 0: the binary form of bytea is the
+// raw bytes and that of text, varchar and json is the UTF-8 bytes.
 //
 // database/sql hands each argument to CheckArg first (the driver's
 // NamedValueChecker) and, when CheckArg answers driver.ErrSkip, to its own
