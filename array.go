@@ -39,5 +39,18 @@ func Array(a any) interface {
 	sql.Scanner
 	driver.Valuer
 } {
-	return codec.Array(a)
+	return &arrayValue{a: a}
 }
+
+// arrayValue is what Array returns; package codec does the work. It is
+// declared here so that messages naming its type keep naming
+// *pgpipe.arrayValue.
+type arrayValue struct{ a any }
+
+// Value returns the slice (read through a pointer), which the driver
+// sends as an array; a nil slice or pointer is NULL.
+func (a *arrayValue) Value() (driver.Value, error) { return codec.ArrayValue(a.a) }
+
+// Scan parses src, an array in PostgreSQL's text format, into the slice a
+// points to.
+func (a *arrayValue) Scan(src any) error { return codec.ScanArray(a.a, src) }

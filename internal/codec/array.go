@@ -9,22 +9,11 @@ import (
 	"time"
 )
 
-// Array is pgpipe.Array, whose doc says what it accepts: it wraps a Go
-// slice, or a pointer to one, to be scanned from a PostgreSQL array in the
-// text format and sent as an array argument.
-func Array(a any) interface {
-	sql.Scanner
-	driver.Valuer
-} {
-	return &arrayValue{a: a}
-}
-
-type arrayValue struct{ a any }
-
-// Value returns the slice (read through a pointer), which the driver
-// sends as an array; a nil slice or pointer is NULL.
-func (a *arrayValue) Value() (driver.Value, error) {
-	rv := reflect.ValueOf(a.a)
+// ArrayValue is the Value method of pgpipe.Array(a): the slice a is or
+// points to, which the driver sends as an array; a nil slice or pointer is
+// NULL.
+func ArrayValue(a any) (driver.Value, error) {
+	rv := reflect.ValueOf(a)
 	for rv.Kind() == reflect.Pointer {
 		if rv.IsNil() {
 			return nil, nil
@@ -32,7 +21,7 @@ func (a *arrayValue) Value() (driver.Value, error) {
 		rv = rv.Elem()
 	}
 	if rv.Kind() != reflect.Slice {
-		return nil, fmt.Errorf("pgpipe: Array of %T: not a slice", a.a)
+		return nil, fmt.Errorf("pgpipe: Array of %T: not a slice", a)
 	}
 	if rv.IsNil() {
 		return nil, nil
@@ -40,12 +29,13 @@ func (a *arrayValue) Value() (driver.Value, error) {
 	return rv.Interface(), nil
 }
 
-// Scan parses src, an array in PostgreSQL's text format, into the slice a
-// points to.
-func (a *arrayValue) Scan(src any) error {
-	dp := reflect.ValueOf(a.a)
+// ScanArray is the Scan method of pgpipe.Array(a), whose doc says what it
+// accepts: it parses src, an array in PostgreSQL's text format, into the
+// slice a points to.
+func ScanArray(a, src any) error {
+	dp := reflect.ValueOf(a)
 	if dp.Kind() != reflect.Pointer || dp.IsNil() || dp.Elem().Kind() != reflect.Slice {
-		return fmt.Errorf("pgpipe: cannot scan an array into %T: Array needs a non-nil pointer to a slice", a.a)
+		return fmt.Errorf("pgpipe: cannot scan an array into %T: Array needs a non-nil pointer to a slice", a)
 	}
 	dv := dp.Elem()
 	var text []byte

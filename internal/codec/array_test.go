@@ -81,7 +81,7 @@ func TestArrayScansIntoSlicesOfCommonTypes(t *testing.T) {
 		{nil, &[]int{1}, []int(nil)},
 		{[]byte("{7}"), new([]int), []int{7}},
 	} {
-		if err := Array(tc.dst).Scan(tc.src); err != nil {
+		if err := ScanArray(tc.dst, tc.src); err != nil {
 			t.Errorf("Scan(%v) into %T: %v", tc.src, tc.dst, err)
 			continue
 		}
@@ -111,7 +111,7 @@ func TestArrayScansIntoSlicesOfCommonTypes(t *testing.T) {
 
 func TestArrayScanTimes(t *testing.T) {
 	var ts []time.Time
-	if err := Array(&ts).Scan(`{"2024-03-01 10:00:00.5+02","2024-03-01 10:00:00",2024-03-02,"0044-03-15 BC"}`); err != nil {
+	if err := ScanArray(&ts, `{"2024-03-01 10:00:00.5+02","2024-03-01 10:00:00",2024-03-02,"0044-03-15 BC"}`); err != nil {
 		t.Fatal(err)
 	}
 	want := []time.Time{
@@ -143,7 +143,7 @@ func TestArrayScanErrorsNameTheProblem(t *testing.T) {
 		{"{1}", new(int), "needs a non-nil pointer to a slice"},
 		{"{1", new([]int), "malformed array"},
 	} {
-		err := Array(tc.dst).Scan(tc.src)
+		err := ScanArray(tc.dst, tc.src)
 		if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.HasPrefix(err.Error(), "pgpipe: ") {
 			t.Errorf("Scan(%s) into %T: got %v, want an error containing %q", tc.src, tc.dst, err, tc.err)
 		}
@@ -153,17 +153,17 @@ func TestArrayScanErrorsNameTheProblem(t *testing.T) {
 func TestArrayValue(t *testing.T) {
 	ids := []int64{1, 2}
 	for _, a := range []any{ids, &ids} {
-		v, err := Array(a).Value()
+		v, err := ArrayValue(a)
 		if err != nil || !reflect.DeepEqual(v, ids) {
-			t.Errorf("Array(%T).Value() = %v, %v", a, v, err)
+			t.Errorf("ArrayValue(%T) = %v, %v", a, v, err)
 		}
 	}
 	var none []int64
-	if v, err := Array(&none).Value(); v != nil || err != nil {
+	if v, err := ArrayValue(&none); v != nil || err != nil {
 		t.Errorf("a nil slice: got %v, %v; want NULL", v, err)
 	}
-	if _, err := Array(5).Value(); err == nil {
-		t.Error("Array(5).Value() did not fail")
+	if _, err := ArrayValue(5); err == nil {
+		t.Error("ArrayValue(5) did not fail")
 	}
 }
 
@@ -217,7 +217,7 @@ func FuzzArrayTextRoundTrip(f *testing.F) {
 			t.Fatal(err)
 		}
 		var out []string
-		if err := Array(&out).Scan(string(text)); err != nil {
+		if err := ScanArray(&out, string(text)); err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
 		if !reflect.DeepEqual(out, in) {
@@ -252,6 +252,6 @@ func FuzzParseTextArray(f *testing.F) {
 			t.Fatalf("%q: dims %v but %d elements", s, arr.dims, len(arr.elems))
 		}
 		var out []any
-		_ = Array(&out).Scan(s)
+		_ = ScanArray(&out, s)
 	})
 }
