@@ -61,8 +61,9 @@ type arrayArg struct {
 }
 
 // BadArg stands for an argument the connection could not convert (its
-// CheckNamedValue); encoding it (AppendArg) fails with Err, so the statement
-// fails before anything is sent with an *ArgError that names the argument.
+// CheckNamedValue); encoding it (AppendArg) fails with Err, so the
+// statement fails before anything is sent with a *pgpipe.ArgError that
+// names the argument.
 type BadArg struct{ Err error }
 
 // Value returns the conversion error, for any path that converts the

@@ -2,7 +2,7 @@ package codec
 
 // This file encodes the arguments whose meaning depends on the type of the
 // parameter they are bound to, so the driver learns that type before it
-// encodes them (see core.learnParams):
+// encodes them (see the root package's core.learnParams):
 //
 //   - []byte: the raw bytes for bytea; the UTF-8 text for the character
 //     types and json; for jsonb, jsonb's binary form (a version byte, 1,
