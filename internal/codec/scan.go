@@ -18,8 +18,8 @@ import (
 // through database/sql do. A []byte src is copied unless dest is
 // *sql.RawBytes.
 func ConvertAssign(dest, src any) error {
-	if done, err := assignFast(dest, src); done {
-		return err
+	if assignFast(dest, src) {
+		return nil
 	}
 	switch d := dest.(type) {
 	case sql.Scanner:
@@ -43,32 +43,32 @@ func ConvertAssign(dest, src any) error {
 
 // assignFast handles the common string, []byte, time.Time, int64, float64
 // and NULL cases without reflection.
-func assignFast(dest, src any) (bool, error) {
+func assignFast(dest, src any) bool {
 	switch s := src.(type) {
 	case string:
-		return assignString(dest, s), nil
+		return assignString(dest, s)
 	case []byte:
-		return assignBytes(dest, s), nil
+		return assignBytes(dest, s)
 	case time.Time:
 		if d, ok := dest.(*time.Time); ok {
 			*d = s
-			return true, nil
+			return true
 		}
-		return assignTimeText(dest, s), nil
+		return assignTimeText(dest, s)
 	case int64:
 		if d, ok := dest.(*int64); ok {
 			*d = s
-			return true, nil
+			return true
 		}
 	case float64:
 		if d, ok := dest.(*float64); ok {
 			*d = s
-			return true, nil
+			return true
 		}
 	case nil:
-		return assignNull(dest), nil
+		return assignNull(dest)
 	}
-	return false, nil
+	return false
 }
 
 // assignString stores a string into a *string, *[]byte or *sql.RawBytes.
