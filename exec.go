@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgpipe/pgpipe/internal/cache"
+	"github.com/pgpipe/pgpipe/internal/codec"
 	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
@@ -267,18 +268,18 @@ func (c *core) encodeArgs(args []driver.NamedValue, oids []uint32) error {
 
 // encodeArg encodes one argument for a parameter of type oid (0: not
 // known): a value whose meaning depends on the type as that type wants it
-// (encode_typed.go), one whose Go type matches the type in binary, any
-// other as appendArg does.
+// (codec.AppendTypedParam), one whose Go type matches the type in binary, any
+// other as codec.AppendArg does.
 func encodeArg(buf []byte, v any, oid uint32) (out []byte, format int16, null bool, err error) {
-	if out, format, ok, err := appendTypedParam(buf, v, oid); ok {
+	if out, format, ok, err := codec.AppendTypedParam(buf, v, oid); ok {
 		return out, format, false, err
 	}
 	if oid != 0 {
-		if out, ok := appendBinaryParam(buf, v, oid); ok {
-			return out, formatBinary, false, nil
+		if out, ok := codec.AppendBinaryParam(buf, v, oid); ok {
+			return out, codec.FormatBinary, false, nil
 		}
 	}
-	return appendArg(buf, v)
+	return codec.AppendArg(buf, v)
 }
 
 // spanValue returns the value s locates in buf: nil for NULL, and never nil

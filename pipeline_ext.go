@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/pgpipe/pgpipe/internal/cache"
+	"github.com/pgpipe/pgpipe/internal/codec"
 	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
@@ -234,7 +235,7 @@ func (p *Pipeline) internal(sql string) *handle {
 func namedArgs(args []any) ([]driver.NamedValue, error) {
 	nv := make([]driver.NamedValue, len(args))
 	for i, a := range args {
-		v, err := checkArg(a)
+		v, err := codec.CheckArg(a)
 		if errors.Is(err, driver.ErrSkip) {
 			v, err = driver.DefaultParameterConverter.ConvertValue(a)
 		}
@@ -465,7 +466,7 @@ func (r *Result) CommandTag() (string, error) {
 type Rows struct {
 	h      *handle
 	vals   []driver.Value
-	box    boxer
+	box    codec.Boxer
 	err    error
 	closed bool
 }
@@ -527,7 +528,7 @@ func (r *Rows) Scan(dest ...any) error {
 		return fmt.Errorf("pgpipe: Scan expected %d destination arguments, not %d", len(r.vals), len(dest))
 	}
 	for i := range dest {
-		if err := convertAssign(dest[i], r.vals[i]); err != nil {
+		if err := codec.ConvertAssign(dest[i], r.vals[i]); err != nil {
 			return fmt.Errorf("pgpipe: Scan column %d (%s): %w", i, r.h.res.cols[i].name, err)
 		}
 	}

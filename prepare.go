@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pgpipe/pgpipe/internal/cache"
+	"github.com/pgpipe/pgpipe/internal/codec"
 	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
@@ -41,12 +42,12 @@ type stmtDesc struct {
 	tzText bool
 	// params are the statement's parameter types, from its Describe
 	// statement: Bind sends the arguments whose types allow it in binary
-	// (see appendBinaryParam). Nil when unknown.
+	// (see codec.AppendBinaryParam). Nil when unknown.
 	params []uint32
 }
 
 // newStmtDesc chooses result formats for a statement's columns: binary
-// where that is faster for the type (see resultFormat). cols are as the
+// where that is faster for the type (see codec.ResultFormat). cols are as the
 // server described them for the first, text-format execution.
 func (c *core) newStmtDesc(cols []column) *stmtDesc {
 	d := &stmtDesc{tzText: c.loc == nil}
@@ -57,13 +58,13 @@ func (c *core) newStmtDesc(cols []column) *stmtDesc {
 	d.formats = make([]int16, len(cols))
 	binary := false
 	for i, col := range cols {
-		f := resultFormat(col.oid)
-		if col.oid == oidTimestamptz && d.tzText {
+		f := codec.ResultFormat(col.oid)
+		if col.oid == codec.OIDTimestamptz && d.tzText {
 			f = 0
 		}
 		col.format = f
-		col.dec = decoderFor(col.oid, f)
-		col.fast = fastKindFor(col.oid, f)
+		col.dec = codec.DecoderFor(col.oid, f)
+		col.fast = codec.FastKindFor(col.oid, f)
 		d.cols[i] = col
 		d.formats[i] = f
 		binary = binary || f != 0
