@@ -82,7 +82,7 @@ func (c *core) planExec(req *request, sql string, explicit bool, o execOpts) (na
 	if o.stmt != nil {
 		return "", nil // an explicit statement that cannot be bound: unnamed
 	}
-	switch plan, e := c.plan(sql, o.force); plan {
+	switch plan, e := c.plan(sql, o.force, c.txn.inBlock() || c.pipelining.Load()); plan {
 	case cache.UseNamed:
 		req.entry = e
 		return e.Name, e.Data

@@ -47,9 +47,11 @@ type stmtDesc struct {
 
 // newStmtDesc chooses result formats for a statement's columns: binary
 // where that is faster for the type (see resultFormat). cols are as the
-// server described them for the first, text-format execution.
-func (c *core) newStmtDesc(cols []column) *stmtDesc {
-	d := &stmtDesc{tzText: c.loc == nil}
+// server described them for the first, text-format execution; tzText:
+// the session TimeZone cannot be loaded (the core's loc is nil), so
+// timestamptz stays text.
+func newStmtDesc(cols []column, tzText bool) *stmtDesc {
+	d := &stmtDesc{tzText: tzText}
 	if len(cols) == 0 {
 		return d
 	}
@@ -74,9 +76,11 @@ func (c *core) newStmtDesc(cols []column) *stmtDesc {
 	return d
 }
 
-// plan decides how to run one execution of sql on this connection.
-func (c *core) plan(sql string, force cache.Force) (cache.Plan, *cache.Entry[*stmtDesc]) {
-	if c.pooled && (c.inTx() || c.pipelining.Load()) {
+// plan decides how to run one execution of sql on this connection. pinned
+// reports a transaction block or an open pipeline, where a statement that
+// fails cannot be re-run.
+func (c *stmtState) plan(sql string, force cache.Force, pinned bool) (cache.Plan, *cache.Entry[*stmtDesc]) {
+	if c.pooled && pinned {
 		// Behind a pooler a statement prepared outside this transaction may
 		// live on another server session, and a failed Bind cannot be
 		// retried inside a transaction, nor in a pipeline, whose later
@@ -87,21 +91,19 @@ func (c *core) plan(sql string, force cache.Force) (cache.Plan, *cache.Entry[*st
 	return c.stmts.Lookup(sql, force)
 }
 
-// inTx reports whether a transaction block is open or about to be.
-func (c *core) inTx() bool { return c.txn.inBlock() }
-
 // confirmDescribed stores the columns a named statement's first described
-// execution reported, so later executions skip Describe and ask for binary.
-func (c *core) confirmDescribed(r *request) {
+// execution reported, so later executions skip Describe and ask for binary
+// (tzText: see newStmtDesc).
+func (c *stmtState) confirmDescribed(r *request, tzText bool) {
 	e := r.entry
 	if e == nil && !r.explicit {
-		c.learnShape(r)
+		c.learnShape(r, tzText)
 		return
 	}
 	if e == nil || e.Data != nil || c.stmts.Disabled() {
 		return
 	}
-	e.Data = c.newStmtDesc(r.res.cols)
+	e.Data = newStmtDesc(r.res.cols, tzText)
 	e.Data.params = r.res.paramOIDs
 }
 
@@ -127,7 +129,7 @@ func (c *stmtState) shapeFormats(sql string, noLoc bool) ([]int16, bool) {
 
 // learnShape remembers the columns an unnamed execution reported, or
 // forgets a shape they no longer match.
-func (c *core) learnShape(r *request) {
+func (c *stmtState) learnShape(r *request, tzText bool) {
 	sql, cols := r.res.sql, r.res.cols
 	if d := c.shapes[sql]; d != nil {
 		if !sameTypes(d.cols, cols) {
@@ -138,7 +140,7 @@ func (c *core) learnShape(r *request) {
 	if len(c.shapes) >= maxShapes || c.shapes == nil {
 		c.shapes = make(map[string]*stmtDesc)
 	}
-	c.shapes[sql] = c.newStmtDesc(cols)
+	c.shapes[sql] = newStmtDesc(cols, tzText)
 }
 
 // sameTypes reports whether two column lists have the same types.
@@ -281,7 +283,7 @@ func (s *serverStmt) usable(c *core) bool {
 	// Behind a pooler, a statement prepared outside this transaction may
 	// live on another server session, and inside a transaction a failed
 	// Bind cannot be retried.
-	return !(c.pooled && c.inTx())
+	return !(c.pooled && c.txn.inBlock())
 }
 
 // closeStmt closes s on the server with the next command, when it still
@@ -302,7 +304,7 @@ func (c *core) prepare(s *serverStmt) error {
 		return err
 	}
 	s.name, s.params, s.gen = name, res.params, c.stmtGen
-	s.desc = c.newStmtDesc(res.cols)
+	s.desc = newStmtDesc(res.cols, c.loc == nil)
 	s.desc.params = res.paramOIDs
 	return nil
 }

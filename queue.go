@@ -410,7 +410,7 @@ func (c *core) described(r *request) (event, error) {
 		return evResult, nil
 	}
 	if r.kind == reqExec {
-		c.confirmDescribed(r)
+		c.confirmDescribed(r, c.loc == nil)
 		if r.describesStmt {
 			// The statement's description came before Bind: the result is
 			// described once BindComplete arrives (see expect).
