@@ -162,7 +162,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 		return &copyStmt{c: c, sql: query}, nil // lib/pq's COPY idiom (copy_stmt.go)
 	}
 	s := &stmt{c: c, serverStmt: serverStmt{sql: query, params: -1}}
-	if c.core.cfg.PrepareThreshold == PrepareNone || c.core.stmts.Disabled() || sqltext.MultipleStatements(query) {
+	if c.core.cfg.PrepareThreshold == PrepareNone || c.core.prep.stmts.Disabled() || sqltext.MultipleStatements(query) {
 		return s, nil
 	}
 	if err := c.begin(ctx, query); err != nil {

@@ -71,9 +71,9 @@ type core struct {
 	internalRes result
 	beginRes    result
 
-	// stmtState is the core's view of the server's prepared statements
-	// (prepare.go).
-	stmtState
+	// prep is what the core knows of the server's prepared statements:
+	// the cache, shapes, generation, pooler (prepare.go).
+	prep stmtState
 	// boundChannel is set when SCRAM authentication used channel binding.
 	boundChannel bool
 
@@ -265,7 +265,7 @@ func newCore(cfg *Config, netConn, rawConn net.Conn) *core {
 	c.rd.conn = netConn
 	c.wr.conn = netConn
 	c.fe = pgproto3.NewFrontend(&c.rd, &c.wr)
-	c.stmts = cache.New[*stmtDesc](cfg.PrepareThreshold, cfg.PreparedMax)
+	c.prep.stmts = cache.New[*stmtDesc](cfg.PrepareThreshold, cfg.PreparedMax)
 	c.watch.c = c
 	return c
 }
@@ -319,7 +319,7 @@ func (c *core) setParam(name, value string) {
 	case "search_path":
 		// PostgreSQL 18 reports search_path: statements prepared under the
 		// old path may resolve to other objects now.
-		c.stmts.Reset()
+		c.prep.stmts.Reset()
 	}
 }
 

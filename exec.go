@@ -40,7 +40,7 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	// fitting Go type go in binary. Looked up without counting an
 	// execution.
 	explicit := o.stmt != nil && o.stmt.usable(c)
-	oids, known := c.paramTypes(res.sql, o.stmt)
+	oids, known := c.prep.paramTypes(res.sql, o.stmt)
 	if err := checkArgCount(len(args), oids, known); err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 		// A statement that drops statements is never prepared itself, and
 		// the cache forgets what it drops before anything after it is
 		// queued.
-		c.applyEffect(eff)
+		c.prep.applyEffect(eff)
 		o.force = cache.Never
 	}
 	name, desc := c.planExec(&req, res.sql, explicit, o)
@@ -82,7 +82,7 @@ func (c *core) planExec(req *request, sql string, explicit bool, o execOpts) (na
 	if o.stmt != nil {
 		return "", nil // an explicit statement that cannot be bound: unnamed
 	}
-	switch plan, e := c.plan(sql, o.force, c.txn.inBlock() || c.pipelining.Load()); plan {
+	switch plan, e := c.prep.plan(sql, o.force, c.txn.inBlock() || c.pipelining.Load()); plan {
 	case cache.UseNamed:
 		req.entry = e
 		return e.Name, e.Data
@@ -131,7 +131,7 @@ func (c *core) sendExecBind(req *request, name string, desc *stmtDesc, nargs int
 	} else if !req.describesStmt {
 		req.described = o.describe || req.entry != nil
 		if name == "" && o.stmt == nil && o.describe {
-			c.msgBind.ResultFormatCodes, req.shaped = c.shapeFormats(res.sql, c.loc == nil)
+			c.msgBind.ResultFormatCodes, req.shaped = c.prep.shapeFormats(res.sql, c.loc == nil)
 		}
 	}
 	c.fe.SendBind(&c.msgBind)
@@ -371,10 +371,10 @@ func (c *core) runRetrying(res *result, args []driver.NamedValue, o execOpts, aw
 		}
 		if st := o.stmt; st != nil && !st.lost {
 			st.lost = true
-			c.stmts.CloseLater(st.name) // harmless if the server lost it
+			c.prep.stmts.CloseLater(st.name) // harmless if the server lost it
 		}
 		o.force = cache.Never
-		c.stmts.Recovered()
+		c.prep.stmts.Recovered()
 		sql := res.sql
 		res.reset(sql)
 		if o.describe {
@@ -470,8 +470,8 @@ func (c *core) simpleInternal(sql string) error {
 // queueSimple writes a simple Query for res.sql, with any pending Close
 // and BEGIN in front (fenced by a Sync, so the Query starts clean).
 func (c *core) queueSimple(res *result) {
-	c.applyEffect(sqltext.Classify(res.sql, true).Effect)
-	if len(c.stmts.Closing()) > 0 || c.txn.deferred() {
+	c.prep.applyEffect(sqltext.Classify(res.sql, true).Effect)
+	if len(c.prep.stmts.Closing()) > 0 || c.txn.deferred() {
 		c.queueCloses()
 		c.queueBegin()
 		c.queueSync()

@@ -11,9 +11,10 @@ import (
 // stmtState is what the core knows of the server's prepared statements
 // and of the queries it runs: the automatic cache, the generation explicit
 // statements are checked against, whether a pooler sits in between, and
-// the result columns of queries run unnamed. Its methods touch nothing
-// else; what needs I/O or the transaction is the core's (queueCloses,
-// plan, lostStatement).
+// the result columns of queries run unnamed. The core holds it as its prep
+// field. Its methods touch nothing else (what they need of the transaction
+// or the session comes as an argument); what needs I/O is the core's
+// (queueCloses, lostStatement, poolerLost, prepare).
 type stmtState struct {
 	stmts *cache.Manager[*stmtDesc]
 	// shapes are the result columns of queries run unnamed, learned from
@@ -174,10 +175,10 @@ func (c *core) lostStatement(r *request, e *Error) {
 	if e.Code == "42804" && r.res != nil { // datatype_mismatch
 		// Learned parameter types may be stale (a column changed type):
 		// the next execution learns them again.
-		c.stmts.Forget(r.res.sql)
+		c.prep.stmts.Forget(r.res.sql)
 	}
 	if r.shaped {
-		c.shapeFailed(r, e)
+		c.prep.shapeFailed(r, e)
 	}
 	if r.entry == nil && !r.explicit {
 		return
@@ -185,18 +186,18 @@ func (c *core) lostStatement(r *request, e *Error) {
 	switch {
 	case r.prepares && r.stage == stParse:
 		// The Parse itself failed: no statement by that name exists.
-		c.stmts.Drop(r.entry, false)
+		c.prep.stmts.Drop(r.entry, false)
 		if e.Code == "42P05" { // duplicate_prepared_statement
 			c.poolerLost(r, e)
 		}
 	case e.Code == "26000" && r.stage == stBind: // invalid_sql_statement_name
 		if r.entry != nil {
-			c.stmts.Drop(r.entry, false)
+			c.prep.stmts.Drop(r.entry, false)
 		}
 		c.poolerLost(r, e)
 	case e.Code == "0A000" && strings.Contains(e.Message, "cached plan must not change result type"):
 		if r.entry != nil {
-			c.stmts.Drop(r.entry, true)
+			c.prep.stmts.Drop(r.entry, true)
 		}
 		r.res.retry = true
 	}
@@ -209,11 +210,11 @@ func (c *core) lostStatement(r *request, e *Error) {
 // logged once per Connector.
 func (c *core) poolerLost(r *request, e *Error) {
 	r.res.retry = true
-	if !c.pooled {
+	if !c.prep.pooled {
 		return
 	}
 	e.pooler = true
-	c.stmts.Disable()
+	c.prep.stmts.Disable()
 	if c.cfg.pool == nil || !c.cfg.pool.poolerLoses.Swap(true) {
 		outcome := "the statement is re-run unnamed where nothing ran"
 		if c.pipelining.Load() {
@@ -251,7 +252,7 @@ func (c *stmtState) applyEffect(e sqltext.Effect) {
 // queueCloses writes a Close for every statement the cache gave up, in
 // front of the next command: no round trip of their own.
 func (c *core) queueCloses() {
-	names := c.stmts.Closing()
+	names := c.prep.stmts.Closing()
 	for _, name := range names {
 		c.msgClose.ObjectType = 'S'
 		c.msgClose.Name = name
@@ -259,7 +260,7 @@ func (c *core) queueCloses() {
 		c.queued(len(name))
 		c.q.push(request{kind: reqClose, closeName: name})
 	}
-	c.stmts.ClearClosing()
+	c.prep.stmts.ClearClosing()
 }
 
 // serverStmt is what the core knows of a statement prepared explicitly
@@ -277,13 +278,13 @@ type serverStmt struct {
 
 // usable reports whether the named server statement can be bound.
 func (s *serverStmt) usable(c *core) bool {
-	if s.name == "" || s.lost || s.gen != c.stmtGen {
+	if s.name == "" || s.lost || s.gen != c.prep.stmtGen {
 		return false
 	}
 	// Behind a pooler, a statement prepared outside this transaction may
 	// live on another server session, and inside a transaction a failed
 	// Bind cannot be retried.
-	return !(c.pooled && c.txn.inBlock())
+	return !(c.prep.pooled && c.txn.inBlock())
 }
 
 // closeStmt closes s on the server with the next command, when it still
@@ -298,12 +299,12 @@ func (c *stmtState) closeStmt(s *serverStmt) {
 // statement, one round trip, which reports errors in the SQL now and
 // tells the parameter count and result columns.
 func (c *core) prepare(s *serverStmt) error {
-	name := c.stmts.NewName()
+	name := c.prep.stmts.NewName()
 	res, err := c.describeSynced(name, s.sql)
 	if err != nil {
 		return err
 	}
-	s.name, s.params, s.gen = name, res.params, c.stmtGen
+	s.name, s.params, s.gen = name, res.params, c.prep.stmtGen
 	s.desc = newStmtDesc(res.cols, c.loc == nil)
 	s.desc.params = res.paramOIDs
 	return nil

@@ -410,7 +410,7 @@ func (c *core) described(r *request) (event, error) {
 		return evResult, nil
 	}
 	if r.kind == reqExec {
-		c.confirmDescribed(r, c.loc == nil)
+		c.prep.confirmDescribed(r, c.loc == nil)
 		if r.describesStmt {
 			// The statement's description came before Bind: the result is
 			// described once BindComplete arrives (see expect).
@@ -600,10 +600,10 @@ func (c *core) skipToSync() {
 			c.resultDone(r.res)
 		}
 		if r.prepares {
-			c.stmts.Drop(r.entry, false)
+			c.prep.stmts.Drop(r.entry, false)
 		}
 		if r.kind == reqClose {
-			c.stmts.CloseLater(r.closeName) // skipped: close it with the next command
+			c.prep.stmts.CloseLater(r.closeName) // skipped: close it with the next command
 		}
 		c.q.pop()
 	}

@@ -31,7 +31,7 @@ func (s *stmt) Close() error {
 	}
 	s.closed = true
 	if s.c.core.broken == nil {
-		s.c.core.closeStmt(&s.serverStmt)
+		s.c.core.prep.closeStmt(&s.serverStmt)
 	}
 	return nil
 }
