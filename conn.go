@@ -89,7 +89,7 @@ func (c *conn) begin(ctx context.Context, query string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c.core.wrote = false
+	c.core.out.wrote = false
 	c.core.watch.start(ctx)
 	return nil
 }

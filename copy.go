@@ -37,7 +37,7 @@ func (c *core) onCopyIn(r *request, msg pgproto3.BackendMessage) (event, error) 
 	}
 	c.fe.Send(&pgproto3.CopyFail{Message: errCopyNoSource.Error()})
 	if r.kind == reqExec {
-		c.fe.SendSync(&msgSync)
+		c.out.sync()
 	}
 	if err := c.flush(); err != nil {
 		return evNone, err
@@ -97,7 +97,7 @@ func (c *core) sendCopyData(msg []byte) error {
 		c.fail(&ConnError{Op: "sending COPY data", Err: err})
 		return c.broken
 	}
-	c.wrote = true
+	c.out.wrote = true
 	return nil
 }
 

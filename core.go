@@ -39,7 +39,6 @@ type core struct {
 	rawConn net.Conn // the socket under TLS, for idle liveness checks
 	fe      *pgproto3.Frontend
 	rd      stashReader
-	wr      dropWriter
 
 	// Fixed at connect time; the cancel goroutine reads these.
 	key cancelKey
@@ -82,22 +81,8 @@ type core struct {
 	// nil until the first such flush (bgreader.go).
 	reader *bgReader
 
-	// Outgoing message scratch, reused for every command; pgproto3 copies
-	// them into its buffer on Send.
-	msgParse    pgproto3.Parse
-	msgBind     pgproto3.Bind
-	msgDescribe pgproto3.Describe
-	msgExecute  pgproto3.Execute
-	msgClose    pgproto3.Close
-	argBuf      []byte
-	argFormats  []int16
-	argValues   [][]byte
-	spans       []span
-	unflushed   int // bytes queued since the last flush, estimated
-	// wrote is set once a byte of the current command reached the socket
-	// (conn.begin clears it): a later write failure must not be
-	// driver.ErrBadConn, the statement may have run.
-	wrote bool
+	// out writes the commands' messages into the send buffer (outbox.go).
+	out outbox
 
 	// pipelining is set while a pipeline is open; the cancel goroutine
 	// reads it to know it must end the pipeline with a Sync.
@@ -234,21 +219,6 @@ func (g *frameGuard) scan(b []byte) int {
 	return len(b)
 }
 
-// dropWriter is what pgproto3 writes to: the socket, unless drop is set,
-// which discards a flush (commands queued in a pipeline whose context
-// ended are never sent).
-type dropWriter struct {
-	conn net.Conn
-	drop bool
-}
-
-func (w *dropWriter) Write(p []byte) (int, error) {
-	if w.drop {
-		return len(p), nil
-	}
-	return w.conn.Write(p)
-}
-
 // newCore wraps an established, authenticated connection.
 func newCore(cfg *Config, netConn, rawConn net.Conn) *core {
 	c := &core{
@@ -263,8 +233,9 @@ func newCore(cfg *Config, netConn, rawConn net.Conn) *core {
 		c.logger = slog.Default()
 	}
 	c.rd.conn = netConn
-	c.wr.conn = netConn
-	c.fe = pgproto3.NewFrontend(&c.rd, &c.wr)
+	c.out.wr.conn = netConn
+	c.fe = pgproto3.NewFrontend(&c.rd, &c.out.wr)
+	c.out.fe = c.fe
 	c.prep.stmts = cache.New[*stmtDesc](cfg.PrepareThreshold, cfg.PreparedMax)
 	c.watch.c = c
 	return c
@@ -353,10 +324,6 @@ func loadLocation(name string) *time.Location {
 	return loc
 }
 
-// queued records the bytes a Send added (estimated), to bound what a
-// pipeline buffers before flushing.
-func (c *core) queued(n int) { c.unflushed += n + 5 }
-
 // flush writes everything queued. A write error breaks the connection; when
 // not a byte of it reached the socket, the error also wraps
 // driver.ErrBadConn so database/sql may retry on another connection
@@ -366,25 +333,25 @@ func (c *core) flush() error {
 	if c.broken != nil {
 		return c.broken // nothing to write on, nothing to retry
 	}
-	c.unflushed = 0
+	c.out.unflushed = 0
 	if c.pipelining.Load() {
 		c.writeMu.Lock()
 		defer c.writeMu.Unlock()
 		if c.syncInjected.Load() {
 			// The cancel goroutine ended the pipeline with a Sync: what is
 			// still buffered must never run. accountInjectedSync ends it.
-			c.dropBuffered()
+			c.out.drop()
 			return nil
 		}
 	}
 	err := c.fe.Flush()
 	if err == nil {
 		c.q.unsent = 0
-		c.wrote = true
+		c.out.wrote = true
 		return nil
 	}
 	var retry interface{ SafeToRetry() bool }
-	safe := errors.As(err, &retry) && retry.SafeToRetry() && !c.wrote
+	safe := errors.As(err, &retry) && retry.SafeToRetry() && !c.out.wrote
 	if cerr := c.watch.err(); cerr != nil {
 		safe = false
 		err = cerr
@@ -394,14 +361,6 @@ func (c *core) flush() error {
 		return &badConnError{err: c.broken}
 	}
 	return c.broken
-}
-
-// dropBuffered discards what pgproto3 buffered and not yet wrote.
-func (c *core) dropBuffered() {
-	c.wr.drop = true
-	_ = c.fe.Flush()
-	c.wr.drop = false
-	c.unflushed = 0
 }
 
 // syncMessage is an encoded Sync, written by injectSync without pgproto3.
@@ -438,7 +397,7 @@ func (c *core) accountInjectedSync() {
 		err = context.Canceled
 	}
 	c.writeMu.Lock()
-	c.dropBuffered()
+	c.out.drop()
 	c.writeMu.Unlock()
 	if c.q.unsentHolds(&c.beginRes) {
 		// A deferred BEGIN that never left: the transaction's next command

@@ -55,7 +55,7 @@ func (c *core) learnParams(sql string, args []driver.NamedValue, st *serverStmt)
 	c.queueBegin()
 	res := &c.internalRes
 	c.queueDescribeStmt(res, "", sql)
-	c.queueFlush()
+	c.out.queueFlush()
 	if err := c.flush(); err != nil {
 		return false, err
 	}

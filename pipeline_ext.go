@@ -214,7 +214,7 @@ func (p *Pipeline) queue(h *handle, args []any, describe, quiet bool, force cach
 		return
 	}
 	h.queued = true
-	if p.core.bufferedBytes() >= pipelineChunk {
+	if p.core.out.buffered() >= pipelineChunk {
 		p.send(false)
 	}
 }
@@ -263,7 +263,7 @@ func (p *Pipeline) send(forRead bool) error {
 		return nil
 	}
 	if forRead {
-		core.queueFlush()
+		core.out.queueFlush()
 	}
 	return core.flushReading()
 }
@@ -327,7 +327,7 @@ func (p *Pipeline) Sync() error {
 		return firstErr(err, context.Canceled)
 	}
 	p.core.queueSync()
-	if p.core.bufferedBytes() >= pipelineChunk {
+	if p.core.out.buffered() >= pipelineChunk {
 		return p.send(false)
 	}
 	return nil

@@ -254,10 +254,7 @@ func (c *stmtState) applyEffect(e sqltext.Effect) {
 func (c *core) queueCloses() {
 	names := c.prep.stmts.Closing()
 	for _, name := range names {
-		c.msgClose.ObjectType = 'S'
-		c.msgClose.Name = name
-		c.fe.SendClose(&c.msgClose)
-		c.queued(len(name))
+		c.out.closeStmt(name)
 		c.q.push(request{kind: reqClose, closeName: name})
 	}
 	c.prep.stmts.ClearClosing()
@@ -347,10 +344,8 @@ func (c *core) describeSynced(name, sql string) (*result, error) {
 // parameter types and columns. It does not flush.
 func (c *core) queueDescribeStmt(res *result, name, sql string) {
 	res.reset(sql)
-	c.sendParse(name, sql, nil)
-	c.msgDescribe.ObjectType = 'S'
-	c.msgDescribe.Name = name
-	c.fe.SendDescribe(&c.msgDescribe)
-	c.queued(len(name) + len(sql) + 10)
+	c.out.parse(name, sql, nil)
+	c.out.describe('S', name)
+	c.out.queued(len(name) + len(sql) + 10)
 	c.q.push(request{kind: reqPrepare, res: res, stage: stParse})
 }
