@@ -51,11 +51,9 @@ type core struct {
 	q        queue
 	aborting *abortCause // set from an ErrorResponse until the next ReadyForQuery
 	broken   error       // non-nil once the connection is unusable; sticky
-	// rowValues holds the DataRow values of the last evRow, and
-	// copyData the data of the last evCopyData; both are valid until the
-	// next receive.
+	// rowValues holds the DataRow values of the last evRow; valid until
+	// the next receive.
 	rowValues [][]byte
-	copyData  []byte
 	// segment lists the results ended since the last ReadyForQuery (one
 	// sync segment), segmentErr holds its first error: an error at Sync (a
 	// commit that failed) belongs to every result of the segment that
@@ -80,6 +78,8 @@ type core struct {
 	// reader drains the socket while a pipeline or COPY flush writes;
 	// nil until the first such flush (bgreader.go).
 	reader *bgReader
+	// copy starts a COPY, sends its data and ends it (copy.go).
+	copy copyIO
 
 	// out writes the commands' messages into the send buffer (outbox.go).
 	out outbox
@@ -238,6 +238,7 @@ func newCore(cfg *Config, netConn, rawConn net.Conn) *core {
 	c.out.fe = c.fe
 	c.prep.stmts = cache.New[*stmtDesc](cfg.PrepareThreshold, cfg.PreparedMax)
 	c.watch.c = c
+	c.copy.c = c
 	return c
 }
 

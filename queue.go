@@ -82,7 +82,7 @@ const (
 	evSync                   // a ReadyForQuery ended a sync point
 	evCopyIn                 // the server waits for COPY data (CopyInResponse)
 	evCopyOut                // the server starts sending COPY data (CopyOutResponse)
-	evCopyData               // a CopyData for the COPY's reader; its data is in c.copyData
+	evCopyData               // a CopyData for the COPY's reader; its data is in c.copy.data
 )
 
 // resState is where a result stands.
@@ -294,11 +294,11 @@ func (c *core) advance(sink *result) (event, error) {
 	case *pgproto3.ReadyForQuery:
 		return c.onReadyForQuery(r, m)
 	case *pgproto3.CopyInResponse:
-		return c.onCopyIn(r, msg)
+		return c.copy.onIn(r, msg)
 	case *pgproto3.CopyOutResponse:
-		return c.onCopyOut(r, msg)
+		return c.copy.onOut(r, msg)
 	case *pgproto3.CopyData, *pgproto3.CopyDone:
-		return c.onCopyOutData(r, msg)
+		return c.copy.onData(r, msg)
 	default:
 		return evNone, c.violation("unexpected " + msgName(msg))
 	}

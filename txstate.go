@@ -1,5 +1,7 @@
 package pgpipe
 
+import "fmt"
+
 // txState is where the connection's transaction stands: the server's
 // status from the last ReadyForQuery, and a BEGIN that BeginTx deferred
 // to the transaction's first command (tx.go, exec.go's queueBegin).
@@ -82,4 +84,13 @@ func (t *txState) ready(status byte, cause error) {
 	if status == 'E' && t.failure == nil {
 		t.failure = cause
 	}
+}
+
+// note adds, to an error that left a transaction block aborted, what that
+// means for the caller.
+func (t *txState) note(err error) error {
+	if t.failed() {
+		return fmt.Errorf("%w (the open transaction is now aborted: it can only be rolled back)", err)
+	}
+	return err
 }
