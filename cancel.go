@@ -103,13 +103,13 @@ func (w *ctxWatch) fire(gen uint64) {
 	w.mu.Unlock()
 	defer close(done)
 	injected := make(chan struct{})
-	if w.c.pipelining.Load() {
+	if w.c.pipe.active() {
 		// Beside the cancel, not before it: a pipeline flush may hold
 		// writeMu, blocked on a server that reads nothing until the cancel
 		// stops the running command.
 		go func() {
 			defer close(injected)
-			w.c.injectSync(func() bool { return w.current(gen) })
+			w.c.pipe.inject(func() bool { return w.current(gen) })
 		}()
 	} else {
 		close(injected)

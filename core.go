@@ -11,7 +11,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -84,17 +83,10 @@ type core struct {
 	// out writes the commands' messages into the send buffer (outbox.go).
 	out outbox
 
-	// pipelining is set while a pipeline is open; the cancel goroutine
-	// reads it to know it must end the pipeline with a Sync.
-	pipelining atomic.Bool
-	// writeMu serialises a pipeline's socket writes with the Sync the
-	// cancel goroutine injects (injectSync); it guards no fields, and no
-	// read happens while it is held.
-	writeMu      sync.Mutex
-	syncInjected atomic.Bool
-	// syncAccounted is set once the connection's goroutine matched the
-	// injected Sync in its queue.
-	syncAccounted bool
+	// pipe is pipeline mode, shared with the cancel goroutine, which
+	// ends a pipeline whose context ended with a Sync of its own
+	// (pipemode.go).
+	pipe pipeMode
 
 	peek          peeker // idle_unix.go
 	lastUsed      time.Time
@@ -239,6 +231,7 @@ func newCore(cfg *Config, netConn, rawConn net.Conn) *core {
 	c.prep.stmts = cache.New[*stmtDesc](cfg.PrepareThreshold, cfg.PreparedMax)
 	c.watch.c = c
 	c.copy.c = c
+	c.pipe.conn = netConn
 	return c
 }
 
@@ -335,10 +328,10 @@ func (c *core) flush() error {
 		return c.broken // nothing to write on, nothing to retry
 	}
 	c.out.unflushed = 0
-	if c.pipelining.Load() {
-		c.writeMu.Lock()
-		defer c.writeMu.Unlock()
-		if c.syncInjected.Load() {
+	if c.pipe.active() {
+		c.pipe.writeMu.Lock()
+		defer c.pipe.writeMu.Unlock()
+		if c.pipe.cut() {
 			// The cancel goroutine ended the pipeline with a Sync: what is
 			// still buffered must never run. accountInjectedSync ends it.
 			c.out.drop()
@@ -362,82 +355,6 @@ func (c *core) flush() error {
 		return &badConnError{err: c.broken}
 	}
 	return c.broken
-}
-
-// syncMessage is an encoded Sync, written by injectSync without pgproto3.
-var syncMessage = []byte{'S', 0, 0, 0, 4}
-
-// injectSync ends a pipeline whose context ended: it writes a Sync after
-// everything already sent, so the server, which after the cancelled
-// command's error skips all messages but Sync and holds its output until
-// one comes, answers everything and returns to normal. It runs on the
-// cancel goroutine (or on the pipeline's, whichever sees the end first)
-// and touches only the socket, under writeMu, which every pipeline flush
-// holds while writing: the Sync never lands inside another message.
-//
-// still, when not nil, is asked under writeMu whether the pipeline that
-// asked for the Sync still runs (the cancel goroutine may get writeMu only
-// after it ended).
-func (c *core) injectSync(still func() bool) {
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	if c.syncInjected.Load() || !c.pipelining.Load() || still != nil && !still() {
-		return
-	}
-	_, _ = c.netConn.Write(syncMessage) // a failure shows up to the reader
-	c.syncInjected.Store(true)
-}
-
-// accountInjectedSync, on the connection's own goroutine, matches the
-// injected Sync in the queue: the commands never sent are dropped with the
-// context's error, and the Sync's ReadyForQuery is expected after the rest.
-func (c *core) accountInjectedSync() {
-	c.syncAccounted = true
-	err := c.watch.err()
-	if err == nil {
-		err = context.Canceled
-	}
-	c.writeMu.Lock()
-	c.out.drop()
-	c.writeMu.Unlock()
-	if c.q.unsentHolds(&c.beginRes) {
-		// A deferred BEGIN that never left: the transaction's next command
-		// must still begin the block.
-		c.txn.restart()
-	}
-	c.q.truncate(c.q.len()-c.q.unsent, err, c.resultDone)
-	c.q.push(request{kind: reqSync})
-	c.q.unsent = 0
-}
-
-// closePipeline ends pipeline mode after the pipeline drained. From now on
-// the cancel goroutine injects no Sync; if it injected one after the last
-// ReadyForQuery was read, that Sync's ReadyForQuery is read here, so it
-// cannot be taken for the answer to a later command.
-func (c *core) closePipeline() error {
-	c.writeMu.Lock()
-	c.pipelining.Store(false)
-	late := c.syncInjected.Load() && !c.syncAccounted
-	c.writeMu.Unlock()
-	defer func() {
-		c.syncInjected.Store(false)
-		c.syncAccounted = false
-	}()
-	if !late || c.broken != nil {
-		return nil
-	}
-	c.syncAccounted = true
-	c.q.push(request{kind: reqSync})
-	c.q.unsent = 0
-	return c.awaitSync()
-}
-
-// endPipeline ends a pipeline whose context ended (see injectSync).
-func (c *core) endPipeline() {
-	c.injectSync(nil)
-	if !c.syncAccounted {
-		c.accountInjectedSync()
-	}
 }
 
 // restoreDeadline clears the read deadline flushReading set, unless the

@@ -76,7 +76,7 @@ func (c *core) planExec(req *request, sql string, explicit bool, o execOpts) (na
 	if o.stmt != nil {
 		return "", nil // an explicit statement that cannot be bound: unnamed
 	}
-	switch plan, e := c.prep.plan(sql, o.force, c.txn.inBlock() || c.pipelining.Load()); plan {
+	switch plan, e := c.prep.plan(sql, o.force, c.txn.inBlock() || c.pipe.active()); plan {
 	case cache.UseNamed:
 		req.entry = e
 		return e.Name, e.Data
@@ -136,10 +136,6 @@ func (c *core) hasUnsent() bool { return c.q.unsent > 0 || c.out.unflushed > 0 }
 
 // inFlight is the number of commands whose replies are still expected.
 func (c *core) inFlight() int { return c.q.len() }
-
-// pipelineCut reports that the cancel goroutine ended the pipeline with a
-// Sync of its own (injectSync): nothing more is sent.
-func (c *core) pipelineCut() bool { return c.syncInjected.Load() }
 
 // maxArgs is the most arguments one statement can take: Bind and Parse
 // count them in 16 bits, and PostgreSQL allows no more (PQ_QUERY_PARAM_MAX_LIMIT).

@@ -115,7 +115,7 @@ func (c *conn) Pipeline(ctx context.Context, f func(*Pipeline) error) error {
 	}
 	p := &Pipeline{c: c, core: c.core, ctx: ctx}
 	c.state.hold(holdPipeline, "RunPipeline")
-	c.core.pipelining.Store(true)
+	c.core.pipe.enter()
 	defer func() {
 		c.state.release(holdPipeline)
 		_ = c.core.closePipeline() // an error breaks the connection: reported by its next use
@@ -145,7 +145,7 @@ func (p *Pipeline) finish() error {
 	p.closed = true
 	core := p.core
 	if core.broken == nil {
-		if p.ctx.Err() != nil || core.pipelineCut() {
+		if p.ctx.Err() != nil || core.pipe.cut() {
 			core.endPipeline()
 		} else {
 			p.syncs++
@@ -320,7 +320,7 @@ func (p *Pipeline) Sync() error {
 		return p.core.broken
 	}
 	p.syncs++
-	if err := p.ctx.Err(); err != nil || p.core.pipelineCut() {
+	if err := p.ctx.Err(); err != nil || p.core.pipe.cut() {
 		// The pipeline was cut (or is now): the Sync that ends it is
 		// written already, and a Sync queued now would never be sent.
 		p.core.endPipeline()

@@ -217,7 +217,7 @@ func (c *core) poolerLost(r *request, e *Error) {
 	c.prep.stmts.Disable()
 	if c.cfg.pool == nil || !c.cfg.pool.poolerLoses.Swap(true) {
 		outcome := "the statement is re-run unnamed where nothing ran"
-		if c.pipelining.Load() {
+		if c.pipe.active() {
 			outcome = "the pipeline's command failed"
 		}
 		c.log(slog.LevelWarn, "a connection pooler (PgBouncer in transaction mode?) lost a prepared statement; "+outcome+", and this pool's connections stop preparing statements behind that pooler (set prepare_threshold=none to skip the detection)",

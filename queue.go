@@ -257,7 +257,7 @@ func (c *core) advance(sink *result) (event, error) {
 	if c.broken != nil {
 		return evNone, c.broken
 	}
-	if c.syncInjected.Load() && !c.syncAccounted {
+	if c.pipe.unmatched() {
 		c.accountInjectedSync()
 	}
 	msg, err := c.receive()
