@@ -47,20 +47,15 @@ type core struct {
 	// txn is where the transaction stands (txstate.go).
 	txn txState
 
-	q        queue
-	aborting *abortCause // set from an ErrorResponse until the next ReadyForQuery
-	broken   error       // non-nil once the connection is unusable; sticky
+	q      queue
+	broken error // non-nil once the connection is unusable; sticky
 	// rowValues holds the DataRow values of the last evRow; valid until
 	// the next receive.
 	rowValues [][]byte
-	// segment lists the results ended since the last ReadyForQuery (one
-	// sync segment), segmentErr holds its first error: an error at Sync (a
-	// commit that failed) belongs to every result of the segment that
-	// looked successful, and a failed transaction's cause is the latter.
-	// ReadyForQuery marks the segment's results synced.
-	segment    []*result
-	segmentErr error
-	names      map[string]string // interned column names
+	// seg is the sync segment being read: the results whose outcome the
+	// next ReadyForQuery makes final, and its first error (segment.go).
+	seg   segment
+	names map[string]string // interned column names
 
 	// internalRes receives the driver's own statements (ROLLBACK, probes,
 	// Prepare); beginRes a deferred BEGIN.
@@ -100,13 +95,6 @@ type Notification struct {
 	PID     uint32 // the notifying backend's process ID
 	Channel string
 	Payload string
-}
-
-// abortCause remembers the command whose error made the server skip the
-// commands after it, up to the next Sync.
-type abortCause struct {
-	query string
-	err   error
 }
 
 // stashReader is what pgproto3 reads from: bytes a background reader
@@ -403,7 +391,7 @@ func (c *core) fail(err error) {
 	}
 	c.broken = err
 	_ = c.netConn.Close()
-	c.q.failAll(err, c.resultDone)
+	c.q.failAll(err, resultDone)
 }
 
 // close sends Terminate (best effort) and closes the socket.

@@ -100,7 +100,7 @@ func (c *core) accountInjectedSync() {
 		// must still begin the block.
 		c.txn.restart()
 	}
-	c.q.truncate(c.q.len()-c.q.unsent, err, c.resultDone)
+	c.q.truncate(c.q.len()-c.q.unsent, err, resultDone)
 	c.q.push(request{kind: reqSync})
 	c.q.unsent = 0
 }

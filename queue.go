@@ -274,7 +274,7 @@ func (c *core) advance(sink *result) (event, error) {
 	case *pgproto3.CommandComplete:
 		return c.onCommandComplete(r, m)
 	case *pgproto3.BindComplete:
-		return c.expect(r, reqExec, stBind, msg, c.afterBind(r))
+		return c.expect(r, reqExec, stBind, msg, r.afterBind())
 	case *pgproto3.ParseComplete:
 		return c.onParseComplete(r, msg)
 	case *pgproto3.RowDescription:
@@ -320,7 +320,7 @@ func (c *core) expect(r *request, k reqKind, st stage, msg pgproto3.BackendMessa
 }
 
 // afterBind is the stage after BindComplete.
-func (c *core) afterBind(r *request) stage {
+func (r *request) afterBind() stage {
 	if r.described {
 		return stDescribe
 	}
@@ -470,20 +470,15 @@ func (c *core) complete(r *request) (event, error) {
 	res := r.res // r is the queue's slot: pop clears it
 	res.state = resDone
 	if endsBlock(res.tag[:res.tagLen]) {
-		// A transaction block ended inside the segment: what came before
-		// is committed or rolled back already, whatever the Sync says, so
-		// those outcomes are final now.
-		for i, done := range c.segment {
-			done.synced = true
-			c.segment[i] = nil
-		}
-		c.segment = c.segment[:0]
+		// A transaction block ended inside the segment: those outcomes
+		// are final now.
+		c.seg.settle()
 		res.synced = true
 	} else {
-		c.segment = append(c.segment, res)
+		c.seg.add(res)
 	}
 	c.q.pop()
-	c.resultDone(res)
+	resultDone(res)
 	return evResult, nil
 }
 
@@ -499,7 +494,7 @@ func endsBlock(tag []byte) bool {
 type resultOwner interface{ resultEnded(res *result) }
 
 // resultDone tells res's owner, if any, that res ended.
-func (c *core) resultDone(res *result) {
+func resultDone(res *result) {
 	if res.owner != nil {
 		res.owner.resultEnded(res)
 	}
@@ -542,17 +537,15 @@ func (c *core) onError(r *request, m *pgproto3.ErrorResponse) (event, error) {
 	}
 	pgErr := newError(m, resultSQL(r))
 	if pgErr.fatal() {
-		c.fail(&ConnError{Op: c.fatalOp(r), Err: pgErr})
+		c.fail(&ConnError{Op: c.q.fatalOp(r), Err: pgErr})
 		return evNone, pgErr
 	}
 	if r.kind == reqSync {
-		c.commitFailed(pgErr)
+		c.seg.commitFailed(pgErr)
 		return evNone, nil
 	}
 	err := c.watch.wrap(pgErr)
-	if c.segmentErr == nil {
-		c.segmentErr = err
-	}
+	c.seg.failed(err)
 	if r.res != nil {
 		r.res.err = err
 		if r.kind == reqSimple {
@@ -560,30 +553,14 @@ func (c *core) onError(r *request, m *pgproto3.ErrorResponse) (event, error) {
 			return evResult, nil
 		}
 		r.res.state = resDone
-		c.segment = append(c.segment, r.res)
-		c.resultDone(r.res)
+		c.seg.add(r.res)
+		resultDone(r.res)
 	}
 	c.lostStatement(r, pgErr)
-	c.aborting = &abortCause{query: resultSQL(r), err: err}
+	c.seg.aborting = &abortCause{query: resultSQL(r), err: err}
 	c.q.pop() // clears *r
 	c.skipToSync()
 	return evResult, nil
-}
-
-// commitFailed applies an error the server reported at Sync: the implicit
-// transaction of the segment failed to commit (a deferred constraint, a
-// serialization failure), so nothing of the segment took effect. Every
-// result of the segment that looked successful gets the error; one whose
-// success was already seen is marked late, so a pipeline reports it.
-func (c *core) commitFailed(pgErr *Error) {
-	for _, res := range c.segment {
-		if res.err != nil {
-			continue
-		}
-		res.err = pgErr
-		res.late = true
-		c.resultDone(res)
-	}
 }
 
 // skipToSync ends the commands the server skips after an error.
@@ -594,10 +571,10 @@ func (c *core) skipToSync() {
 			return
 		}
 		if r.res != nil && r.res.state != resDone {
-			r.res.err = &AbortedError{Query: c.aborting.query, Cause: c.aborting.err}
+			r.res.err = &AbortedError{Query: c.seg.aborting.query, Cause: c.seg.aborting.err}
 			r.res.state = resDone
-			c.segment = append(c.segment, r.res)
-			c.resultDone(r.res)
+			c.seg.add(r.res)
+			resultDone(r.res)
 		}
 		if r.prepares {
 			c.prep.stmts.Drop(r.entry, false)
@@ -616,17 +593,13 @@ func (c *core) onReadyForQuery(r *request, m *pgproto3.ReadyForQuery) (event, er
 	if !validTxStatus(m.TxStatus) {
 		return evNone, c.violation("ReadyForQuery with transaction status " + strconv.QuoteRune(rune(m.TxStatus)))
 	}
-	c.txn.ready(m.TxStatus, c.segmentErr)
+	c.txn.ready(m.TxStatus, c.seg.err)
 	if r.kind == reqSimple && r.res != nil {
 		r.res.state = resDone
 		r.res.synced = true
-		c.resultDone(r.res)
+		resultDone(r.res)
 	}
-	for i, res := range c.segment {
-		res.synced = true
-		c.segment[i] = nil
-	}
-	c.aborting, c.segmentErr, c.segment = nil, nil, c.segment[:0]
+	c.seg.end()
 	c.q.pop()
 	return evSync, nil
 }
@@ -650,6 +623,28 @@ func incomplete(m *pgproto3.ErrorResponse) string {
 		missing = append(missing, "message")
 	}
 	return strings.Join(missing, ", ")
+}
+
+// fatalOp says, for the ConnError of a FATAL error that landed on r, what
+// the caller was running: r's statement, or, when r is a message of the
+// driver's own sent in front of the caller's (a Close the statement cache
+// asked for, the Sync fencing it), the first statement queued after it. A
+// session the server ended while it sat idle (idle_in_transaction_session_timeout,
+// pg_terminate_backend) reports its FATAL to the next command sent, which
+// is then the one named.
+func (q *queue) fatalOp(r *request) string {
+	if sql := resultSQL(r); sql != "" {
+		return "running " + shortSQL(sql)
+	}
+	for i := range q.n {
+		if sql := resultSQL(&q.buf[(q.head+i)%len(q.buf)]); sql != "" {
+			return "running " + shortSQL(sql)
+		}
+	}
+	if r.kind == reqSimple {
+		return "running an empty query (as Ping does)"
+	}
+	return "waiting for the server"
 }
 
 // resultSQL is the statement text a request ran.
