@@ -55,7 +55,7 @@ type core struct {
 	// seg is the sync segment being read: the results whose outcome the
 	// next ReadyForQuery makes final, and its first error (segment.go).
 	seg   segment
-	names map[string]string // interned column names
+	names nameCache // column names, interned
 
 	// internalRes receives the driver's own statements (ROLLBACK, probes,
 	// Prepare); beginRes a deferred BEGIN.
@@ -344,10 +344,6 @@ func (c *core) flush() error {
 	}
 	return c.broken
 }
-
-// restoreDeadline clears the read deadline flushReading set, unless the
-// cancel grace period ran out meanwhile: then the connection stays doomed.
-func (c *core) restoreDeadline() { c.watch.clearReadDeadline() }
 
 // readFailed turns a read error into the connection's final error.
 func (c *core) readFailed(err error) error {

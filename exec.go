@@ -279,8 +279,8 @@ func (c *core) runRetrying(res *result, args []driver.NamedValue, o execOpts, aw
 			}
 			return nil
 		}
-		if attempt > 0 || !res.retry || res.delivered || !c.canRetry(hadBegin) {
-			return c.explainLost(res)
+		if attempt > 0 || !res.retry || res.delivered || !c.txn.retryable(hadBegin) {
+			return explainLost(res)
 		}
 		if err := c.restartTx(hadBegin); err != nil {
 			return err
@@ -301,12 +301,6 @@ func (c *core) runRetrying(res *result, args []driver.NamedValue, o execOpts, aw
 	}
 }
 
-// canRetry reports whether re-running the statement cannot run anything
-// twice: no transaction block was open before this flight.
-func (c *core) canRetry(hadBegin bool) bool {
-	return c.txn.serverIdle() || (hadBegin && c.txn.failed())
-}
-
 // restartTx undoes a BEGIN sent in the failed flight, so that the retry
 // begins the transaction afresh.
 func (c *core) restartTx(hadBegin bool) error {
@@ -322,7 +316,7 @@ func (c *core) restartTx(hadBegin bool) error {
 
 // explainLost returns res's error, saying what happened when a pooler lost
 // a statement inside a transaction, where no retry is possible.
-func (c *core) explainLost(res *result) error {
+func explainLost(res *result) error {
 	var pgErr *Error
 	if res.retry && errors.As(res.err, &pgErr) && pgErr.Code == "26000" {
 		pgErr.pooler = true

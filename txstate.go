@@ -45,6 +45,14 @@ func (t *txState) failed() bool { return t.status == 'E' }
 // whatever was deferred.
 func (t *txState) serverIdle() bool { return t.status == 'I' }
 
+// retryable reports, after a flight whose statement the server lost
+// before running anything, whether re-running it cannot run anything
+// twice: no transaction block was open before the flight (hadBegin: its
+// BEGIN was sent in it, and a failed block is rolled back first).
+func (t *txState) retryable(hadBegin bool) bool {
+	return t.serverIdle() || (hadBegin && t.failed())
+}
+
 // deferBegin records BeginTx's BEGIN: none → deferred.
 func (t *txState) deferBegin(begin string) {
 	t.pending = begin
