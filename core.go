@@ -20,73 +20,89 @@ import (
 
 // core is the connection core: one network connection to the server, the
 // ordered queue of commands written whose replies are still expected, and
-// the state machine that matches every reply to its command (queue.go).
-// Running one query is queueing its messages and a Sync, flushing, and
-// reading until ReadyForQuery; a pipeline is the same with more commands in
-// the queue. core knows nothing of database/sql's types.
+// the state machine that matches every reply to its command. Running one
+// query is queueing its messages and a Sync, flushing, and reading until
+// ReadyForQuery; a pipeline is the same with more commands in the queue.
+// core knows nothing of database/sql's types: the face (conn.go, stmt.go,
+// rows.go, tx.go) and the extensions (pipeline_ext.go, batch.go,
+// copy_ext.go, copy_rows.go, copy_stmt.go, listener.go) use its verbs.
+//
+// Where to look:
+//
+//   - A query's bytes are written by the outbox (outbox.go), which the
+//     queue verbs tell what to write, pushing beside each command the
+//     request that expects its replies: queueExec, queueBegin, queueSync
+//     and queueSimple (exec.go), queueCloses and queueDescribeStmt
+//     (prepare.go), copyIO for a COPY's data (copy.go). flush (core.go)
+//     writes them to the socket; flushReading (bgreader.go) does so while
+//     the background reader drains the replies.
+//   - Replies are matched to commands by advance and its on* handlers
+//     (queue.go): the request at the head of the queue takes each reply,
+//     its result ends in the sync segment (segment.go); copyIO's onIn,
+//     onOut and onData take the COPY replies, handleAsync (core.go) the
+//     ones the server sends at any time. The verbs that run a command to
+//     its end (exec, startQuery, startSimple, awaitSync, runRetrying's
+//     retry of a lost statement) are in exec.go.
+//   - The connection's state changes in named places: the transaction in
+//     txState (txstate.go), moved by queueBegin and onReadyForQuery; the
+//     server's prepared statements in stmtState (prepare.go), moved by
+//     queueExec, queueCloses and onError's lostStatement; pipeline mode
+//     and the cancel goroutine's Sync in pipeMode (pipemode.go); broken,
+//     set once by fail (core.go). Who holds the connection between calls
+//     is the face's (holder.go).
 //
 // A core is used by one goroutine at a time. The exceptions are the cancel
 // goroutine started by ctxWatch (cancel.go), which reads the fields fixed
-// at connect time, sets deadlines on netConn and, for a pipeline, writes
-// the Sync that ends it (injectSync, under writeMu); and the connection's
-// background reader (bgreader.go), which reads the socket only while
-// flushReading writes.
+// at connect time (key), sets deadlines on netConn and, for a pipeline,
+// writes the Sync that ends it (pipeMode.inject, under its writeMu); and
+// the connection's background reader (bgreader.go), which reads the socket
+// only while flushReading writes.
 type core struct {
-	cfg *Config
+	cfg    *Config
+	logger *slog.Logger
 
-	netConn net.Conn // what the protocol runs over: the TLS conn when TLS is on
-	rawConn net.Conn // the socket under TLS, for idle liveness checks
+	// The wire. netConn is what the protocol runs over (the TLS conn when
+	// TLS is on), rawConn the socket under it, for idle liveness checks
+	// (peek). fe decodes from rd, which serves first what the background
+	// reader stashed, and encodes into the send buffer out writes.
+	netConn net.Conn
+	rawConn net.Conn
 	fe      *pgproto3.Frontend
 	rd      stashReader
-
-	// Fixed at connect time; the cancel goroutine reads these.
-	key cancelKey
-
-	params map[string]string // ParameterStatus values, copied
-	loc    *time.Location    // the session TimeZone; nil when Go cannot load it
-	// txn is where the transaction stands (txstate.go).
-	txn txState
-
-	q      queue
-	broken error // non-nil once the connection is unusable; sticky
-	// rowValues holds the DataRow values of the last evRow; valid until
-	// the next receive.
-	rowValues [][]byte
-	// seg is the sync segment being read: the results whose outcome the
-	// next ReadyForQuery makes final, and its first error (segment.go).
-	seg   segment
-	names nameCache // column names, interned
-
-	// internalRes receives the driver's own statements (ROLLBACK, probes,
-	// Prepare); beginRes a deferred BEGIN.
-	internalRes result
-	beginRes    result
-
-	// prep is what the core knows of the server's prepared statements:
-	// the cache, shapes, generation, pooler (prepare.go).
-	prep stmtState
-	// boundChannel is set when SCRAM authentication used channel binding.
-	boundChannel bool
-
-	watch ctxWatch
+	peek    peeker // idle_unix.go
 	// reader drains the socket while a pipeline or COPY flush writes;
 	// nil until the first such flush (bgreader.go).
 	reader *bgReader
-	// copy starts a COPY, sends its data and ends it (copy.go).
-	copy copyIO
+	broken error // non-nil once the connection is unusable; sticky
 
-	// out writes the commands' messages into the send buffer (outbox.go).
+	// Writing: the messages of the commands queued (outbox.go).
 	out outbox
 
-	// pipe is pipeline mode, shared with the cancel goroutine, which
-	// ends a pipeline whose context ended with a Sync of its own
-	// (pipemode.go).
-	pipe pipeMode
+	// Matching replies (queue.go): the commands whose replies are
+	// expected, in order, and where their replies land.
+	q   queue
+	seg segment // the sync segment being read (segment.go)
+	// rowValues holds the DataRow values of the last evRow; valid until
+	// the next receive.
+	rowValues   [][]byte
+	names       nameCache // column names, interned
+	internalRes result    // the driver's own statements (ROLLBACK, probes, Prepare)
+	beginRes    result    // a deferred BEGIN
 
-	peek          peeker // idle_unix.go
-	lastUsed      time.Time
-	notifications notifyRing
-	logger        *slog.Logger
+	// Session state that outlives a command.
+	txn           txState           // where the transaction stands (txstate.go)
+	prep          stmtState         // the server's prepared statements (prepare.go)
+	params        map[string]string // ParameterStatus values, copied
+	loc           *time.Location    // the session TimeZone; nil when Go cannot load it
+	notifications notifyRing        // received and not yet taken (notify.go)
+	boundChannel  bool              // SCRAM authentication used channel binding
+	lastUsed      time.Time         // when the last call ended, for the idle check
+
+	// What a running command may enter.
+	watch ctxWatch  // its context, and the cancel goroutine (cancel.go)
+	key   cancelKey // fixed at connect time; the cancel goroutine reads it
+	pipe  pipeMode  // pipeline mode, shared with the cancel goroutine (pipemode.go)
+	copy  copyIO    // the COPY sub-protocol (copy.go)
 }
 
 // Notification is a NotificationResponse: a NOTIFY received on a channel
