@@ -76,7 +76,7 @@ type event uint8
 
 const (
 	evNone      event = iota // a message was consumed; nothing for the caller
-	evRow                    // a DataRow for the sink; its values are in c.fe's DataRow
+	evRow                    // a DataRow for the sink; its values are in c.rowValues
 	evDescribed              // the head result learned its columns (or that it has none)
 	evResult                 // a result (or one result set of a simple query) ended
 	evSync                   // a ReadyForQuery ended a sync point
@@ -249,10 +249,11 @@ func (q *queue) truncate(n int, err error, done func(*result)) {
 }
 
 // advance reads one message and applies it to the request at the head of
-// the queue. A DataRow for sink is left in c.fe's DataRow for the caller
-// to decode before the next receive (evRow); DataRows of other results are
-// buffered, or dropped when their result discards. The error is the
-// connection's: a command's own failure lands in its result.
+// the queue. A DataRow for sink is left in c.rowValues (pgproto3's
+// buffer) for the caller to decode before the next receive (evRow);
+// DataRows of other results are buffered, or dropped when their result
+// discards. The error is the connection's: a command's own failure lands
+// in its result.
 func (c *core) advance(sink *result) (event, error) {
 	if c.broken != nil {
 		return evNone, c.broken
