@@ -488,8 +488,8 @@ type heldWrites struct {
 	held    chan struct{} // closed when a write is held
 	// cancelWrote is closed by the first cancel connection's write,
 	// expired when the client's deadline is set to the past.
-	cancelWrote, expired chan struct{}
-	once1, once2         sync.Once
+	cancelWrote, expired  chan struct{}
+	wroteOnce, expireOnce sync.Once
 }
 
 func newHeldWrites() *heldWrites {
@@ -540,7 +540,7 @@ func (c *heldConn) Write(b []byte) (int, error) {
 
 func (c *heldConn) SetDeadline(t time.Time) error {
 	if !t.IsZero() && !t.After(time.Now()) {
-		c.h.once2.Do(func() { close(c.h.expired) })
+		c.h.expireOnce.Do(func() { close(c.h.expired) })
 	}
 	return c.Conn.SetDeadline(t)
 }
@@ -552,6 +552,6 @@ type cancelWriteConn struct {
 
 func (c *cancelWriteConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
-	c.h.once1.Do(func() { close(c.h.cancelWrote) })
+	c.h.wroteOnce.Do(func() { close(c.h.cancelWrote) })
 	return n, err
 }
