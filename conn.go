@@ -96,7 +96,7 @@ func (c *conn) begin(ctx context.Context, query string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c.core.wrote = false
+	c.core.out.wrote = false
 	c.core.watch.start(ctx)
 	return nil
 }
@@ -183,7 +183,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 		// each preparing it automatically (see stmt).
 		return s, nil
 	}
-	if c.core.cfg.PrepareThreshold == PrepareNone || c.core.stmts.Disabled() || sqltext.MultipleStatements(query) {
+	if c.core.cfg.PrepareThreshold == PrepareNone || c.core.prep.stmts.Disabled() || sqltext.MultipleStatements(query) {
 		return s, nil
 	}
 	if err := c.begin(ctx, query); err != nil {

@@ -152,13 +152,13 @@ func (s *copyStmt) toText() error {
 		return err
 	}
 	if s.res.err != nil {
-		return core.txNote(s.res.err)
+		return core.txn.note(s.res.err)
 	}
 	s.copied += s.res.rowsAffected
 	s.res.reset(s.sql)
 	s.res.copyWanted, s.res.discard = true, true
-	if err := core.startCopy(&s.res, evCopyIn); err != nil || s.res.state == resDone {
-		return firstErr(err, core.txNote(s.res.err), errors.New("pgpipe: the COPY statement did not start again"))
+	if err := core.copy.start(&s.res, evCopyIn); err != nil || s.res.state == resDone {
+		return firstErr(err, core.txn.note(s.res.err), errors.New("pgpipe: the COPY statement did not start again"))
 	}
 	s.idle = false
 	return nil

@@ -48,7 +48,7 @@ func (c *core) learnParams(sql string, args []driver.NamedValue, st *serverStmt)
 	if !anyTypeDependent(args) {
 		return false, nil
 	}
-	if _, known := c.paramTypes(sql, st); known {
+	if _, known := c.prep.paramTypes(sql, st); known {
 		return false, nil
 	}
 	// The block is open on the server from the BEGIN on: the execution
@@ -57,7 +57,7 @@ func (c *core) learnParams(sql string, args []driver.NamedValue, st *serverStmt)
 	c.queueBegin()
 	res := &c.internalRes
 	c.queueDescribeStmt(res, "", sql)
-	c.queueFlush()
+	c.out.queueFlush()
 	if err := c.flush(); err != nil {
 		return false, err
 	}
@@ -75,7 +75,7 @@ func (c *core) learnParams(sql string, args []driver.NamedValue, st *serverStmt)
 		}
 		return false, res.err
 	}
-	c.stmts.Learn(sql, &stmtDesc{params: res.paramOIDs})
+	c.prep.stmts.Learn(sql, &stmtDesc{params: res.paramOIDs})
 	if err := c.watch.err(); err != nil {
 		// The context ended while the server was idle between messages,
 		// where a cancel request does nothing: run nothing.

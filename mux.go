@@ -530,7 +530,7 @@ func (m *mconn) write(batch []*mreq) error {
 	if !c.hasUnsent() {
 		return nil
 	}
-	if c.bufferedBytes() > 32<<10 {
+	if c.out.buffered() > 32<<10 {
 		// A large write while replies may be coming: the background
 		// reader keeps the server from blocking on its output.
 		return c.flushReading()
@@ -544,7 +544,7 @@ func (m *mconn) write(batch []*mreq) error {
 // reports that learn queued r's execution itself, or ended r.
 func (m *mconn) learn(r *mreq) (queued bool, err error) {
 	c := m.core
-	if _, known := c.paramTypes(r.res.sql, nil); known {
+	if _, known := c.prep.paramTypes(r.res.sql, nil); known {
 		return false, nil
 	}
 	if c.hasUnsent() {
@@ -658,7 +658,7 @@ func (m *mconn) synced() {
 	c := m.core
 	if res := &r.res; res.err != nil && !r.retried && !r.abandoned && (res.retry || r.exposed && cancelledByUs(res.err)) {
 		if res.retry {
-			c.stmts.Recovered()
+			c.prep.stmts.Recovered()
 		}
 		sql := res.sql
 		res.reset(sql)
@@ -670,7 +670,7 @@ func (m *mconn) synced() {
 		return
 	}
 	if r.res.err != nil {
-		r.res.err = c.explainLost(&r.res)
+		r.res.err = explainLost(&r.res)
 	}
 	m.finish(r, nil)
 }

@@ -71,7 +71,7 @@ func (c *core) describeColumns(buf []column, fields []pgproto3.FieldDescription)
 	for i := range fields {
 		f := &fields[i]
 		buf = append(buf, column{
-			name: c.intern(f.Name), oid: f.DataTypeOID, typmod: f.TypeModifier,
+			name: c.names.intern(f.Name), oid: f.DataTypeOID, typmod: f.TypeModifier,
 			size: f.DataTypeSize, format: f.Format,
 			tableOID: f.TableOID, attnum: f.TableAttributeNumber,
 			dec:  codec.DecoderFor(f.DataTypeOID, f.Format),
@@ -81,16 +81,20 @@ func (c *core) describeColumns(buf []column, fields []pgproto3.FieldDescription)
 	return buf
 }
 
+// nameCache interns column names, so a repeated query allocates none; it
+// starts afresh past 4096 names.
+type nameCache struct{ m map[string]string }
+
 // intern returns b as a string, reusing an earlier copy.
-func (c *core) intern(b []byte) string {
-	if s, ok := c.names[string(b)]; ok {
+func (n *nameCache) intern(b []byte) string {
+	if s, ok := n.m[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	if c.names == nil || len(c.names) >= 4096 {
-		c.names = make(map[string]string)
+	if n.m == nil || len(n.m) >= 4096 {
+		n.m = make(map[string]string)
 	}
-	c.names[s] = s
+	n.m[s] = s
 	return s
 }
 
