@@ -131,6 +131,19 @@
 // pipeline whose context ends is cancelled, its unsent commands dropped,
 // and drained.
 //
+// # Multiplexing
+//
+// With multiplex=N (Config.Multiplex), the connections database/sql opens
+// share at most N server connections: autocommit statements that leave
+// nothing in the session are pipelined onto them from any goroutine, each
+// with its own Sync, and their rows are read into memory before Query
+// returns. Transactions, Raw, lib/pq's COPY idiom and statements that
+// change the session (SET, LISTEN, PREPARE, temporary tables, ...) get a
+// server connection of their own until the session ends; it is reset
+// with DISCARD ALL before it is shared again. A statement whose context
+// ends after it was written returns a [*SharedCancelError]: it may have
+// run. README.md says when to turn it on and what it changes.
+//
 // # Tracing and logging
 //
 // Config.Tracer observes statements ([QueryTracer]), connects

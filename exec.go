@@ -419,8 +419,12 @@ func (c *core) execSimple(res *result) error {
 	if err := c.flush(); err != nil {
 		return err
 	}
-	if err := c.awaitSync(); err != nil {
-		return err
+	// Its own ReadyForQuery, not the one of the Sync that fences a
+	// deferred BEGIN or pending Closes in front of it (queueSimple).
+	for !res.synced {
+		if _, err := c.advance(nil); err != nil {
+			return err
+		}
 	}
 	return res.err
 }

@@ -275,7 +275,9 @@ func (p *muxPool) takeOver(ctx context.Context, m *mconn) (*mconn, error) {
 // again.
 func (p *muxPool) unpin(m *mconn, dirty bool) {
 	c := m.core
-	if c.broken != nil || !c.txn.serverIdle() {
+	if c.broken != nil || !c.txn.serverIdle() || c.inFlight() != c.q.unsent {
+		// Broken, left in a transaction block, or still waiting for a
+		// reply: never shared.
 		p.drop(m)
 		return
 	}
@@ -653,6 +655,12 @@ func (m *mconn) takeInterrupt() bool {
 func (m *mconn) synced() {
 	m.mu.Lock()
 	r := m.sent[0]
+	if r.res.state != resDone {
+		// The ReadyForQuery of a Sync the core wrote in front of r (a
+		// fence before pending Closes), not r's own.
+		m.mu.Unlock()
+		return
+	}
 	m.sent = m.sent[1:]
 	m.mu.Unlock()
 	c := m.core

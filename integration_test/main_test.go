@@ -131,6 +131,7 @@ func dsn(t testing.TB, settings ...string) string {
 // pairs) added, closed when the test ends.
 func openDB(t testing.TB, settings ...string) *sql.DB {
 	t.Helper()
+	settings = withMultiplex(settings)
 	cn, err := pgpipe.NewConnectorConfig(withSettings(t, serverConfig(t), settings...))
 	if err != nil {
 		t.Fatalf("pgpipe.NewConnectorConfig: %v", err)
@@ -138,6 +139,22 @@ func openDB(t testing.TB, settings ...string) *sql.DB {
 	db := sql.OpenDB(cn)
 	t.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// withMultiplex adds multiplex=N to settings when PGPIPE_TEST_MULTIPLEX
+// is N (make integration runs the suite with it too), unless they name
+// multiplex themselves.
+func withMultiplex(settings []string) []string {
+	n := os.Getenv("PGPIPE_TEST_MULTIPLEX")
+	if n == "" {
+		return settings
+	}
+	for _, s := range settings {
+		if strings.HasPrefix(s, "multiplex=") {
+			return settings
+		}
+	}
+	return append([]string{"multiplex=" + n}, settings...)
 }
 
 // openConn returns one dedicated connection, closed when the test ends.
