@@ -264,5 +264,16 @@ func (s *copyStmt) Query(args []driver.Value) (driver.Rows, error) {
 	return s.QueryContext(context.Background(), namedValues(args))
 }
 
-// CheckNamedValue checks arguments as the connection does.
-func (s *copyStmt) CheckNamedValue(nv *driver.NamedValue) error { return s.c.CheckNamedValue(nv) }
+// CheckNamedValue checks arguments as the connection does. The types a
+// row usually holds are taken as they are, as the connection's check would
+// take them, without its general conversion: database/sql calls this for
+// every value of every row.
+func (s *copyStmt) CheckNamedValue(nv *driver.NamedValue) error {
+	if nv.Name == "" {
+		switch nv.Value.(type) {
+		case int64, string, float64, time.Time, bool, []byte, int, int32, nil:
+			return nil
+		}
+	}
+	return s.c.CheckNamedValue(nv)
+}
