@@ -7,24 +7,25 @@ import (
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // cancelKey is what a CancelRequest needs. It is fixed at connect time and
-// read by the cancel goroutine only (noProbe excepted).
+// read by the cancel goroutine only.
 type cancelKey struct {
 	network, addr string
 	pid           uint32
 	secret        []byte
 	tls           *tls.Config // nil when the session is plaintext
 	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
-	// noProbe is set once the server answered a probe (see sendCancel)
-	// with anything but 'N'; the cancel goroutines share it.
-	noProbe atomic.Bool
 }
+
+// probeRefused holds the servers ("network address") that answered a
+// cancel connection's probe (see sendCancel) with anything but 'N': their
+// CancelRequests go without a probe, on every connection of the process.
+var probeRefused sync.Map
 
 // ctxWatch ties a running command to its context (PostgreSQL protocol,
 // "Canceling Requests in Progress"). When the context ends, a goroutine
@@ -270,8 +271,10 @@ func (w *ctxWatch) wrap(e *Error) error {
 // a plaintext one sends an SSLRequest as a probe, which every server and
 // pooler answers ('N', or 'S' when it offers TLS), and then the
 // CancelRequest on the same connection, as libpq does after a declined
-// SSLRequest. A server that answers the probe with anything but 'N' is
-// not probed again: the request goes on a new connection, at once.
+// SSLRequest. A server that answers the probe with anything but 'N' (one
+// with TLS on, to a session without TLS) is not probed again by any
+// connection of the process: the request goes on a new connection, written
+// at once, as it did before the probe.
 func (k *cancelKey) sendCancel(timeout time.Duration, needed func() bool) (sent bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -313,22 +316,23 @@ func (k *cancelKey) open(ctx context.Context) (net.Conn, error) {
 		}
 		return tc, nil
 	}
-	if k.noProbe.Load() {
+	server := k.network + " " + k.addr
+	if _, refused := probeRefused.Load(server); refused {
 		return conn, nil
 	}
 	answer, err := probeServer(conn)
-	if err != nil || answer == 'N' {
-		if err != nil {
-			conn.Close()
-			return nil, err
-		}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if answer == 'N' {
 		return conn, nil
 	}
 	// It offers TLS (or does not know the SSLRequest) on a session that
 	// has none: send the request plainly on a new connection, as before
 	// the probe, from now on.
 	conn.Close()
-	k.noProbe.Store(true)
+	probeRefused.Store(server, struct{}{})
 	return k.open(ctx)
 }
 
