@@ -339,6 +339,8 @@ func TestCancelOfAPlaintextSessionToAServerOfferingTLSGoesOnANewConnectionWithou
 	s := script(t, append(append(canceled, canceled...), oneQuery()...)...)
 	d := &tlsOfferDialer{}
 	conn := scriptConnWith(t, s, func(cfg *Config) { cfg.DialFunc = d.dial })
+	// Another test's server may get this address later: it must be probed.
+	t.Cleanup(func() { probeRefused.Clear() })
 	for i := range 2 {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		_, err := conn.ExecContext(ctx, "SELECT pg_sleep($1)", 10)
