@@ -2,11 +2,18 @@ package pgpipe
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/binary"
+	"errors"
 	"math"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgpipe/pgpipe/internal/pgtest"
 )
 
 func TestPlainCopyInFindsTableAndColumns(t *testing.T) {
@@ -125,4 +132,79 @@ func BenchmarkCopyStmtBinaryRow(b *testing.B) {
 			b.Fatal(ok, err)
 		}
 	}
+}
+
+// rawCopyStmt prepares query as lib/pq's COPY idiom on sc's driver
+// connection and runs f with it.
+func rawCopyStmt(t *testing.T, sc *sql.Conn, query string, f func(driver.StmtExecContext)) {
+	t.Helper()
+	err := sc.Raw(func(dc any) error {
+		st, err := dc.(*conn).PrepareContext(context.Background(), query)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		f(st.(driver.StmtExecContext))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCopyIdiomRowWithACancellableContextAllocatesNothing(t *testing.T) {
+	s := script(t,
+		pgtest.Expect(&pgproto3.Query{String: "COPY t (a) FROM STDIN"}),
+		pgtest.Send(&pgproto3.CopyInResponse{ColumnFormatCodes: []uint16{0}}),
+		pgtest.ExpectType(&pgproto3.CopyData{}),
+		pgtest.Expect(&pgproto3.CopyDone{}),
+		pgtest.Send(pgtest.CommandComplete("COPY 102"), pgtest.ReadyForQuery('I')),
+	)
+	sc := scriptConn(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rawCopyStmt(t, sc, "COPY t (a) FROM STDIN", func(st driver.StmtExecContext) {
+		row := []driver.NamedValue{{Ordinal: 1, Value: int64(7)}}
+		if _, err := st.ExecContext(ctx, row); err != nil { // starts the COPY
+			t.Fatal(err)
+		}
+		// A row that only goes into the buffer registers nothing with
+		// the context: database/sql calls this for every row.
+		if n := testing.AllocsPerRun(100, func() {
+			if _, err := st.ExecContext(ctx, row); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%v allocations per row with a cancellable context, want 0", n)
+		}
+		res, err := st.ExecContext(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n != 102 {
+			t.Fatalf("%d rows, want 102", n)
+		}
+	})
+}
+
+func TestCopyIdiomRowAfterTheContextEndedAbortsTheCopyAndKeepsTheConnection(t *testing.T) {
+	s := script(t, append([]pgtest.Step{
+		pgtest.Expect(&pgproto3.Query{String: "COPY t (a) FROM STDIN"}),
+		pgtest.Send(&pgproto3.CopyInResponse{ColumnFormatCodes: []uint16{0}}),
+		pgtest.ExpectType(&pgproto3.CopyFail{}),
+		pgtest.Send(pgtest.ErrorResponse("57014", "COPY from stdin failed: context canceled"), pgtest.ReadyForQuery('I')),
+	}, oneQuery()...)...)
+	sc := scriptConn(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	rawCopyStmt(t, sc, "COPY t (a) FROM STDIN", func(st driver.StmtExecContext) {
+		row := []driver.NamedValue{{Ordinal: 1, Value: int64(7)}}
+		if _, err := st.ExecContext(ctx, row); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if _, err := st.ExecContext(ctx, row); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a row after the context ended: %v, want context.Canceled", err)
+		}
+	})
+	mustQueryOne(t, sc)
 }
