@@ -37,8 +37,8 @@ func (nopStmt) ExecContext(context.Context, []driver.NamedValue) (driver.Result,
 // database/sql: the loop of pqCopyIn (the same rows, boxed the same way)
 // on a driver that does nothing. Compare its cpu-ns/op, the CPU time per
 // row, with the CopyFromValues workload's cpu-ns/op divided by its rows.
-// Give it a fixed count (-benchtime 2000000x): like the workloads, it
-// runs once per process here, as the harness does not.
+// Run it with a fixed count (-benchtime 2000000x) and pinned as the
+// workloads are (taskset -c 0).
 func BenchmarkCopyIdiomFloor(b *testing.B) {
 	db := sql.OpenDB(nopConnector{})
 	defer db.Close()
