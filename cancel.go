@@ -22,6 +22,11 @@ type cancelKey struct {
 	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
+// probeRefused holds the servers ("network address") that answered a
+// cancel connection's probe (see sendCancel) with anything but 'N': their
+// CancelRequests go without a probe, on every connection of the process.
+var probeRefused sync.Map
+
 // ctxWatch ties a running command to its context (PostgreSQL protocol,
 // "Canceling Requests in Progress"). When the context ends, a goroutine
 // opens a new connection for a CancelRequest and starts the grace period;
@@ -34,9 +39,11 @@ type cancelKey struct {
 // A command that completes while its cancel is still on the way returns at
 // once, and the cancel never reaches a later command:
 //
-//   - the CancelRequest is written only once the cancel connection is
-//     open, and only if the command is still running then (stop not yet
-//     called): a command that completed meanwhile sends none;
+//   - the CancelRequest is written only once the server answered on the
+//     cancel connection (it has started the process that reads the
+//     request; see sendCancel), and only if the command is still running
+//     then (stop not yet called): a command that completed meanwhile
+//     sends none, and the next command has nothing to wait for;
 //   - a CancelRequest that was written is finished (the server closed the
 //     cancel connection, so the backend has been signalled, and a signal
 //     that reaches an idle backend is dropped there) before the connection
@@ -251,27 +258,33 @@ func (w *ctxWatch) wrap(e *Error) error {
 }
 
 // sendCancel opens a new connection to the same server address, over TLS
-// when the session uses TLS, and, if needed still says so once it is open,
-// sends the CancelRequest and waits for the server to close the
-// connection: by then the backend has been signalled. sent reports that
-// the request was (perhaps partly) written.
+// when the session uses TLS, and, if needed still says so once the server
+// is ready to read the request, sends the CancelRequest and waits for the
+// server to close the connection: by then the backend has been signalled.
+// sent reports that the request was (perhaps partly) written.
+//
+// The server is ready once it answered a first packet on the new
+// connection: PostgreSQL starts a process for every connection, a cancel
+// connection too, and that start (a fork) is most of a cancel's time.
+// Asking needed only then, not when the dial returns, leaves the least
+// time between the decision and the signal: a command that ends while the
+// server starts that process gets no CancelRequest, so no later command
+// waits for one (settle). A TLS session's first packet is its SSLRequest;
+// a plaintext one sends an SSLRequest as a probe, which every server and
+// pooler answers ('N', or 'S' when it offers TLS), and then the
+// CancelRequest on the same connection, as libpq does after a declined
+// SSLRequest. A server that answers the probe with anything but 'N' (one
+// with TLS on, to a session without TLS) is not probed again by any
+// connection of the process: the request goes on a new connection, written
+// at once, as it did before the probe.
 func (k *cancelKey) sendCancel(timeout time.Duration, needed func() bool) (sent bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	conn, err := k.dial(ctx, k.network, k.addr)
+	conn, err := k.open(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer conn.Close()
-	deadline, _ := ctx.Deadline()
-	_ = conn.SetDeadline(deadline)
-	if k.tls != nil && k.network != "unix" {
-		conn, err = startTLS(ctx, conn, k.tls)
-		if err != nil {
-			return false, err
-		}
-		defer conn.Close()
-	}
 	msg, err := (&pgproto3.CancelRequest{ProcessID: k.pid, SecretKey: k.secret}).Encode(nil)
 	if err != nil {
 		return false, err
@@ -284,6 +297,59 @@ func (k *cancelKey) sendCancel(timeout time.Duration, needed func() bool) (sent 
 	}
 	_, err = io.Copy(io.Discard, conn)
 	return true, err
+}
+
+// open dials a connection for a CancelRequest and returns it once the
+// server answered on it: after the TLS handshake, after the probe (see
+// sendCancel), or at once, without a probe, when the server did not
+// answer one with 'N' before.
+func (k *cancelKey) open(ctx context.Context) (net.Conn, error) {
+	conn, err := k.dial(ctx, k.network, k.addr)
+	if err != nil {
+		return nil, err
+	}
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
+	if k.tls != nil && k.network != "unix" {
+		tc, err := startTLS(ctx, conn, k.tls)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+	server := k.network + " " + k.addr
+	if _, refused := probeRefused.Load(server); refused {
+		return conn, nil
+	}
+	answer, err := probeServer(conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if answer == 'N' {
+		return conn, nil
+	}
+	// It offers TLS (or does not know the SSLRequest) on a session that
+	// has none: send the request plainly on a new connection, as before
+	// the probe, from now on.
+	conn.Close()
+	probeRefused.Store(server, struct{}{})
+	return k.open(ctx)
+}
+
+// probeServer sends an SSLRequest on conn and returns the server's
+// one-byte answer.
+func probeServer(conn net.Conn) (byte, error) {
+	req, _ := (&pgproto3.SSLRequest{}).Encode(nil)
+	if _, err := conn.Write(req); err != nil {
+		return 0, err
+	}
+	var b [1]byte
+	if _, err := io.ReadFull(conn, b[:]); err != nil {
+		return 0, err
+	}
+	return b[0], nil
 }
 
 // startTLS asks the server for TLS on conn (SSLRequest) and performs the

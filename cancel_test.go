@@ -3,6 +3,8 @@ package pgpipe
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -22,19 +24,23 @@ type cancelDialer struct {
 	// dialing is closed when the first cancel connection is being opened;
 	// the dial then waits for openCancel.
 	dialing, openCancel chan struct{}
-	// holdRead, when set, holds the cancel connection's reads (its wait
-	// for the server to close it) until closed.
-	holdRead chan struct{}
+	// holdRead, when set, holds the cancel connection's reads after the
+	// CancelRequest was written (its wait for the server to close it)
+	// until closed; holdProbe holds the reads before it (the wait for the
+	// server's answer to the probe).
+	holdRead, holdProbe chan struct{}
 	// cancelDone is closed when the cancel connection is closed; wrote
-	// records whether anything was written on it.
+	// records whether a CancelRequest was written on it, firstWrite is
+	// closed at its first write.
 	cancelDone chan struct{}
 	wrote      bool
+	firstWrite chan struct{}
 	// order records, in sequence, "cancel finished" and "client wrote".
 	order []string
 }
 
 func newCancelDialer() *cancelDialer {
-	return &cancelDialer{dialing: make(chan struct{}), openCancel: make(chan struct{}), cancelDone: make(chan struct{})}
+	return &cancelDialer{dialing: make(chan struct{}), openCancel: make(chan struct{}), cancelDone: make(chan struct{}), firstWrite: make(chan struct{})}
 }
 
 func (d *cancelDialer) note(s string) {
@@ -70,20 +76,32 @@ func (c *clientConn) Write(b []byte) (int, error) {
 
 type cancelConn struct {
 	net.Conn
-	d    *cancelDialer
-	once sync.Once
+	d               *cancelDialer
+	once, writeOnce sync.Once
 }
 
 func (c *cancelConn) Write(b []byte) (int, error) {
 	c.d.mu.Lock()
-	c.d.wrote = true
+	c.d.wrote = c.d.wrote || isCancelRequest(b)
 	c.d.mu.Unlock()
+	c.writeOnce.Do(func() { close(c.d.firstWrite) })
 	return c.Conn.Write(b)
 }
 
+// isCancelRequest reports whether b is a CancelRequest packet.
+func isCancelRequest(b []byte) bool {
+	return len(b) >= 8 && binary.BigEndian.Uint32(b[4:8]) == 80877102
+}
+
 func (c *cancelConn) Read(b []byte) (int, error) {
-	if c.d.holdRead != nil {
-		<-c.d.holdRead
+	c.d.mu.Lock()
+	hold := c.d.holdProbe
+	if c.d.wrote {
+		hold = c.d.holdRead
+	}
+	c.d.mu.Unlock()
+	if hold != nil {
+		<-hold
 	}
 	return c.Conn.Read(b)
 }
@@ -223,4 +241,124 @@ func countBefore(evs []string, ev string) int {
 		}
 	}
 	return n
+}
+
+func TestQueryDoneWhileTheServerStartsItsCancelConnectionSendsNoCancelAndTheNextQueryDoesNotWait(t *testing.T) {
+	serverMayAnswer, received, holdProbe := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	d := newCancelDialer()
+	d.holdProbe = holdProbe
+	close(d.openCancel)
+	s := script(t, append(append(flightReceived(received),
+		pgtest.Pause(serverMayAnswer),
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{}, pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')),
+	), oneQuery()...)...)
+	conn := cancelDialerConn(t, s, d)
+	t.Cleanup(func() { close(holdProbe) }) // runs before the connection's cleanup
+	ctx, cancel := context.WithCancel(context.Background())
+	done := execAsync(ctx, conn, "SELECT pg_sleep($1)", 0.004)
+	<-received
+	cancel()
+	// The cancel connection is open and has sent its first packet; the
+	// server has not answered it yet (PostgreSQL is still starting the
+	// process that serves it) when the query finishes.
+	<-d.firstWrite
+	close(serverMayAnswer)
+	if err := awaitErr(t, done, "the query"); err != nil {
+		t.Fatalf("the query that completed returned %v", err)
+	}
+	d.mu.Lock()
+	wrote := d.wrote
+	d.mu.Unlock()
+	if wrote {
+		t.Fatal("a CancelRequest was written before the server was ready to read it, for a query that then completed")
+	}
+	// The next query runs while the cancel connection still waits for
+	// the server's answer: nothing was sent that it must wait for.
+	next := make(chan error, 1)
+	go func() {
+		var n int
+		next <- conn.QueryRowContext(context.Background(), "SELECT $1::int", 1).Scan(&n)
+	}()
+	if err := awaitErr(t, next, "the next query"); err != nil {
+		t.Fatalf("the next query: %v", err)
+	}
+}
+
+// tlsOfferDialer dials the scripted server; its cancel connections answer
+// an SSLRequest with 'S' themselves, as a server with TLS on does, while
+// the session itself is plaintext.
+type tlsOfferDialer struct {
+	mu            sync.Mutex
+	dials, probes int
+}
+
+func (d *tlsOfferDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	d.mu.Lock()
+	d.dials++
+	first := d.dials == 1
+	d.mu.Unlock()
+	if first || err != nil {
+		return c, err
+	}
+	return &tlsOfferConn{Conn: c, d: d}, nil
+}
+
+type tlsOfferConn struct {
+	net.Conn
+	d     *tlsOfferDialer
+	offer bool
+}
+
+func (c *tlsOfferConn) Write(b []byte) (int, error) {
+	if len(b) == 8 && binary.BigEndian.Uint32(b[4:8]) == 80877103 { // SSLRequest
+		c.d.mu.Lock()
+		c.d.probes++
+		c.d.mu.Unlock()
+		c.offer = true
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *tlsOfferConn) Read(b []byte) (int, error) {
+	if c.offer {
+		c.offer = false
+		b[0] = 'S'
+		return 1, nil
+	}
+	return c.Conn.Read(b)
+}
+
+func TestCancelOfAPlaintextSessionToAServerOfferingTLSGoesOnANewConnectionWithoutProbing(t *testing.T) {
+	canceled := []pgtest.Step{
+		pgtest.ExpectFlight(flightExec...),
+		pgtest.WaitForCancel(),
+		pgtest.Send(pgtest.ErrorResponse("57014", "canceling statement due to user request"), pgtest.ReadyForQuery('I')),
+	}
+	s := script(t, append(append(canceled, canceled...), oneQuery()...)...)
+	d := &tlsOfferDialer{}
+	conn := scriptConnWith(t, s, func(cfg *Config) { cfg.DialFunc = d.dial })
+	// Another test's server may get this address later: it must be probed.
+	t.Cleanup(func() { probeRefused.Clear() })
+	for i := range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		_, err := conn.ExecContext(ctx, "SELECT pg_sleep($1)", 10)
+		cancel()
+		var pgErr *Error
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &pgErr) || pgErr.Code != "57014" {
+			t.Fatalf("query %d: err = %v; want both context.DeadlineExceeded and SQLSTATE 57014", i+1, err)
+		}
+	}
+	mustQueryOne(t, conn)
+	if n := len(s.CancelRequests()); n != 2 {
+		t.Fatalf("%d CancelRequests, want 2", n)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	// The session, the first cancel's probe and its request, the second
+	// cancel's request alone.
+	if d.dials != 4 || d.probes != 1 {
+		t.Fatalf("%d dials and %d probes; want 4 dials (session, probe, two requests) and 1 probe", d.dials, d.probes)
+	}
 }

@@ -73,7 +73,9 @@ func (e *AbandonedCopyError) Error() string {
 func (s *copyStmt) NumInput() int { return -1 }
 
 // ExecContext sends one row, or, with no arguments, ends the COPY and
-// reports the rows copied.
+// reports the rows copied. ctx is watched (see ctxWatch) only while the
+// Exec waits on the connection: a row that only goes into the buffer
+// registers nothing with ctx, which database/sql calls for every row.
 func (s *copyStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	if s.err != nil {
 		return nil, s.err
@@ -82,26 +84,40 @@ func (s *copyStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (d
 		return nil, errors.New("pgpipe: the COPY statement already ended")
 	}
 	if !s.started {
-		if err := s.start(ctx); err != nil {
+		err := s.start(ctx)
+		s.c.core.watch.stop()
+		if err != nil {
 			s.err = err
 			return nil, err
 		}
-	} else {
-		if s.c.core.broken != nil {
-			return nil, s.c.core.broken
-		}
-		s.c.core.watch.start(ctx)
+	} else if s.c.core.broken != nil {
+		return nil, s.c.core.broken
 	}
-	defer s.c.core.watch.stop()
 	s.w.ctx = ctx
+	watch := &s.c.core.watch
 	if len(args) == 0 {
+		watch.start(ctx)
+		defer watch.stop()
 		return s.finish()
 	}
-	if err := s.row(args); err != nil {
+	err := ctx.Err()
+	if err == nil {
+		err = s.row(ctx, args)
+	}
+	if err != nil {
+		watch.start(ctx)
+		defer watch.stop()
 		s.abort(err)
 		return nil, err
 	}
 	return driver.RowsAffected(0), nil
+}
+
+// watched runs f, which waits on the connection, with ctx watched.
+func (s *copyStmt) watched(ctx context.Context, f func() error) error {
+	s.c.core.watch.start(ctx)
+	defer s.c.core.watch.stop()
+	return f()
 }
 
 // start sends the COPY and waits for the server to take data.
@@ -131,7 +147,7 @@ func (s *copyStmt) start(ctx context.Context) error {
 	return nil
 }
 
-// textRow appends one row in the text COPY format, sending full chunks.
+// textRow appends one row in the text COPY format.
 func (s *copyStmt) textRow(args []driver.NamedValue) error {
 	w := s.w
 	if len(w.buf) == 0 {
@@ -147,25 +163,33 @@ func (s *copyStmt) textRow(args []driver.NamedValue) error {
 		}
 	}
 	w.buf = append(w.buf, '\n')
-	return w.maybeFlush()
+	return nil
 }
 
-// row sends one row: in binary while the COPY is binary and the values
-// allow it, else in text.
-func (s *copyStmt) row(args []driver.NamedValue) error {
+// row buffers one row, in binary while the COPY is binary and the values
+// allow it, else in text, and sends the chunk once it is full. ctx is
+// watched while it does.
+func (s *copyStmt) row(ctx context.Context, args []driver.NamedValue) error {
 	if s.bin != nil {
 		ok, err := s.binaryRow(args)
 		if err != nil {
 			return err
 		}
-		if ok {
-			return s.w.maybeFlush()
+		if !ok {
+			if err := s.watched(ctx, s.toText); err != nil {
+				return err
+			}
 		}
-		if err := s.toText(); err != nil {
+	}
+	if s.bin == nil {
+		if err := s.textRow(args); err != nil {
 			return err
 		}
 	}
-	return s.textRow(args)
+	if len(s.w.buf) < copyChunk {
+		return nil
+	}
+	return s.watched(ctx, s.w.flush)
 }
 
 // finish sends the rest and CopyDone, and reads the result.
@@ -264,5 +288,16 @@ func (s *copyStmt) Query(args []driver.Value) (driver.Rows, error) {
 	return s.QueryContext(context.Background(), namedValues(args))
 }
 
-// CheckNamedValue checks arguments as the connection does.
-func (s *copyStmt) CheckNamedValue(nv *driver.NamedValue) error { return s.c.CheckNamedValue(nv) }
+// CheckNamedValue checks arguments as the connection does. The types a
+// row usually holds are taken as they are, as the connection's check would
+// take them, without its general conversion: database/sql calls this for
+// every value of every row.
+func (s *copyStmt) CheckNamedValue(nv *driver.NamedValue) error {
+	if nv.Name == "" {
+		switch nv.Value.(type) {
+		case int64, string, float64, time.Time, bool, []byte, int, int32, nil:
+			return nil
+		}
+	}
+	return s.c.CheckNamedValue(nv)
+}

@@ -5,8 +5,11 @@ import (
 	"database/sql/driver"
 	"encoding/binary"
 	"errors"
+	"math"
 	"regexp"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/pgpipe/pgpipe/internal/codec"
@@ -28,8 +31,9 @@ import (
 
 // copyBinary is what a binary COPY of the idiom needs.
 type copyBinary struct {
-	cols []column
-	encs []codec.BinaryEncoder
+	cols  []column
+	encs  []codec.BinaryEncoder
+	kinds []copyKind
 }
 
 // identPattern matches a simple or double-quoted SQL identifier.
@@ -91,11 +95,12 @@ func (s *copyStmt) binaryPlan(ctx context.Context) (string, *copyBinary, error) 
 	if err != nil {
 		return "", nil, err
 	}
-	b := &copyBinary{cols: cols, encs: make([]codec.BinaryEncoder, len(cols))}
+	b := &copyBinary{cols: cols, encs: make([]codec.BinaryEncoder, len(cols)), kinds: make([]copyKind, len(cols))}
 	for i, col := range cols {
 		if b.encs[i] = codec.BinaryEncoderFor(col.oid); b.encs[i] == nil {
 			return s.sql, nil, nil
 		}
+		b.kinds[i] = copyKindOf(col.oid)
 	}
 	return strings.TrimRight(strings.TrimSpace(s.sql), ";") + " (FORMAT binary)", b, nil
 }
@@ -110,25 +115,87 @@ func (s *copyStmt) binaryRow(args []driver.NamedValue) (ok bool, err error) {
 	if len(w.buf) == 0 {
 		w.space()
 	}
-	start := len(w.buf)
-	w.buf = binary.BigEndian.AppendUint16(w.buf, uint16(len(args)))
+	buf := binary.BigEndian.AppendUint16(w.buf, uint16(len(args)))
 	for i := range args {
 		v := args[i].Value
-		if codec.IsNull(v) {
-			w.buf = binary.BigEndian.AppendUint32(w.buf, 0xffffffff)
+		var fast bool
+		if buf, fast = appendUsual(buf, b.kinds[i], b.cols[i].oid, v); fast {
 			continue
 		}
-		at := len(w.buf)
-		w.buf = append(w.buf, 0, 0, 0, 0)
-		out, err := b.encs[i](w.buf, v)
-		if err != nil {
-			w.buf = w.buf[:start]
-			return false, nil
+		if codec.IsNull(v) {
+			buf = binary.BigEndian.AppendUint32(buf, 0xffffffff)
+			continue
 		}
-		w.buf = out
-		binary.BigEndian.PutUint32(w.buf[at:], uint32(len(w.buf)-at-4))
+		at := len(buf)
+		out, err := b.encs[i](append(buf, 0, 0, 0, 0), v)
+		if err != nil {
+			return false, nil // w.buf still ends before the row
+		}
+		binary.BigEndian.PutUint32(out[at:], uint32(len(out)-at-4))
+		buf = out
 	}
+	w.buf = buf
 	return true, nil
+}
+
+// copyKind names a column type whose usual Go value a binary row writes
+// directly (appendUsual), without the type's general encoder: the idiom
+// calls it for every value of every row.
+type copyKind uint8
+
+const (
+	copyOther  copyKind = iota
+	copyInt8            // int8 from int64
+	copyFloat8          // float8 from float64
+	copyText            // text, varchar from string
+	copyTime            // timestamptz, timestamp, date from time.Time
+)
+
+// copyKindOf returns the copyKind of type oid.
+func copyKindOf(oid uint32) copyKind {
+	switch oid {
+	case codec.OIDInt8:
+		return copyInt8
+	case codec.OIDFloat8:
+		return copyFloat8
+	case codec.OIDText, codec.OIDVarchar:
+		return copyText
+	case codec.OIDTimestamptz, codec.OIDTimestamp, codec.OIDDate:
+		return copyTime
+	}
+	return copyOther
+}
+
+// appendUsual appends v with its length, as the column's binaryEncoder
+// would, when v has the usual Go type of kind k (column type oid); fast is
+// false, with buf unchanged, for any other value, and for one the encoder
+// would refuse.
+func appendUsual(buf []byte, k copyKind, oid uint32, v any) (out []byte, fast bool) {
+	switch k {
+	case copyInt8:
+		if x, ok := v.(int64); ok {
+			return binary.BigEndian.AppendUint64(append(buf, 0, 0, 0, 8), uint64(x)), true
+		}
+	case copyFloat8:
+		if x, ok := v.(float64); ok {
+			return binary.BigEndian.AppendUint64(append(buf, 0, 0, 0, 8), math.Float64bits(x)), true
+		}
+	case copyText:
+		if x, ok := v.(string); ok && strings.IndexByte(x, 0) < 0 && utf8.ValidString(x) {
+			return append(binary.BigEndian.AppendUint32(buf, uint32(len(x))), x...), true
+		}
+	case copyTime:
+		if _, ok := v.(time.Time); ok {
+			at := len(buf)
+			out, err := codec.EncodeBinaryTime(append(buf, 0, 0, 0, 0), v, oid)
+			if err != nil {
+				return buf, false
+			}
+			binary.BigEndian.PutUint32(out[at:], uint32(len(out)-at-4))
+			return out, true
+		}
+	}
+	return buf, false
 }
 
 // binaryTrailer ends binary COPY data: a field count of -1.

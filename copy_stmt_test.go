@@ -1,6 +1,20 @@
 package pgpipe
 
-import "testing"
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/binary"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgpipe/pgpipe/internal/pgtest"
+)
 
 func TestPlainCopyInFindsTableAndColumns(t *testing.T) {
 	for _, tc := range []struct {
@@ -42,4 +56,155 @@ func TestPlainCopyInFindsTableAndColumns(t *testing.T) {
 			t.Errorf("%s: columns %q, want %q", tc.sql, got, tc.columns)
 		}
 	}
+}
+
+// binaryPlanFor is the binary plan of a COPY into columns of types oids.
+func binaryPlanFor(oids ...uint32) *copyBinary {
+	b := &copyBinary{}
+	for _, oid := range oids {
+		b.cols = append(b.cols, column{oid: oid})
+		b.encs = append(b.encs, binaryEncoderFor(oid))
+		b.kinds = append(b.kinds, copyKindOf(oid))
+	}
+	return b
+}
+
+func TestCopyRowOfUsualValuesIsWhatTheColumnEncodersWrite(t *testing.T) {
+	at := time.Date(2024, 2, 29, 13, 14, 15, 123456789, time.FixedZone("x", 3600))
+	for _, tc := range []struct {
+		oid uint32
+		v   any
+	}{
+		{oidInt8, int64(-1 << 40)}, {oidInt8, int32(7)}, {oidFloat8, 2.5}, {oidFloat8, math.Inf(-1)},
+		{oidText, "tab\there, é"}, {oidText, ""}, {oidVarchar, "v"}, {oidText, 42},
+		{oidTimestamptz, at}, {oidTimestamp, at}, {oidDate, at}, {oidTimestamptz, "infinity"},
+		{oidInt8, nil},
+	} {
+		b := binaryPlanFor(tc.oid)
+		want := binary.BigEndian.AppendUint16(nil, 1)
+		if isNullArg(tc.v) {
+			want = binary.BigEndian.AppendUint32(want, 0xffffffff)
+		} else {
+			val, err := b.encs[0](nil, tc.v)
+			if err != nil {
+				t.Fatalf("%T %v into %d: %v", tc.v, tc.v, tc.oid, err)
+			}
+			want = append(binary.BigEndian.AppendUint32(want, uint32(len(val))), val...)
+		}
+		s := &copyStmt{w: &copyWriter{}, bin: b}
+		ok, err := s.binaryRow([]driver.NamedValue{{Ordinal: 1, Value: tc.v}})
+		if !ok || err != nil {
+			t.Fatalf("%T %v into %d: %v, %v", tc.v, tc.v, tc.oid, ok, err)
+		}
+		if got := s.w.buf[5:]; !bytes.Equal(got, want) {
+			t.Errorf("%T %v into %d: wrote %x, want %x", tc.v, tc.v, tc.oid, got, want)
+		}
+	}
+}
+
+func TestCopyRowWithTextTheEncoderRefusesAppendsNothing(t *testing.T) {
+	for _, v := range []string{"nul\x00byte", "bad\xffutf8"} {
+		s := &copyStmt{w: &copyWriter{}, bin: binaryPlanFor(oidInt8, oidText)}
+		ok, err := s.binaryRow([]driver.NamedValue{{Ordinal: 1, Value: int64(1)}, {Ordinal: 2, Value: v}})
+		if ok || err != nil || len(s.w.buf) != 5 {
+			t.Errorf("%q: ok %v, err %v, %d bytes buffered; want the row refused (it goes in text) and nothing appended", v, ok, err, len(s.w.buf)-5)
+		}
+	}
+}
+
+// BenchmarkCopyStmtBinaryRow is the driver's own work for one row of
+// lib/pq's COPY idiom (int8, text, float8, timestamptz), past database/sql.
+func BenchmarkCopyStmtBinaryRow(b *testing.B) {
+	s := &copyStmt{w: &copyWriter{}, bin: binaryPlanFor(oidInt8, oidText, oidFloat8, oidTimestamptz)}
+	row := []driver.NamedValue{{Ordinal: 1, Value: int64(1 << 40)}, {Ordinal: 2, Value: "abcdef ghijklmnop"},
+		{Ordinal: 3, Value: 12.5}, {Ordinal: 4, Value: time.Unix(1700000000, 123456000)}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(s.w.buf) > copyChunk {
+			s.w.buf = s.w.buf[:5]
+		}
+		for i := range row {
+			if err := s.CheckNamedValue(&row[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if ok, err := s.binaryRow(row); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}
+
+// rawCopyStmt prepares query as lib/pq's COPY idiom on sc's driver
+// connection and runs f with it.
+func rawCopyStmt(t *testing.T, sc *sql.Conn, query string, f func(driver.StmtExecContext)) {
+	t.Helper()
+	err := sc.Raw(func(dc any) error {
+		st, err := dc.(*conn).PrepareContext(context.Background(), query)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		f(st.(driver.StmtExecContext))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCopyIdiomRowWithACancellableContextAllocatesNothing(t *testing.T) {
+	s := script(t,
+		pgtest.Expect(&pgproto3.Query{String: "COPY t (a) FROM STDIN"}),
+		pgtest.Send(&pgproto3.CopyInResponse{ColumnFormatCodes: []uint16{0}}),
+		pgtest.ExpectType(&pgproto3.CopyData{}),
+		pgtest.Expect(&pgproto3.CopyDone{}),
+		pgtest.Send(pgtest.CommandComplete("COPY 102"), pgtest.ReadyForQuery('I')),
+	)
+	sc := scriptConn(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rawCopyStmt(t, sc, "COPY t (a) FROM STDIN", func(st driver.StmtExecContext) {
+		row := []driver.NamedValue{{Ordinal: 1, Value: int64(7)}}
+		if _, err := st.ExecContext(ctx, row); err != nil { // starts the COPY
+			t.Fatal(err)
+		}
+		// A row that only goes into the buffer registers nothing with
+		// the context: database/sql calls this for every row.
+		if n := testing.AllocsPerRun(100, func() {
+			if _, err := st.ExecContext(ctx, row); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%v allocations per row with a cancellable context, want 0", n)
+		}
+		res, err := st.ExecContext(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n != 102 {
+			t.Fatalf("%d rows, want 102", n)
+		}
+	})
+}
+
+func TestCopyIdiomRowAfterTheContextEndedAbortsTheCopyAndKeepsTheConnection(t *testing.T) {
+	s := script(t, append([]pgtest.Step{
+		pgtest.Expect(&pgproto3.Query{String: "COPY t (a) FROM STDIN"}),
+		pgtest.Send(&pgproto3.CopyInResponse{ColumnFormatCodes: []uint16{0}}),
+		pgtest.ExpectType(&pgproto3.CopyFail{}),
+		pgtest.Send(pgtest.ErrorResponse("57014", "COPY from stdin failed: context canceled"), pgtest.ReadyForQuery('I')),
+	}, oneQuery()...)...)
+	sc := scriptConn(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	rawCopyStmt(t, sc, "COPY t (a) FROM STDIN", func(st driver.StmtExecContext) {
+		row := []driver.NamedValue{{Ordinal: 1, Value: int64(7)}}
+		if _, err := st.ExecContext(ctx, row); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if _, err := st.ExecContext(ctx, row); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a row after the context ended: %v, want context.Canceled", err)
+		}
+	})
+	mustQueryOne(t, sc)
 }

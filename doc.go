@@ -127,9 +127,17 @@
 // the query, within cancel_grace (default 5s); the error wraps both the
 // context's error and the server's 57014 (a *[CancelError]), and the
 // connection is reused, as the cancel can no longer reach a later query.
-// If the server does not stop in time the connection is closed. A
-// pipeline whose context ends is cancelled, its unsent commands dropped,
-// and drained.
+// If the server does not stop in time the connection is closed. The
+// request itself is written only once the server has answered on the
+// cancel connection (a plaintext session first sends an SSLRequest as a
+// probe, as libpq does before a CancelRequest): a query that ends while
+// the server starts the process serving the cancel returns its result at
+// once, nothing is sent, and the next query does not wait. A query that
+// ends just after its CancelRequest was written returns at once too; the
+// connection's next command waits until the server closed the cancel
+// connection (the backend was signalled while idle, which drops the
+// signal). A pipeline whose context ends is cancelled, its unsent
+// commands dropped, and drained.
 //
 // # Multiplexing
 //

@@ -470,8 +470,12 @@ var faultQueryPhases = []faultPhase{
 		faultFromServer(faultproxy.On("CommandComplete")),
 	}},
 	// The cancel never reaches the server: after the grace period the
-	// driver closes the connection.
-	{name: "cancelconn", op: opCancel, every: true, endAt: &faultRunning, actions: faultEveryKind, points: []faultPoint{
+	// driver closes the connection. The CancelRequest goes out once the
+	// server answered the cancel connection's probe, and this server,
+	// which offers TLS to a session without it, is answered on a second
+	// connection: two server processes started, which on a loaded machine
+	// can take longer than faultGrace, so the grace here is longer.
+	{name: "cancelconn", op: opCancel, every: true, endAt: &faultRunning, extra: []string{"cancel_grace=5s"}, actions: faultEveryKind, points: []faultPoint{
 		faultFromClient(faultproxy.On("CancelRequest")),
 	}},
 	// The server answers the cancel, and the answer breaks: the grace

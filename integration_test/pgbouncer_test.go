@@ -3,6 +3,7 @@ package integration_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -238,4 +239,28 @@ func mixedPipeline(db *sql.DB, tbl string, g, i int, bad *atomic.Int64) error {
 		}
 		return nil
 	})
+}
+
+func TestPgBouncerPassesTheCancelOnAndKeepsTheConnection(t *testing.T) {
+	b := startBouncer(t, "session")
+	conn, err := bouncerDB(t, b, "none", 1).Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var pid1, pid2 int
+	if err := conn.QueryRowContext(context.Background(), "SELECT pg_backend_pid()").Scan(&pid1); err != nil {
+		t.Fatal(err)
+	}
+	// The cancel goes to PgBouncer, which answers the driver's probe
+	// (an SSLRequest) and passes the CancelRequest that follows on.
+	ctx := cancelWhenSleeping(t, openDB(t), pid1)
+	_, err = conn.ExecContext(ctx, "SELECT pg_sleep(600)")
+	var pgErr *pgpipe.Error
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &pgErr) || pgErr.Code != "57014" {
+		t.Fatalf("err = %v; want context.DeadlineExceeded and SQLSTATE 57014", err)
+	}
+	if err := conn.QueryRowContext(context.Background(), "SELECT pg_backend_pid()").Scan(&pid2); err != nil || pid2 != pid1 {
+		t.Fatalf("next query on the same sql.Conn: pid %d (was %d), %v", pid2, pid1, err)
+	}
 }

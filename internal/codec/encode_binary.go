@@ -632,6 +632,12 @@ const (
 	endPGMicros = 9223371331200000000          // 294277-01-01 00:00
 )
 
+// EncodeBinaryTime appends v (a time.Time or a time string) in the binary
+// format of timestamptz, timestamp or date (oid).
+func EncodeBinaryTime(buf []byte, v any, oid uint32) ([]byte, error) {
+	return encodeBinaryTime(buf, v, oid)
+}
+
 func encodeBinaryTime(buf []byte, v any, oid uint32) ([]byte, error) {
 	var sec int64 // Unix seconds of the instant (timestamptz) or of the wall clock read as UTC
 	var nsec int

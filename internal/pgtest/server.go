@@ -26,7 +26,10 @@ type Options struct {
 //
 // It plays its steps against the first connection that does not start with
 // a CancelRequest (the client), one step after the other, in one goroutine
-// of its own. A first connection whose first packet is malformed, cut short
+// of its own. A connection opened after the client that starts with
+// an SSLRequest is answered 'N' (no TLS), and its next packet decides what
+// it is, so a CancelRequest sent after a declined SSLRequest is recorded
+// too. A first connection whose first packet is malformed, cut short
 // or never comes is the client too, and the first step reports what went
 // wrong. Connections that start with a CancelRequest are recorded (see
 // [Server.CancelRequests]) and closed without a reply, as PostgreSQL does.
@@ -251,7 +254,16 @@ func (s *Server) acceptLoop() {
 func (s *Server) serveConn(conn net.Conn) {
 	defer s.wg.Done()
 	w := newWire(conn)
-	msg, err := w.receive(time.Now().Add(s.timeout))
+	deadline := time.Now().Add(s.timeout)
+	msg, err := w.receive(deadline)
+	if _, ok := msg.(*pgproto3.SSLRequest); ok && s.isClaimed() {
+		// A cancel connection asking for TLS (or probing the server)
+		// first: declined, as a server without TLS does, and its next
+		// packet decides.
+		if err = w.write(deadline, []byte{'N'}); err == nil {
+			msg, err = w.receive(deadline)
+		}
+	}
 	if cr, ok := msg.(*pgproto3.CancelRequest); ok {
 		s.recordCancel(cr)
 		s.drop(conn)
@@ -287,6 +299,13 @@ func (s *Server) drop(conn net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, conn)
 	s.mu.Unlock()
+}
+
+// isClaimed reports whether a client connection was handed to the script.
+func (s *Server) isClaimed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.claimed
 }
 
 // claim reports whether the caller's connection becomes the client.
