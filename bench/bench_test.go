@@ -9,7 +9,9 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,9 +90,9 @@ func routeDSN(b *testing.B, r Route) string {
 	}
 	var err error
 	switch r {
-	case Proxy:
+	case Proxy, Proxy12:
 		var stop func()
-		if env.dsn[r], stop, err = StartProxy(env.dsn[Direct]); err == nil {
+		if env.dsn[r], stop, err = StartProxy(env.dsn[Direct], ProxyDelays[r]); err == nil {
 			env.stops = append(env.stops, stop)
 		}
 	case PgBouncer:
@@ -131,7 +133,9 @@ func BenchmarkWorkload(b *testing.B) {
 // it reports per-row metrics, counting allocations as the testing
 // package does for allocs/op; with Throughput, rows/s and the peak heap;
 // for pgpipe, its statement counters per operation. A workload's Reset
-// runs before each operation with every clock stopped.
+// runs before each operation with every clock stopped. A workload with
+// Goroutines runs on a pool of connections: no server CPU time nor
+// statement counters, which are those of one connection.
 func runWorkload(b *testing.B, w Workload, e Entry) {
 	ctx := context.Background()
 	cl := client(b, w, e)
@@ -141,25 +145,30 @@ func runWorkload(b *testing.B, w Workload, e Entry) {
 			b.Fatalf("%s: reset: %v", key, err)
 		}
 	}
-	do := func() {
-		cl.progress.Store(0)
-		if err := e.Op(ctx, cl, env.next[key]); err != nil {
-			b.Fatalf("%s: operation %d: %v", key, env.next[key], err)
+	do := func(n int) {
+		if err := runOps(ctx, w, e, cl, env.next[key], n); err != nil {
+			b.Fatalf("%s: %v", key, err)
 		}
-		env.next[key]++
+		env.next[key] += n
 	}
 	n := 1
 	if !env.warm[key] {
-		n, env.warm[key] = w.Warmups, true
+		n, env.warm[key] = w.Warmups*max(1, w.Goroutines), true
 	}
-	for range n {
-		if w.Reset != nil {
+	if w.Reset == nil {
+		do(n)
+	} else {
+		for range n {
 			reset()
+			do(1)
 		}
-		do()
 	}
-	m := meter{backend: backendPID(b, cl)}
-	stats0 := statementStats(b, cl)
+	single := w.Goroutines <= 1
+	var m meter
+	var stats0 *pgpipe.StatementStats
+	if single {
+		m.backend, stats0 = backendPID(b, cl), statementStats(b, cl)
+	}
 	var heap *heapSampler
 	if w.Throughput {
 		cl.progress.Store(0)
@@ -168,27 +177,74 @@ func runWorkload(b *testing.B, w Workload, e Entry) {
 	b.ReportAllocs()
 	m.resume()
 	b.ResetTimer()
-	for range b.N {
-		if w.Reset != nil {
+	if w.Reset == nil {
+		do(b.N)
+	} else {
+		for range b.N {
 			b.StopTimer()
 			m.pause()
 			reset()
 			m.resume()
 			b.StartTimer()
+			do(1)
 		}
-		do()
 	}
 	b.StopTimer()
 	m.pause()
-	stats := statementStats(b, cl) // before backendPID's query counts
+	var stats *pgpipe.StatementStats
+	backendAfter := 0
+	if single {
+		stats = statementStats(b, cl) // before backendPID's query counts
+		backendAfter = backendPID(b, cl)
+	}
 	if heap != nil {
 		heap.report(b)
 	}
-	m.report(b, w.RowsPerOp(), backendPID(b, cl))
+	m.report(b, w.RowsPerOp(), backendAfter)
 	reportStatementStats(b, stats0, stats)
 	if w.Throughput {
 		b.ReportMetric(float64(b.N)*float64(w.RowsPerOp())/b.Elapsed().Seconds(), "rows/s")
 	}
+}
+
+// runOps runs n operations of e on cl, numbered from first: one after
+// the other, or, when w has Goroutines, from that many goroutines each
+// taking the next number as it finishes an operation. It returns the
+// first error; after one, the goroutines start no more operations.
+func runOps(ctx context.Context, w Workload, e Entry, cl *Client, first, n int) error {
+	if w.Goroutines <= 1 {
+		for i := first; i < first+n; i++ {
+			cl.progress.Store(0)
+			if err := e.Op(ctx, cl, i); err != nil {
+				return fmt.Errorf("operation %d: %w", i, err)
+			}
+		}
+		return nil
+	}
+	var (
+		next     atomic.Int64
+		failed   atomic.Bool
+		firstErr error
+		once     sync.Once
+		wg       sync.WaitGroup
+	)
+	for range w.Goroutines {
+		wg.Go(func() {
+			for !failed.Load() {
+				k := int(next.Add(1)) - 1
+				if k >= n {
+					return
+				}
+				if err := e.Op(ctx, cl, first+k); err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("operation %d: %w", first+k, err) })
+					failed.Store(true)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
 }
 
 // client returns e's client on w's route, opening it on first use and
@@ -201,7 +257,8 @@ func client(b *testing.B, w Workload, e Entry) *Client {
 		}
 	}
 	env.setUp[w.Name] = true
-	key := e.Contender + "@" + string(w.RouteOrDirect())
+	conns := max(1, e.Conns)
+	key := fmt.Sprintf("%s@%s/%d", e.Contender, w.RouteOrDirect(), conns)
 	if cl, ok := env.clients[key]; ok {
 		return cl
 	}
@@ -209,7 +266,7 @@ func client(b *testing.B, w Workload, e Entry) *Client {
 	if !ok {
 		b.Fatalf("entry %s/%s: no contender %q", w.Name, e.Name, e.Contender)
 	}
-	cl, err := c.Open(context.Background(), routeDSN(b, w.RouteOrDirect()))
+	cl, err := c.OpenPool(context.Background(), routeDSN(b, w.RouteOrDirect()), conns)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -410,10 +467,69 @@ func TestWorkloadsAreWellFormed(t *testing.T) {
 		if baselines != 1 {
 			t.Errorf("%s: %d entries are marked Baseline, want 1", w.Name, baselines)
 		}
+		if w.Goroutines > 1 && w.Reset != nil {
+			t.Errorf("%s: runs from %d goroutines and has a Reset, which runs between operations", w.Name, w.Goroutines)
+		}
+		for _, e := range w.Entries {
+			if e.Conns > 1 && w.Goroutines <= 1 {
+				t.Errorf("%s/%s: a pool of %d connections for one goroutine", w.Name, e.Name, e.Conns)
+			}
+		}
 		for _, bd := range w.Target.Bounds {
 			if !entries[bd.Of] || bd.Max <= 0 {
 				t.Errorf("%s: bound %+v names no entry or has no maximum", w.Name, bd)
 			}
+		}
+	}
+}
+
+func TestRunOpsRunsEveryOperationOnceFromEveryGoroutine(t *testing.T) {
+	const first, n, goroutines = 100, 1000, 64
+	var mu sync.Mutex
+	seen := map[int]int{}
+	var running, most atomic.Int64
+	release := make(chan struct{})
+	var once sync.Once
+	op := func(_ context.Context, _ *Client, i int) error {
+		if running.Add(1) == goroutines {
+			once.Do(func() { close(release) }) // every goroutine is inside an operation
+		}
+		<-release
+		mu.Lock()
+		seen[i]++
+		most.Store(max(most.Load(), running.Load()))
+		mu.Unlock()
+		running.Add(-1)
+		return nil
+	}
+	w := Workload{Goroutines: goroutines}
+	if err := runOps(context.Background(), w, Entry{Op: op}, &Client{}, first, n); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != n || most.Load() != goroutines {
+		t.Fatalf("ran %d distinct operations, at most %d at once; want %d and %d", len(seen), most.Load(), n, goroutines)
+	}
+	for i := first; i < first+n; i++ {
+		if seen[i] != 1 {
+			t.Errorf("operation %d ran %d times", i, seen[i])
+		}
+	}
+}
+
+func TestRunOpsStopsAtTheFirstError(t *testing.T) {
+	var ran atomic.Int64
+	op := func(_ context.Context, _ *Client, i int) error {
+		ran.Add(1)
+		if i == 3 {
+			return fmt.Errorf("wrong row")
+		}
+		return nil
+	}
+	for _, g := range []int{0, 4} {
+		ran.Store(0)
+		err := runOps(context.Background(), Workload{Goroutines: g}, Entry{Op: op}, &Client{}, 0, 1_000_000)
+		if err == nil || !strings.Contains(err.Error(), "operation 3: wrong row") || ran.Load() >= 1_000_000 {
+			t.Errorf("goroutines %d: err %v after %d operations; want operation 3's error, and the others stopped", g, err, ran.Load())
 		}
 	}
 }
