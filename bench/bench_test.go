@@ -340,34 +340,39 @@ func reportStatementStats(b *testing.B, before, after *pgpipe.StatementStats) {
 // meter adds up the client's CPU time and allocations and the server
 // backend's CPU time while running: resume and pause bracket what counts.
 type meter struct {
-	backend          int
-	cpu, serverCPU   int64
-	mallocs, bytes   uint64
-	cpu0, serverCPU0 int64
-	ms               runtime.MemStats
+	backend                int
+	cpu, serverCPU, sys    int64
+	mallocs, bytes         uint64
+	cpu0, serverCPU0, sys0 int64
+	ms                     runtime.MemStats
 }
 
 func (m *meter) resume() {
 	runtime.ReadMemStats(&m.ms)
-	m.cpu0, m.serverCPU0 = CPUTime(), ProcessCPUTime(m.backend)
+	m.cpu0, m.serverCPU0, m.sys0 = CPUTime(), ProcessCPUTime(m.backend), IOSyscalls()
 }
 
 func (m *meter) pause() {
-	cpu, server := CPUTime(), ProcessCPUTime(m.backend)
+	cpu, server, sys := CPUTime(), ProcessCPUTime(m.backend), IOSyscalls()
 	mallocs, bytes := m.ms.Mallocs, m.ms.TotalAlloc
 	runtime.ReadMemStats(&m.ms)
 	m.cpu += cpu - m.cpu0
 	m.serverCPU += server - m.serverCPU0
+	m.sys += sys - m.sys0
 	m.mallocs += m.ms.Mallocs - mallocs
 	m.bytes += m.ms.TotalAlloc - bytes
 }
 
 // report reports cpu-ns/op, server-cpu-ns/op (when the backend is known
-// and did not change) and the per-row metrics.
+// and did not change), syscalls/op (the process's read and write system
+// calls, sockets and files alike) and the per-row metrics.
 func (m *meter) report(b *testing.B, rows, backendAfter int) {
 	ops := float64(b.N)
 	if m.cpu > 0 {
 		b.ReportMetric(float64(m.cpu)/ops, "cpu-ns/op")
+	}
+	if m.sys > 0 {
+		b.ReportMetric(float64(m.sys)/ops, "syscalls/op")
 	}
 	if m.backend > 0 && m.serverCPU > 0 && backendAfter == m.backend {
 		b.ReportMetric(float64(m.serverCPU)/ops, "server-cpu-ns/op")

@@ -43,6 +43,7 @@ func multiplexWorkloads() []Workload {
 			Warmups:    DefaultWarmups,
 			Entries:    entries,
 			Target:     Target{Bounds: []Bound{{Of: "pgx-stdlib", Max: 1.0 / 5}}},
+			Extra:      []string{"syscalls/op"},
 		},
 		{
 			Name:       "Multiplex64",
@@ -51,6 +52,7 @@ func multiplexWorkloads() []Workload {
 			Warmups:    DefaultWarmups,
 			Entries:    entries,
 			Target:     Target{Bounds: []Bound{{Of: "pgpipe", Max: 1}}},
+			Extra:      []string{"syscalls/op"},
 		},
 	}
 }
