@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 5s
 # FUZZERS lists package:fuzzer pairs.
-FUZZERS  := .:FuzzParseDSN .:FuzzDecodeText .:FuzzDecodeBinary .:FuzzTimestampText .:FuzzArrayText .:FuzzArrayTextRoundTrip .:FuzzParseTextArray ./internal/scram:FuzzSASLprep ./internal/sqltext:FuzzMultipleStatementsNeverPanics ./internal/sqltext:FuzzClassifyNeverPanics .:FuzzNumericBinary .:FuzzResultDecoder .:FuzzServerReplies
+FUZZERS  := .:FuzzParseDSN ./internal/codec:FuzzDecodeText ./internal/codec:FuzzDecodeBinary ./internal/codec:FuzzTimestampText ./internal/codec:FuzzArrayText ./internal/codec:FuzzArrayTextRoundTrip ./internal/codec:FuzzParseTextArray ./internal/scram:FuzzSASLprep ./internal/sqltext:FuzzMultipleStatementsNeverPanics ./internal/sqltext:FuzzClassifyNeverPanics ./internal/codec:FuzzNumericBinary .:FuzzResultDecoder .:FuzzServerReplies
 
 .PHONY: test vet unit integration fuzz demo bench soak
 

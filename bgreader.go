@@ -90,7 +90,7 @@ func (c *core) flushReading() error {
 	werr := c.flush()
 	_ = c.netConn.SetReadDeadline(time.Now())
 	rr := <-c.reader.done
-	c.restoreDeadline()
+	c.watch.clearReadDeadline()
 	c.rd.stash = append(c.rd.stash, rr.data...)
 	if werr != nil {
 		return werr

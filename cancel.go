@@ -82,6 +82,8 @@ func (w *ctxWatch) start(ctx context.Context) {
 // fire runs on its own goroutine (context.AfterFunc's) when the watched
 // context ends. It owns nothing but the cancel connection it opens; it
 // stops when the server closes that connection or the grace period ends.
+// For a pipeline it also writes, beside the cancel, the Sync that ends the
+// pipeline on the connection itself (pipeMode.inject, under its writeMu).
 // gen identifies the watch that registered it: a fire that starts after
 // its command ended, even after the next command began, does nothing, and
 // one whose command ends before the cancel connection is open sends no
@@ -103,13 +105,13 @@ func (w *ctxWatch) fire(gen uint64) {
 	w.mu.Unlock()
 	defer close(done)
 	injected := make(chan struct{})
-	if w.c.pipelining.Load() {
+	if w.c.pipe.active() {
 		// Beside the cancel, not before it: a pipeline flush may hold
 		// writeMu, blocked on a server that reads nothing until the cancel
 		// stops the running command.
 		go func() {
 			defer close(injected)
-			w.c.injectSync(func() bool { return w.current(gen) })
+			w.c.pipe.inject(func() bool { return w.current(gen) })
 		}()
 	} else {
 		close(injected)

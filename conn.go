@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pgpipe/pgpipe/internal/cache"
+	"github.com/pgpipe/pgpipe/internal/codec"
 	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
@@ -95,7 +96,7 @@ func (c *conn) begin(ctx context.Context, query string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c.core.wrote = false
+	c.core.out.wrote = false
 	c.core.watch.start(ctx)
 	return nil
 }
@@ -182,7 +183,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 		// each preparing it automatically (see stmt).
 		return s, nil
 	}
-	if c.core.cfg.PrepareThreshold == PrepareNone || c.core.stmts.Disabled() || sqltext.MultipleStatements(query) {
+	if c.core.cfg.PrepareThreshold == PrepareNone || c.core.prep.stmts.Disabled() || sqltext.MultipleStatements(query) {
 		return s, nil
 	}
 	if err := c.begin(ctx, query); err != nil {
@@ -302,12 +303,12 @@ func (c *conn) IsValid() bool {
 }
 
 // CheckNamedValue accepts the argument types the driver encodes (see
-// encode_text.go), calling driver.Valuer itself, and converts the rest as
+// codec.CheckArg), calling driver.Valuer itself, and converts the rest as
 // database/sql's default converter would (named scalar types).
 //
 // An argument nothing fits, or whose Value method fails, is not refused
 // here: database/sql would wrap any error returned here in its own "sql:
-// converting argument" text. It is kept as a badArg, and the statement
+// converting argument" text. It is kept as a codec.BadArg, and the statement
 // fails with an *[ArgError] naming it before anything is sent.
 func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 	if nv.Name != "" {
@@ -319,27 +320,18 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 		// an *sql.DB without a DriverName) passes one.
 		return driver.ErrRemoveArgument
 	}
-	v, err := checkArg(nv.Value)
+	v, err := codec.CheckArg(nv.Value)
 	if errors.Is(err, driver.ErrSkip) {
 		if v, err = driver.DefaultParameterConverter.ConvertValue(nv.Value); err != nil {
 			err = fmt.Errorf("pgpipe: %w", err)
 		}
 	}
 	if err != nil {
-		v = badArg{err: err}
+		v = codec.BadArg{Err: err}
 	}
 	nv.Value = v
 	return nil
 }
-
-// badArg stands for an argument CheckNamedValue could not convert; encoding
-// it (appendArg) fails with err, so the statement fails before anything is
-// sent with an *ArgError that names the argument.
-type badArg struct{ err error }
-
-// Value returns the conversion error, for any path that converts the
-// argument again.
-func (b badArg) Value() (driver.Value, error) { return nil, b.err }
 
 // Close closes the connection (Terminate, then the socket). A
 // multiplexed connection gives its pinned server connection back, or

@@ -472,11 +472,11 @@ func (hs handshake) checkSession(ctx context.Context, want TargetSessionAttrs) e
 	if err != nil {
 		return err
 	}
-	c.pooled = pid != strconv.FormatUint(uint64(c.key.pid), 10)
-	if c.pooled && c.cfg.pool != nil && c.cfg.pool.poolerLoses.Load() {
+	c.prep.pooled = pid != strconv.FormatUint(uint64(c.key.pid), 10)
+	if c.prep.pooled && c.cfg.pool != nil && c.cfg.pool.poolerLoses.Load() {
 		// Another connection of this pool already saw the pooler lose
 		// statements: it runs in transaction mode.
-		c.stmts.Disable()
+		c.prep.stmts.Disable()
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package pgpipe
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -10,9 +9,19 @@ import (
 	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
-// This file holds the core's side of the COPY sub-protocol (PostgreSQL
+// copyIO is the core's side of the COPY sub-protocol (PostgreSQL
 // protocol, "COPY Operations"): what happens when a command turns into a
-// COPY. The COPY extension (copy_ext.go) feeds and drains the data.
+// COPY, and the verbs that start one, send its data and end it. The COPY
+// extension (copy_ext.go) and lib/pq's COPY idiom (copy_stmt.go) feed and
+// drain the data through them. The core holds it as its copy field; it
+// uses the core's outbox, queue and reply matching, and is used by the
+// connection's goroutine only.
+type copyIO struct {
+	c *core
+	// data is the data of the last evCopyData; valid until the next
+	// receive.
+	data []byte
+}
 
 // errCopyNoSource ends a COPY FROM STDIN that no data source was given for.
 var errCopyNoSource = errors.New("pgpipe: COPY FROM STDIN needs data: run it with pgpipe.CopyFrom, or prepare it and Exec one row per call as with lib/pq")
@@ -20,11 +29,12 @@ var errCopyNoSource = errors.New("pgpipe: COPY FROM STDIN needs data: run it wit
 // errCopyNoSink reports a COPY TO STDOUT whose output nobody read.
 var errCopyNoSink = errors.New("pgpipe: the output of COPY TO STDOUT was discarded: run it with pgpipe.CopyTo to read it")
 
-// onCopyIn answers a CopyInResponse for a command run without a data
+// onIn answers a CopyInResponse for a command run without a data
 // source: CopyFail, so the server aborts the COPY. In the extended protocol
 // the server ignored the flight's Sync while in copy-in mode, so another
 // Sync follows; the command's ReadyForQuery is still the one expected.
-func (c *core) onCopyIn(r *request, msg pgproto3.BackendMessage) (event, error) {
+func (cp *copyIO) onIn(r *request, msg pgproto3.BackendMessage) (event, error) {
+	c := cp.c
 	if !(r.kind == reqExec && r.stage == stRows) && r.kind != reqSimple {
 		return evNone, c.unexpected(r, msg)
 	}
@@ -37,7 +47,7 @@ func (c *core) onCopyIn(r *request, msg pgproto3.BackendMessage) (event, error) 
 	}
 	c.fe.Send(&pgproto3.CopyFail{Message: errCopyNoSource.Error()})
 	if r.kind == reqExec {
-		c.fe.SendSync(&msgSync)
+		c.out.sync()
 	}
 	if err := c.flush(); err != nil {
 		return evNone, err
@@ -48,9 +58,10 @@ func (c *core) onCopyIn(r *request, msg pgproto3.BackendMessage) (event, error) 
 	return evNone, nil
 }
 
-// onCopyOut starts a COPY TO STDOUT: its data is dropped (there is no
+// onOut starts a COPY TO STDOUT: its data is dropped (there is no
 // sink), and the command reports that.
-func (c *core) onCopyOut(r *request, msg pgproto3.BackendMessage) (event, error) {
+func (cp *copyIO) onOut(r *request, msg pgproto3.BackendMessage) (event, error) {
+	c := cp.c
 	if !(r.kind == reqExec && r.stage == stRows) && r.kind != reqSimple {
 		return evNone, c.unexpected(r, msg)
 	}
@@ -64,13 +75,13 @@ func (c *core) onCopyOut(r *request, msg pgproto3.BackendMessage) (event, error)
 	return evNone, nil
 }
 
-// onCopyOutData takes CopyData and CopyDone of a COPY TO STDOUT.
-func (c *core) onCopyOutData(r *request, msg pgproto3.BackendMessage) (event, error) {
+// onData takes CopyData and CopyDone of a COPY TO STDOUT.
+func (cp *copyIO) onData(r *request, msg pgproto3.BackendMessage) (event, error) {
 	if r.res == nil || !r.res.copyOut {
-		return evNone, c.unexpected(r, msg)
+		return evNone, cp.c.unexpected(r, msg)
 	}
 	if d, ok := msg.(*pgproto3.CopyData); ok && r.res.copyWanted && !r.res.discard {
-		c.copyData = d.Data
+		cp.data = d.Data
 		return evCopyData, nil
 	}
 	return evNone, nil
@@ -78,34 +89,36 @@ func (c *core) onCopyOutData(r *request, msg pgproto3.BackendMessage) (event, er
 
 // Verbs for the data of a COPY FROM STDIN (copy_ext.go, copy_stmt.go).
 
-// queueCopyDone ends the data of a COPY FROM STDIN; the server answers
+// done ends the data of a COPY FROM STDIN; the server answers
 // with the COPY's CommandComplete (or error) and ReadyForQuery.
-func (c *core) queueCopyDone() { c.fe.Send(&pgproto3.CopyDone{}) }
+func (cp *copyIO) done() { cp.c.fe.Send(&pgproto3.CopyDone{}) }
 
-// queueCopyFail aborts a COPY FROM STDIN with reason as the server's
+// fail aborts a COPY FROM STDIN with reason as the server's
 // error message (made valid UTF-8 without NUL bytes, as the protocol
 // requires).
-func (c *core) queueCopyFail(reason string) {
-	c.fe.Send(&pgproto3.CopyFail{Message: strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "?")})
+func (cp *copyIO) fail(reason string) {
+	cp.c.fe.Send(&pgproto3.CopyFail{Message: strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "?")})
 }
 
-// sendCopyData writes one CopyData message that msg already holds whole
+// send writes one CopyData message that msg already holds whole
 // (its 5-byte header filled in), without copying it into the send buffer.
 // A write error breaks the connection.
-func (c *core) sendCopyData(msg []byte) error {
+func (cp *copyIO) send(msg []byte) error {
+	c := cp.c
 	if err := c.fe.SendUnbufferedEncodedCopyData(msg); err != nil {
 		c.fail(&ConnError{Op: "sending COPY data", Err: err})
 		return c.broken
 	}
-	c.wrote = true
+	c.out.wrote = true
 	return nil
 }
 
-// pollCopyIn reads, without blocking, what the server sent while COPY
+// poll reads, without blocking, what the server sent while COPY
 // data goes out: notices are handled; an ErrorResponse means the COPY
 // failed, and comes back as failed (the COPY's result error). err is the
 // connection's.
-func (c *core) pollCopyIn() (failed, err error) {
+func (cp *copyIO) poll() (failed, err error) {
+	c := cp.c
 	for c.pendingInput() {
 		msg, err := c.fe.Receive()
 		if err != nil {
@@ -128,9 +141,10 @@ func (c *core) pollCopyIn() (failed, err error) {
 	return nil, nil
 }
 
-// startCopy sends a COPY statement and reads until the server starts the
+// start sends a COPY statement and reads until the server starts the
 // COPY (want: evCopyIn or evCopyOut), or until the statement ended.
-func (c *core) startCopy(res *result, want event) error {
+func (cp *copyIO) start(res *result, want event) error {
+	c := cp.c
 	if sqltext.Classify(res.sql, false).Copy && sqltext.MultipleStatements(res.sql) {
 		return errors.New("pgpipe: a COPY must be sent alone, not with other statements")
 	}
@@ -147,19 +161,20 @@ func (c *core) startCopy(res *result, want event) error {
 			return nil
 		}
 		if ev == evCopyIn || ev == evCopyOut {
-			return c.wrongCopyDirection(res, ev)
+			return cp.wrongDirection(res, ev)
 		}
 	}
 	return nil
 }
 
-// wrongCopyDirection ends a COPY that goes the other way than the call
+// wrongDirection ends a COPY that goes the other way than the call
 // expects (CopyFrom given a COPY TO statement, or the reverse).
-func (c *core) wrongCopyDirection(res *result, ev event) error {
+func (cp *copyIO) wrongDirection(res *result, ev event) error {
+	c := cp.c
 	err := errors.New("pgpipe: COPY TO STDOUT given to a COPY FROM call")
 	if ev == evCopyIn {
 		err = errors.New("pgpipe: COPY FROM STDIN given to a COPY TO call")
-		c.queueCopyFail(err.Error())
+		cp.fail(err.Error())
 		if ferr := c.flush(); ferr != nil {
 			return ferr
 		}
@@ -168,15 +183,6 @@ func (c *core) wrongCopyDirection(res *result, ev event) error {
 	res.copyWanted = false
 	if aerr := c.awaitSync(); aerr != nil {
 		return aerr
-	}
-	return err
-}
-
-// txNote adds, to an error that left a transaction block aborted, what
-// that means for the caller.
-func (c *core) txNote(err error) error {
-	if c.txn.failed() {
-		return fmt.Errorf("%w (the open transaction is now aborted: it can only be rolled back)", err)
 	}
 	return err
 }

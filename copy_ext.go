@@ -170,7 +170,7 @@ func (c *conn) copyIn(ctx context.Context, query string, feed func(*copyWriter) 
 // copyInRun is copyIn after the trace started.
 func (c *conn) copyInRun(ctx context.Context, res *result, feed func(*copyWriter) error) (int64, error) {
 	core := c.core
-	if err := core.startCopy(res, evCopyIn); err != nil || res.state == resDone {
+	if err := core.copy.start(res, evCopyIn); err != nil || res.state == resDone {
 		return 0, firstErr(err, res.err, errors.New("pgpipe: the statement is not a COPY FROM STDIN"))
 	}
 	w := &copyWriter{core: core, ctx: ctx}
@@ -179,11 +179,11 @@ func (c *conn) copyInRun(ctx context.Context, res *result, feed func(*copyWriter
 		ferr = w.flush()
 	}
 	if ferr == nil {
-		core.queueCopyDone()
+		core.copy.done()
 	} else {
 		// Also after a server error: the server discards data until
 		// CopyDone or CopyFail, then answers ReadyForQuery.
-		core.queueCopyFail(ferr.Error())
+		core.copy.fail(ferr.Error())
 	}
 	if err := core.flush(); err != nil {
 		return 0, err
@@ -195,7 +195,7 @@ func (c *conn) copyInRun(ctx context.Context, res *result, feed func(*copyWriter
 		return 0, ferr // the source's error, not the server's echo of it
 	}
 	if res.err != nil {
-		return 0, core.txNote(res.err)
+		return 0, core.txn.note(res.err)
 	}
 	return res.rowsAffected, nil
 }
@@ -266,12 +266,12 @@ func (w *copyWriter) flush() error {
 	}
 	w.buf[0] = 'd'
 	binary.BigEndian.PutUint32(w.buf[1:5], uint32(len(w.buf)-1))
-	err := w.core.sendCopyData(w.buf)
+	err := w.core.copy.send(w.buf)
 	w.buf = w.buf[:5]
 	if err != nil {
 		return err
 	}
-	failed, err := w.core.pollCopyIn()
+	failed, err := w.core.copy.poll()
 	if failed != nil {
 		w.serverFailed = true
 		return failed
@@ -331,9 +331,9 @@ func (c *conn) CopyToStream(ctx context.Context, query string) (*CopyStream, err
 	res := &c.execRes
 	res.reset(query)
 	res.copyWanted = true
-	if err := c.core.startCopy(res, evCopyOut); err != nil || res.state == resDone {
+	if err := c.core.copy.start(res, evCopyOut); err != nil || res.state == resDone {
 		c.endOp()
-		return nil, firstErr(err, c.core.txNote(res.err), errors.New("pgpipe: the statement is not a COPY TO STDOUT"))
+		return nil, firstErr(err, c.core.txn.note(res.err), errors.New("pgpipe: the statement is not a COPY TO STDOUT"))
 	}
 	s := &CopyStream{c: c, res: res, ctx: ctx, ctxDone: ctx.Done(), span: c.core.startTrace(ctx, TraceQuery{SQL: query, Copy: true})}
 	c.state.hold(holdCopyOut, query)
@@ -362,13 +362,13 @@ func (s *CopyStream) next() ([]byte, error) {
 			if s.ended() {
 				return nil, s.drain()
 			}
-			return core.copyData, nil
+			return core.copy.data, nil
 		case evSync:
 			s.done = true
 		}
 	}
 	if s.res.err != nil {
-		s.err = core.txNote(s.res.err)
+		s.err = core.txn.note(s.res.err)
 		return nil, s.err
 	}
 	s.rows = s.res.rowsAffected
@@ -402,7 +402,7 @@ func (s *CopyStream) drain() error {
 	if err == nil {
 		err = s.ctx.Err()
 	}
-	s.err = core.txNote(err)
+	s.err = core.txn.note(err)
 	return s.err
 }
 
@@ -460,7 +460,7 @@ func (s *CopyStream) Close() error {
 		return err
 	}
 	if s.res.err != nil && !(cancelled && isQueryCanceled(s.res.err)) {
-		return core.txNote(s.res.err)
+		return core.txn.note(s.res.err)
 	}
 	return nil
 }

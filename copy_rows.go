@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+
+	"github.com/pgpipe/pgpipe/internal/codec"
 )
 
 // COPY FROM from Go values: the column types come from the server once
@@ -24,10 +26,10 @@ func (c *conn) CopyFromRows(ctx context.Context, table string, columns []string,
 	if err != nil {
 		return 0, err
 	}
-	encs := make([]binaryEncoder, len(cols))
+	encs := make([]codec.BinaryEncoder, len(cols))
 	binaryOK := true
 	for i, col := range cols {
-		encs[i] = binaryEncoderFor(col.oid)
+		encs[i] = codec.BinaryEncoderFor(col.oid)
 		binaryOK = binaryOK && encs[i] != nil
 	}
 	names := make([]string, len(cols))
@@ -75,7 +77,7 @@ func (c *conn) CopyFromRows(ctx context.Context, table string, columns []string,
 }
 
 // binaryRow appends one row in the binary COPY format.
-func (w *copyWriter) binaryRow(row int64, cols []column, encs []binaryEncoder, vals []any) error {
+func (w *copyWriter) binaryRow(row int64, cols []column, encs []codec.BinaryEncoder, vals []any) error {
 	if len(w.buf) == 0 {
 		w.space()
 	}
@@ -85,7 +87,7 @@ func (w *copyWriter) binaryRow(row int64, cols []column, encs []binaryEncoder, v
 		if err != nil {
 			return &CopyValueError{Row: row, Column: cols[i].name, Err: err}
 		}
-		if isNullArg(v) {
+		if codec.IsNull(v) {
 			w.buf = binary.BigEndian.AppendUint32(w.buf, 0xffffffff)
 			continue
 		}
@@ -128,7 +130,7 @@ func copyValue(v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	out, err := checkArg(v)
+	out, err := codec.CheckArg(v)
 	if errors.Is(err, driver.ErrSkip) {
 		out, err = driver.DefaultParameterConverter.ConvertValue(v)
 	}
@@ -143,7 +145,7 @@ func appendCopyText(buf []byte, v any) ([]byte, error) {
 		return append(buf, `\N`...), nil
 	}
 	start := len(buf)
-	out, format, null, err := appendArg(buf, v)
+	out, format, null, err := codec.AppendArg(buf, v)
 	if err != nil {
 		return buf, err
 	}

@@ -109,7 +109,7 @@ func (s *copyStmt) start(ctx context.Context) error {
 	c := s.c
 	query, bin, err := s.binaryPlan(ctx) // a command of its own, when it describes the table
 	if err != nil {
-		return c.core.txNote(err)
+		return c.core.txn.note(err)
 	}
 	if err := c.begin(ctx, s.sql); err != nil {
 		return err
@@ -118,9 +118,9 @@ func (s *copyStmt) start(ctx context.Context) error {
 	s.bin = bin
 	s.res.reset(query)
 	s.res.copyWanted, s.res.discard = true, true
-	if err := core.startCopy(&s.res, evCopyIn); err != nil || s.res.state == resDone {
+	if err := core.copy.start(&s.res, evCopyIn); err != nil || s.res.state == resDone {
 		c.endOp()
-		return firstErr(err, core.txNote(s.res.err), errors.New("pgpipe: the statement is not a COPY FROM STDIN"))
+		return firstErr(err, core.txn.note(s.res.err), errors.New("pgpipe: the statement is not a COPY FROM STDIN"))
 	}
 	s.started = true
 	s.w = &copyWriter{core: core, ctx: ctx}
@@ -187,7 +187,7 @@ func (s *copyStmt) finish() (driver.Result, error) {
 		return nil, err
 	}
 	if s.res.err != nil {
-		return nil, core.txNote(s.res.err)
+		return nil, core.txn.note(s.res.err)
 	}
 	return driver.RowsAffected(s.copied + s.res.rowsAffected), nil
 }
@@ -219,7 +219,7 @@ func (s *copyStmt) end(cause error) error {
 		return err
 	}
 	if s.w.serverFailed {
-		return core.txNote(s.res.err)
+		return core.txn.note(s.res.err)
 	}
 	return cause
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/pgpipe/pgpipe/internal/codec"
 )
 
 // lib/pq's COPY idiom in the binary COPY format.
@@ -28,7 +29,7 @@ import (
 // copyBinary is what a binary COPY of the idiom needs.
 type copyBinary struct {
 	cols []column
-	encs []binaryEncoder
+	encs []codec.BinaryEncoder
 }
 
 // identPattern matches a simple or double-quoted SQL identifier.
@@ -90,9 +91,9 @@ func (s *copyStmt) binaryPlan(ctx context.Context) (string, *copyBinary, error) 
 	if err != nil {
 		return "", nil, err
 	}
-	b := &copyBinary{cols: cols, encs: make([]binaryEncoder, len(cols))}
+	b := &copyBinary{cols: cols, encs: make([]codec.BinaryEncoder, len(cols))}
 	for i, col := range cols {
-		if b.encs[i] = binaryEncoderFor(col.oid); b.encs[i] == nil {
+		if b.encs[i] = codec.BinaryEncoderFor(col.oid); b.encs[i] == nil {
 			return s.sql, nil, nil
 		}
 	}
@@ -113,7 +114,7 @@ func (s *copyStmt) binaryRow(args []driver.NamedValue) (ok bool, err error) {
 	w.buf = binary.BigEndian.AppendUint16(w.buf, uint16(len(args)))
 	for i := range args {
 		v := args[i].Value
-		if isNullArg(v) {
+		if codec.IsNull(v) {
 			w.buf = binary.BigEndian.AppendUint32(w.buf, 0xffffffff)
 			continue
 		}
@@ -151,13 +152,13 @@ func (s *copyStmt) toText() error {
 		return err
 	}
 	if s.res.err != nil {
-		return core.txNote(s.res.err)
+		return core.txn.note(s.res.err)
 	}
 	s.copied += s.res.rowsAffected
 	s.res.reset(s.sql)
 	s.res.copyWanted, s.res.discard = true, true
-	if err := core.startCopy(&s.res, evCopyIn); err != nil || s.res.state == resDone {
-		return firstErr(err, core.txNote(s.res.err), errors.New("pgpipe: the COPY statement did not start again"))
+	if err := core.copy.start(&s.res, evCopyIn); err != nil || s.res.state == resDone {
+		return firstErr(err, core.txn.note(s.res.err), errors.New("pgpipe: the COPY statement did not start again"))
 	}
 	s.idle = false
 	return nil

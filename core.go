@@ -11,7 +11,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -21,104 +20,93 @@ import (
 
 // core is the connection core: one network connection to the server, the
 // ordered queue of commands written whose replies are still expected, and
-// the state machine that matches every reply to its command (queue.go).
-// Running one query is queueing its messages and a Sync, flushing, and
-// reading until ReadyForQuery; a pipeline is the same with more commands in
-// the queue. core knows nothing of database/sql's types.
+// the state machine that matches every reply to its command. Running one
+// query is queueing its messages and a Sync, flushing, and reading until
+// ReadyForQuery; a pipeline is the same with more commands in the queue.
+// core knows nothing of database/sql's types: the face (conn.go, stmt.go,
+// rows.go, tx.go) and the extensions (pipeline_ext.go, batch.go,
+// copy_ext.go, copy_rows.go, copy_stmt.go, listener.go) use its verbs.
+//
+// Where to look:
+//
+//   - A query's bytes are written by the outbox (outbox.go), which the
+//     queue verbs tell what to write, pushing beside each command the
+//     request that expects its replies: queueExec, queueBegin, queueSync
+//     and queueSimple (exec.go), queueCloses and queueDescribeStmt
+//     (prepare.go), copyIO for a COPY's data (copy.go). flush (core.go)
+//     writes them to the socket; flushReading (bgreader.go) does so while
+//     the background reader drains the replies.
+//   - Replies are matched to commands by advance and its on* handlers
+//     (queue.go): the request at the head of the queue takes each reply,
+//     its result ends in the sync segment (segment.go); copyIO's onIn,
+//     onOut and onData take the COPY replies, handleAsync (core.go) the
+//     ones the server sends at any time. The verbs that run a command to
+//     its end (exec, startQuery, startSimple, awaitSync, runRetrying's
+//     retry of a lost statement) are in exec.go.
+//   - The connection's state changes in named places: the transaction in
+//     txState (txstate.go), moved by queueBegin and onReadyForQuery; the
+//     server's prepared statements in stmtState (prepare.go), moved by
+//     queueExec, queueCloses and onError's lostStatement; pipeline mode
+//     and the cancel goroutine's Sync in pipeMode (pipemode.go); broken,
+//     set once by fail (core.go). Who holds the connection between calls
+//     is the face's (holder.go).
 //
 // A core is used by one goroutine at a time. The exceptions are the cancel
 // goroutine started by ctxWatch (cancel.go), which reads the fields fixed
-// at connect time, sets deadlines on netConn and, for a pipeline, writes
-// the Sync that ends it (injectSync, under writeMu); and the connection's
-// background reader (bgreader.go), which reads the socket only while
-// flushReading writes.
+// at connect time (key), sets deadlines on netConn and, for a pipeline,
+// writes the Sync that ends it (pipeMode.inject, under its writeMu); and
+// the connection's background reader (bgreader.go), which reads the socket
+// only while flushReading writes.
 type core struct {
-	cfg *Config
+	cfg    *Config
+	logger *slog.Logger
 
-	netConn net.Conn // what the protocol runs over: the TLS conn when TLS is on
-	rawConn net.Conn // the socket under TLS, for idle liveness checks
+	// The wire. netConn is what the protocol runs over (the TLS conn when
+	// TLS is on), rawConn the socket under it, for idle liveness checks
+	// (peek). fe decodes from rd, which serves first what the background
+	// reader stashed, and encodes into the send buffer out writes.
+	netConn net.Conn
+	rawConn net.Conn
 	fe      *pgproto3.Frontend
 	rd      stashReader
-	wr      dropWriter
-
-	// Fixed at connect time; the cancel goroutine reads these.
-	key cancelKey
-
-	params map[string]string // ParameterStatus values, copied
-	loc    *time.Location    // the session TimeZone; nil when Go cannot load it
-	// txn is where the transaction stands (txstate.go).
-	txn txState
-
-	q        queue
-	aborting *abortCause // set from an ErrorResponse until the next ReadyForQuery
-	broken   error       // non-nil once the connection is unusable; sticky
-	// rowValues holds the DataRow values of the last evRow, and
-	// copyData the data of the last evCopyData; both are valid until the
-	// next receive.
-	rowValues [][]byte
-	copyData  []byte
-	// segment lists the results ended since the last ReadyForQuery (one
-	// sync segment), segmentErr holds its first error: an error at Sync (a
-	// commit that failed) belongs to every result of the segment that
-	// looked successful, and a failed transaction's cause is the latter.
-	// ReadyForQuery marks the segment's results synced.
-	segment    []*result
-	segmentErr error
-	names      map[string]string // interned column names
-
-	// internalRes receives the driver's own statements (ROLLBACK, probes,
-	// Prepare); beginRes a deferred BEGIN.
-	internalRes result
-	beginRes    result
-
-	// stmtState is the core's view of the server's prepared statements
-	// (prepare.go).
-	stmtState
-	// boundChannel is set when SCRAM authentication used channel binding.
-	boundChannel bool
-
-	watch ctxWatch
+	peek    peeker // idle_unix.go
 	// reader drains the socket while a pipeline or COPY flush writes;
 	// nil until the first such flush (bgreader.go).
 	reader *bgReader
+	broken error // non-nil once the connection is unusable; sticky
 	// interrupted is set on a multiplexed connection's core (mux.go): a
 	// read that fails with a passed deadline reports errInterrupted when
 	// it returns true, the owner having been woken to write.
 	interrupted func() bool
 
-	// Outgoing message scratch, reused for every command; pgproto3 copies
-	// them into its buffer on Send.
-	msgParse    pgproto3.Parse
-	msgBind     pgproto3.Bind
-	msgDescribe pgproto3.Describe
-	msgExecute  pgproto3.Execute
-	msgClose    pgproto3.Close
-	argBuf      []byte
-	argFormats  []int16
-	argValues   [][]byte
-	spans       []span
-	unflushed   int // bytes queued since the last flush, estimated
-	// wrote is set once a byte of the current command reached the socket
-	// (conn.begin clears it): a later write failure must not be
-	// driver.ErrBadConn, the statement may have run.
-	wrote bool
+	// Writing: the messages of the commands queued (outbox.go).
+	out outbox
 
-	// pipelining is set while a pipeline is open; the cancel goroutine
-	// reads it to know it must end the pipeline with a Sync.
-	pipelining atomic.Bool
-	// writeMu serialises a pipeline's socket writes with the Sync the
-	// cancel goroutine injects (injectSync); it guards no fields, and no
-	// read happens while it is held.
-	writeMu      sync.Mutex
-	syncInjected atomic.Bool
-	// syncAccounted is set once the connection's goroutine matched the
-	// injected Sync in its queue.
-	syncAccounted bool
+	// Matching replies (queue.go): the commands whose replies are
+	// expected, in order, and where their replies land.
+	q   queue
+	seg segment // the sync segment being read (segment.go)
+	// rowValues holds the DataRow values of the last evRow; valid until
+	// the next receive.
+	rowValues   [][]byte
+	names       nameCache // column names, interned
+	internalRes result    // the driver's own statements (ROLLBACK, probes, Prepare)
+	beginRes    result    // a deferred BEGIN
 
-	peek          peeker // idle_unix.go
-	lastUsed      time.Time
-	notifications notifyRing
-	logger        *slog.Logger
+	// Session state that outlives a command.
+	txn           txState           // where the transaction stands (txstate.go)
+	prep          stmtState         // the server's prepared statements (prepare.go)
+	params        map[string]string // ParameterStatus values, copied
+	loc           *time.Location    // the session TimeZone; nil when Go cannot load it
+	notifications notifyRing        // received and not yet taken (notify.go)
+	boundChannel  bool              // SCRAM authentication used channel binding
+	lastUsed      time.Time         // when the last call ended, for the idle check
+
+	// What a running command may enter.
+	watch ctxWatch  // its context, and the cancel goroutine (cancel.go)
+	key   cancelKey // fixed at connect time; the cancel goroutine reads it
+	pipe  pipeMode  // pipeline mode, shared with the cancel goroutine (pipemode.go)
+	copy  copyIO    // the COPY sub-protocol (copy.go)
 }
 
 // Notification is a NotificationResponse: a NOTIFY received on a channel
@@ -127,13 +115,6 @@ type Notification struct {
 	PID     uint32 // the notifying backend's process ID
 	Channel string
 	Payload string
-}
-
-// abortCause remembers the command whose error made the server skip the
-// commands after it, up to the next Sync.
-type abortCause struct {
-	query string
-	err   error
 }
 
 // stashReader is what pgproto3 reads from: bytes a background reader
@@ -238,21 +219,6 @@ func (g *frameGuard) scan(b []byte) int {
 	return len(b)
 }
 
-// dropWriter is what pgproto3 writes to: the socket, unless drop is set,
-// which discards a flush (commands queued in a pipeline whose context
-// ended are never sent).
-type dropWriter struct {
-	conn net.Conn
-	drop bool
-}
-
-func (w *dropWriter) Write(p []byte) (int, error) {
-	if w.drop {
-		return len(p), nil
-	}
-	return w.conn.Write(p)
-}
-
 // newCore wraps an established, authenticated connection.
 func newCore(cfg *Config, netConn, rawConn net.Conn) *core {
 	c := &core{
@@ -267,10 +233,13 @@ func newCore(cfg *Config, netConn, rawConn net.Conn) *core {
 		c.logger = slog.Default()
 	}
 	c.rd.conn = netConn
-	c.wr.conn = netConn
-	c.fe = pgproto3.NewFrontend(&c.rd, &c.wr)
-	c.stmts = cache.New[*stmtDesc](cfg.PrepareThreshold, cfg.PreparedMax)
+	c.out.wr.conn = netConn
+	c.fe = pgproto3.NewFrontend(&c.rd, &c.out.wr)
+	c.out.fe = c.fe
+	c.prep.stmts = cache.New[*stmtDesc](cfg.PrepareThreshold, cfg.PreparedMax)
 	c.watch.c = c
+	c.copy.c = c
+	c.pipe.conn = netConn
 	return c
 }
 
@@ -323,7 +292,7 @@ func (c *core) setParam(name, value string) {
 	case "search_path":
 		// PostgreSQL 18 reports search_path: statements prepared under the
 		// old path may resolve to other objects now.
-		c.stmts.Reset()
+		c.prep.stmts.Reset()
 	}
 }
 
@@ -357,10 +326,6 @@ func loadLocation(name string) *time.Location {
 	return loc
 }
 
-// queued records the bytes a Send added (estimated), to bound what a
-// pipeline buffers before flushing.
-func (c *core) queued(n int) { c.unflushed += n + 5 }
-
 // flush writes everything queued. A write error breaks the connection; when
 // not a byte of it reached the socket, the error also wraps
 // driver.ErrBadConn so database/sql may retry on another connection
@@ -370,25 +335,25 @@ func (c *core) flush() error {
 	if c.broken != nil {
 		return c.broken // nothing to write on, nothing to retry
 	}
-	c.unflushed = 0
-	if c.pipelining.Load() {
-		c.writeMu.Lock()
-		defer c.writeMu.Unlock()
-		if c.syncInjected.Load() {
+	c.out.unflushed = 0
+	if c.pipe.active() {
+		c.pipe.writeMu.Lock()
+		defer c.pipe.writeMu.Unlock()
+		if c.pipe.cut() {
 			// The cancel goroutine ended the pipeline with a Sync: what is
 			// still buffered must never run. accountInjectedSync ends it.
-			c.dropBuffered()
+			c.out.drop()
 			return nil
 		}
 	}
 	err := c.fe.Flush()
 	if err == nil {
 		c.q.unsent = 0
-		c.wrote = true
+		c.out.wrote = true
 		return nil
 	}
 	var retry interface{ SafeToRetry() bool }
-	safe := errors.As(err, &retry) && retry.SafeToRetry() && !c.wrote
+	safe := errors.As(err, &retry) && retry.SafeToRetry() && !c.out.wrote
 	if cerr := c.watch.err(); cerr != nil {
 		safe = false
 		err = cerr
@@ -399,94 +364,6 @@ func (c *core) flush() error {
 	}
 	return c.broken
 }
-
-// dropBuffered discards what pgproto3 buffered and not yet wrote.
-func (c *core) dropBuffered() {
-	c.wr.drop = true
-	_ = c.fe.Flush()
-	c.wr.drop = false
-	c.unflushed = 0
-}
-
-// syncMessage is an encoded Sync, written by injectSync without pgproto3.
-var syncMessage = []byte{'S', 0, 0, 0, 4}
-
-// injectSync ends a pipeline whose context ended: it writes a Sync after
-// everything already sent, so the server, which after the cancelled
-// command's error skips all messages but Sync and holds its output until
-// one comes, answers everything and returns to normal. It runs on the
-// cancel goroutine (or on the pipeline's, whichever sees the end first)
-// and touches only the socket, under writeMu, which every pipeline flush
-// holds while writing: the Sync never lands inside another message.
-//
-// still, when not nil, is asked under writeMu whether the pipeline that
-// asked for the Sync still runs (the cancel goroutine may get writeMu only
-// after it ended).
-func (c *core) injectSync(still func() bool) {
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	if c.syncInjected.Load() || !c.pipelining.Load() || still != nil && !still() {
-		return
-	}
-	_, _ = c.netConn.Write(syncMessage) // a failure shows up to the reader
-	c.syncInjected.Store(true)
-}
-
-// accountInjectedSync, on the connection's own goroutine, matches the
-// injected Sync in the queue: the commands never sent are dropped with the
-// context's error, and the Sync's ReadyForQuery is expected after the rest.
-func (c *core) accountInjectedSync() {
-	c.syncAccounted = true
-	err := c.watch.err()
-	if err == nil {
-		err = context.Canceled
-	}
-	c.writeMu.Lock()
-	c.dropBuffered()
-	c.writeMu.Unlock()
-	if c.q.unsentHolds(&c.beginRes) {
-		// A deferred BEGIN that never left: the transaction's next command
-		// must still begin the block.
-		c.txn.restart()
-	}
-	c.q.truncate(c.q.len()-c.q.unsent, err, c.resultDone)
-	c.q.push(request{kind: reqSync})
-	c.q.unsent = 0
-}
-
-// closePipeline ends pipeline mode after the pipeline drained. From now on
-// the cancel goroutine injects no Sync; if it injected one after the last
-// ReadyForQuery was read, that Sync's ReadyForQuery is read here, so it
-// cannot be taken for the answer to a later command.
-func (c *core) closePipeline() error {
-	c.writeMu.Lock()
-	c.pipelining.Store(false)
-	late := c.syncInjected.Load() && !c.syncAccounted
-	c.writeMu.Unlock()
-	defer func() {
-		c.syncInjected.Store(false)
-		c.syncAccounted = false
-	}()
-	if !late || c.broken != nil {
-		return nil
-	}
-	c.syncAccounted = true
-	c.q.push(request{kind: reqSync})
-	c.q.unsent = 0
-	return c.awaitSync()
-}
-
-// endPipeline ends a pipeline whose context ended (see injectSync).
-func (c *core) endPipeline() {
-	c.injectSync(nil)
-	if !c.syncAccounted {
-		c.accountInjectedSync()
-	}
-}
-
-// restoreDeadline clears the read deadline flushReading set, unless the
-// cancel grace period ran out meanwhile: then the connection stays doomed.
-func (c *core) restoreDeadline() { c.watch.clearReadDeadline() }
 
 // readFailed turns a read error into the connection's final error.
 func (c *core) readFailed(err error) error {
@@ -533,7 +410,7 @@ func (c *core) fail(err error) {
 	}
 	c.broken = err
 	_ = c.netConn.Close()
-	c.q.failAll(err, c.resultDone)
+	c.q.failAll(err, resultDone)
 }
 
 // close sends Terminate (best effort) and closes the socket.

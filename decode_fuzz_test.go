@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/pgpipe/pgpipe/internal/codec"
 )
 
 // knownOIDs are the column types the row fuzzer draws from.
 var knownOIDs = []uint32{
-	oidBool, oidBytea, oidChar, oidName, oidInt8, oidInt2, oidInt4, oidText, oidOID, oidJSON, oidXML,
-	oidFloat4, oidFloat8, oidUnknown, oidMoney, oidBPChar, oidVarchar, oidDate, oidTime, oidTimestamp,
-	oidTimestamptz, oidInterval, oidTimetz, oidNumeric, oidUUID, oidJSONB, oidVoid, oidInt4Array, 999999,
+	codec.OIDBool, codec.OIDBytea, codec.OIDChar, codec.OIDName, codec.OIDInt8, codec.OIDInt2, codec.OIDInt4, codec.OIDText, codec.OIDOID, codec.OIDJSON, codec.OIDXML,
+	codec.OIDFloat4, codec.OIDFloat8, codec.OIDUnknown, codec.OIDMoney, codec.OIDBPChar, codec.OIDVarchar, codec.OIDDate, codec.OIDTime, codec.OIDTimestamp,
+	codec.OIDTimestamptz, codec.OIDInterval, codec.OIDTimetz, codec.OIDNumeric, codec.OIDUUID, codec.OIDJSONB, codec.OIDVoid, codec.OIDInt4Array, 999999,
 }
 
 // FuzzResultDecoder describes random columns and decodes random values for

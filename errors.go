@@ -256,29 +256,6 @@ func (e *ConnError) Error() string {
 // Unwrap returns the underlying network or protocol error.
 func (e *ConnError) Unwrap() error { return e.Err }
 
-// fatalOp says, for the ConnError of a FATAL error that landed on r, what
-// the caller was running: r's statement, or, when r is a message of the
-// driver's own sent in front of the caller's (a Close the statement cache
-// asked for, the Sync fencing it), the first statement queued after it. A
-// session the server ended while it sat idle (idle_in_transaction_session_timeout,
-// pg_terminate_backend) reports its FATAL to the next command sent, which
-// is then the one named.
-func (c *core) fatalOp(r *request) string {
-	if sql := resultSQL(r); sql != "" {
-		return "running " + shortSQL(sql)
-	}
-	q := &c.q
-	for i := range q.n {
-		if sql := resultSQL(&q.buf[(q.head+i)%len(q.buf)]); sql != "" {
-			return "running " + shortSQL(sql)
-		}
-	}
-	if r.kind == reqSimple {
-		return "running an empty query (as Ping does)"
-	}
-	return "waiting for the server"
-}
-
 // errProtocol is a reply that breaks the protocol's rules.
 type errProtocol string
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/pgpipe/pgpipe/internal/codec"
 	"github.com/pgpipe/pgpipe/internal/pgtest"
 )
 
@@ -59,7 +60,7 @@ func TestFatalDuringPingNamesPing(t *testing.T) {
 func TestFatalAtCommitBehindACloseNamesCommit(t *testing.T) {
 	s := script(t,
 		pgtest.Expect(&pgproto3.Query{String: "SELECT pg_catalog.pg_backend_pid()"}),
-		pgtest.Send(pgtest.RowDescription(pgtest.Col{Name: "pg_backend_pid", OID: oidInt4, Size: 4}),
+		pgtest.Send(pgtest.RowDescription(pgtest.Col{Name: "pg_backend_pid", OID: codec.OIDInt4, Size: 4}),
 			pgtest.DataRow([]byte(itoa(pgtest.DefaultProcessID))), pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')),
 		pgtest.ExpectFlight(&pgproto3.Parse{}, &pgproto3.Describe{}, &pgproto3.Sync{}),
 		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.ParameterDescription{}, &pgproto3.NoData{}, pgtest.ReadyForQuery('I')),

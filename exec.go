@@ -6,15 +6,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgproto3"
-
 	"github.com/pgpipe/pgpipe/internal/cache"
+	"github.com/pgpipe/pgpipe/internal/codec"
 	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
-
-// msgSync is the one Sync message every flight ends with; pgproto3 only
-// reads it.
-var msgSync pgproto3.Sync
 
 // execOpts says how to queue one execution.
 type execOpts struct {
@@ -40,11 +35,11 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	// fitting Go type go in binary. Looked up without counting an
 	// execution.
 	explicit := o.stmt != nil && o.stmt.usable(c)
-	oids, known := c.paramTypes(res.sql, o.stmt)
+	oids, known := c.prep.paramTypes(res.sql, o.stmt)
 	if err := checkArgCount(len(args), oids, known); err != nil {
 		return err
 	}
-	if err := c.encodeArgs(args, oids); err != nil {
+	if err := c.out.encodeArgs(args, oids); err != nil {
 		return err
 	}
 
@@ -56,7 +51,7 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 		// A statement that drops statements is never prepared itself, and
 		// the cache forgets what it drops before anything after it is
 		// queued.
-		c.applyEffect(eff)
+		c.prep.applyEffect(eff)
 		o.force = cache.Never
 	}
 	name, desc := c.planExec(&req, res.sql, explicit, o)
@@ -66,7 +61,7 @@ func (c *core) queueExec(res *result, args []driver.NamedValue, o execOpts) erro
 	if (name == "" && !o.parsed) || req.prepares {
 		c.sendExecParse(&req, name, res.sql, oids)
 	}
-	c.sendExecBind(&req, name, desc, len(args), o)
+	c.sendExecBind(&req, name, desc, o)
 	c.q.push(req)
 	return nil
 }
@@ -82,7 +77,7 @@ func (c *core) planExec(req *request, sql string, explicit bool, o execOpts) (na
 	if o.stmt != nil {
 		return "", nil // an explicit statement that cannot be bound: unnamed
 	}
-	switch plan, e := c.plan(sql, o.force); plan {
+	switch plan, e := c.prep.plan(sql, o.force, c.txn.inBlock() || c.pipe.active()); plan {
 	case cache.UseNamed:
 		req.entry = e
 		return e.Name, e.Data
@@ -99,74 +94,49 @@ func (c *core) planExec(req *request, sql string, explicit bool, o execOpts) (na
 // named statement); text arguments leave the types to the server.
 func (c *core) sendExecParse(req *request, name, sql string, oids []uint32) {
 	var parseOIDs []uint32
-	if len(c.argFormats) > 0 {
+	if len(c.out.argFormats) > 0 {
 		parseOIDs = oids
 	}
-	c.sendParse(name, sql, parseOIDs)
-	c.queued(len(name) + len(sql) + 4*len(parseOIDs))
+	c.out.parse(name, sql, parseOIDs)
+	c.out.queued(len(name) + len(sql) + 4*len(parseOIDs))
 	req.stage = stParse
 	if req.prepares {
 		// Describe the statement, not the portal: the reply tells the
 		// parameter types as well as the columns.
-		c.msgDescribe.ObjectType = 'S'
-		c.msgDescribe.Name = name
-		c.fe.SendDescribe(&c.msgDescribe)
-		c.queued(len(name))
+		c.out.describe('S', name)
+		c.out.queued(len(name))
 		req.describesStmt = true
 	}
 }
 
 // sendExecBind writes Bind (asking for binary results where the columns
 // are known), a Describe of the portal when the columns are not, and
-// Execute.
-func (c *core) sendExecBind(req *request, name string, desc *stmtDesc, nargs int, o execOpts) {
+// Execute. The arguments are those encodeArgs encoded.
+func (c *core) sendExecBind(req *request, name string, desc *stmtDesc, o execOpts) {
 	res := req.res
-	c.msgBind.PreparedStatement = name
-	c.msgBind.ParameterFormatCodes = c.argFormats
-	c.msgBind.Parameters = c.argValues
-	c.msgBind.ResultFormatCodes = nil
+	var results []int16
 	if desc != nil && desc.tzText == (c.loc == nil) {
-		c.msgBind.ResultFormatCodes = desc.formats
+		results = desc.formats
 		res.cols = desc.cols
 	} else if !req.describesStmt {
 		req.described = o.describe || req.entry != nil
 		if name == "" && o.stmt == nil && o.describe {
-			c.msgBind.ResultFormatCodes, req.shaped = c.shapeFormats(res.sql, c.loc == nil)
+			results, req.shaped = c.prep.shapeFormats(res.sql, c.loc == nil)
 		}
 	}
-	c.fe.SendBind(&c.msgBind)
-	c.queued(len(c.argBuf) + len(name) + 4*nargs)
+	c.out.bindArgs(name, results)
 	if req.described {
-		c.msgDescribe.ObjectType = 'P'
-		c.msgDescribe.Name = ""
-		c.fe.SendDescribe(&c.msgDescribe)
+		c.out.describe('P', "")
 	}
-	c.msgExecute.Portal = ""
-	c.msgExecute.MaxRows = 0
-	c.fe.SendExecute(&c.msgExecute)
+	c.out.execute()
 }
-
-// queueFlush writes a Flush: the server sends what it holds for the
-// commands so far without waiting for a Sync (a pipeline reading a result
-// before its sync point).
-func (c *core) queueFlush() { c.fe.Send(&msgFlush) }
-
-// msgFlush is the one Flush message; pgproto3 only reads it.
-var msgFlush pgproto3.Flush
 
 // hasUnsent reports whether commands or bytes are queued and not yet
 // written.
-func (c *core) hasUnsent() bool { return c.q.unsent > 0 || c.unflushed > 0 }
-
-// bufferedBytes is about how many bytes are queued and not yet written.
-func (c *core) bufferedBytes() int { return c.unflushed }
+func (c *core) hasUnsent() bool { return c.q.unsent > 0 || c.out.unflushed > 0 }
 
 // inFlight is the number of commands whose replies are still expected.
 func (c *core) inFlight() int { return c.q.len() }
-
-// pipelineCut reports that the cancel goroutine ended the pipeline with a
-// Sync of its own (injectSync): nothing more is sent.
-func (c *core) pipelineCut() bool { return c.syncInjected.Load() }
 
 // maxArgs is the most arguments one statement can take: Bind and Parse
 // count them in 16 bits, and PostgreSQL allows no more (PQ_QUERY_PARAM_MAX_LIMIT).
@@ -190,8 +160,7 @@ func checkArgCount(n int, params []uint32, known bool) error {
 // queueSync writes a Sync: the end of a unit of work, after which the
 // server sends ReadyForQuery.
 func (c *core) queueSync() {
-	c.fe.SendSync(&msgSync)
-	c.queued(0)
+	c.out.sync()
 	c.q.push(request{kind: reqSync})
 }
 
@@ -206,79 +175,27 @@ func (c *core) queueBegin() {
 	}
 	c.beginRes.reset(begin)
 	c.beginRes.discard = true
-	c.sendParse("", begin, nil)
-	c.msgBind.PreparedStatement = ""
-	c.msgBind.ParameterFormatCodes = nil
-	c.msgBind.Parameters = nil
-	c.msgBind.ResultFormatCodes = nil
-	c.fe.SendBind(&c.msgBind)
-	c.msgExecute.Portal = ""
-	c.fe.SendExecute(&c.msgExecute)
-	c.queued(len(begin) + 30)
+	c.out.parse("", begin, nil)
+	c.out.bindNoArgs()
+	c.out.execute()
+	c.out.queued(len(begin) + 30)
 	c.q.push(request{kind: reqExec, res: &c.beginRes, stage: stParse})
-}
-
-// sendParse writes a Parse of query under name (unnamed when empty), with
-// the given parameter types (nil: the server infers them).
-func (c *core) sendParse(name, query string, oids []uint32) {
-	c.msgParse.Name = name
-	c.msgParse.Query = query
-	c.msgParse.ParameterOIDs = oids
-	c.fe.SendParse(&c.msgParse)
-}
-
-// encodeArgs encodes args for the next Bind into the core's scratch
-// buffers (argValues aliases argBuf; both valid until the next call).
-// oids, when known, are the statement's parameter types: an argument whose
-// Go type matches its parameter's type exactly is sent in binary.
-func (c *core) encodeArgs(args []driver.NamedValue, oids []uint32) error {
-	c.argBuf = c.argBuf[:0]
-	c.argFormats = c.argFormats[:0]
-	c.spans = c.spans[:0]
-	binary := false
-	for i := range args {
-		start := len(c.argBuf)
-		oid := uint32(0)
-		if i < len(oids) {
-			oid = oids[i]
-		}
-		buf, format, null, err := encodeArg(c.argBuf, args[i].Value, oid)
-		if err != nil {
-			return &ArgError{Position: i + 1, Err: err}
-		}
-		c.argBuf = buf
-		end := len(c.argBuf)
-		if null {
-			end = -1
-		}
-		c.spans = append(c.spans, span{start, end})
-		c.argFormats = append(c.argFormats, format)
-		binary = binary || format != 0
-	}
-	if !binary {
-		c.argFormats = c.argFormats[:0]
-	}
-	c.argValues = c.argValues[:0]
-	for _, s := range c.spans {
-		c.argValues = append(c.argValues, spanValue(c.argBuf, s))
-	}
-	return nil
 }
 
 // encodeArg encodes one argument for a parameter of type oid (0: not
 // known): a value whose meaning depends on the type as that type wants it
-// (encode_typed.go), one whose Go type matches the type in binary, any
-// other as appendArg does.
+// (codec.AppendTypedParam), one whose Go type matches the type in binary, any
+// other as codec.AppendArg does.
 func encodeArg(buf []byte, v any, oid uint32) (out []byte, format int16, null bool, err error) {
-	if out, format, ok, err := appendTypedParam(buf, v, oid); ok {
+	if out, format, ok, err := codec.AppendTypedParam(buf, v, oid); ok {
 		return out, format, false, err
 	}
 	if oid != 0 {
-		if out, ok := appendBinaryParam(buf, v, oid); ok {
-			return out, formatBinary, false, nil
+		if out, ok := codec.AppendBinaryParam(buf, v, oid); ok {
+			return out, codec.FormatBinary, false, nil
 		}
 	}
-	return appendArg(buf, v)
+	return codec.AppendArg(buf, v)
 }
 
 // spanValue returns the value s locates in buf: nil for NULL, and never nil
@@ -363,18 +280,18 @@ func (c *core) runRetrying(res *result, args []driver.NamedValue, o execOpts, aw
 			}
 			return nil
 		}
-		if attempt > 0 || !res.retry || res.delivered || !c.canRetry(hadBegin) {
-			return c.explainLost(res)
+		if attempt > 0 || !res.retry || res.delivered || !c.txn.retryable(hadBegin) {
+			return explainLost(res)
 		}
 		if err := c.restartTx(hadBegin); err != nil {
 			return err
 		}
 		if st := o.stmt; st != nil && !st.lost {
 			st.lost = true
-			c.stmts.CloseLater(st.name) // harmless if the server lost it
+			c.prep.stmts.CloseLater(st.name) // harmless if the server lost it
 		}
 		o.force = cache.Never
-		c.stmts.Recovered()
+		c.prep.stmts.Recovered()
 		sql := res.sql
 		res.reset(sql)
 		if o.describe {
@@ -383,12 +300,6 @@ func (c *core) runRetrying(res *result, args []driver.NamedValue, o execOpts, aw
 			res.discard = true
 		}
 	}
-}
-
-// canRetry reports whether re-running the statement cannot run anything
-// twice: no transaction block was open before this flight.
-func (c *core) canRetry(hadBegin bool) bool {
-	return c.txn.serverIdle() || (hadBegin && c.txn.failed())
 }
 
 // restartTx undoes a BEGIN sent in the failed flight, so that the retry
@@ -406,7 +317,7 @@ func (c *core) restartTx(hadBegin bool) error {
 
 // explainLost returns res's error, saying what happened when a pooler lost
 // a statement inside a transaction, where no retry is possible.
-func (c *core) explainLost(res *result) error {
+func explainLost(res *result) error {
 	var pgErr *Error
 	if res.retry && errors.As(res.err, &pgErr) && pgErr.Code == "26000" {
 		pgErr.pooler = true
@@ -470,14 +381,13 @@ func (c *core) simpleInternal(sql string) error {
 // queueSimple writes a simple Query for res.sql, with any pending Close
 // and BEGIN in front (fenced by a Sync, so the Query starts clean).
 func (c *core) queueSimple(res *result) {
-	c.applyEffect(sqltext.Classify(res.sql, true).Effect)
-	if len(c.stmts.Closing()) > 0 || c.txn.deferred() {
+	c.prep.applyEffect(sqltext.Classify(res.sql, true).Effect)
+	if len(c.prep.stmts.Closing()) > 0 || c.txn.deferred() {
 		c.queueCloses()
 		c.queueBegin()
 		c.queueSync()
 	}
-	c.fe.SendQuery(&pgproto3.Query{String: res.sql})
-	c.queued(len(res.sql))
+	c.out.query(res.sql)
 	c.q.push(request{kind: reqSimple, res: res})
 }
 

@@ -4,6 +4,7 @@ package pgpipe
 
 import (
 	"errors"
+	"net"
 	"syscall"
 	"time"
 )
@@ -12,7 +13,7 @@ import (
 // went away: a closed socket, or bytes waiting (a FATAL error such as an
 // administrator's termination, or a notification, which is kept).
 func (c *core) checkIdle() error {
-	switch waiting, err := c.peekSocket(); {
+	switch waiting, err := c.peek.waiting(c.rawConn); {
 	case err != nil:
 		c.fail(&ConnError{Op: "checking an idle connection", Err: err})
 		return c.broken
@@ -28,18 +29,17 @@ func (c *core) pendingInput() bool {
 	if c.rd.buffered() > 0 || c.fe.ReadBufferLen() > 0 {
 		return true
 	}
-	waiting, err := c.peekSocket()
+	waiting, err := c.peek.waiting(c.rawConn)
 	return waiting || err != nil
 }
 
-// peekSocket looks at the socket under TLS without blocking: waiting is
-// true when bytes are there; err reports a closed or failed socket. It
+// waiting looks at conn, the socket under TLS, without blocking: waiting
+// is true when bytes are there; err reports a closed or failed socket. It
 // allocates nothing: the raw connection and the read function are bound
-// once per connection.
-func (c *core) peekSocket() (waiting bool, err error) {
-	p := &c.peek
+// at the first call, once per connection.
+func (p *peeker) waiting(conn net.Conn) (waiting bool, err error) {
 	if p.rc == nil {
-		sc, ok := c.rawConn.(syscall.Conn)
+		sc, ok := conn.(syscall.Conn)
 		if !ok {
 			return false, nil
 		}
@@ -65,7 +65,7 @@ func (c *core) peekSocket() (waiting bool, err error) {
 	return true, nil
 }
 
-// peeker is peekSocket's state, bound once per connection.
+// peeker is waiting's state, bound once per connection.
 type peeker struct {
 	rc  syscall.RawConn
 	fn  func(fd uintptr) bool

@@ -2,12 +2,14 @@ package pgpipe
 
 // This file learns the parameter types of a query before its first
 // execution on a connection when the encoding of its arguments depends on
-// them (encode_typed.go): a []byte means raw bytes to bytea but JSON text
+// them (codec.AppendTypedParam): a []byte means raw bytes to bytea but JSON text
 // to jsonb, a time.Duration an interval to interval but a number to
 // bigint.
 
 import (
 	"database/sql/driver"
+
+	"github.com/pgpipe/pgpipe/internal/codec"
 )
 
 // paramTypes returns the parameter types known for an execution of sql
@@ -30,7 +32,7 @@ func (c *stmtState) paramTypes(sql string, st *serverStmt) (oids []uint32, known
 }
 
 // learnParams makes sure the parameter types of sql are known before its
-// arguments are encoded, when one of them needs them (typeDependent) and
+// arguments are encoded, when one of them needs them (codec.TypeDependent) and
 // they are not known yet. It writes a Parse of the unnamed statement, a
 // Describe of it and a Flush (not a Sync: the unit of work stays open, so
 // a transaction's snapshot and a pooler's server session stay the same),
@@ -46,7 +48,7 @@ func (c *core) learnParams(sql string, args []driver.NamedValue, st *serverStmt)
 	if !anyTypeDependent(args) {
 		return false, nil
 	}
-	if _, known := c.paramTypes(sql, st); known {
+	if _, known := c.prep.paramTypes(sql, st); known {
 		return false, nil
 	}
 	// The block is open on the server from the BEGIN on: the execution
@@ -55,7 +57,7 @@ func (c *core) learnParams(sql string, args []driver.NamedValue, st *serverStmt)
 	c.queueBegin()
 	res := &c.internalRes
 	c.queueDescribeStmt(res, "", sql)
-	c.queueFlush()
+	c.out.queueFlush()
 	if err := c.flush(); err != nil {
 		return false, err
 	}
@@ -73,7 +75,7 @@ func (c *core) learnParams(sql string, args []driver.NamedValue, st *serverStmt)
 		}
 		return false, res.err
 	}
-	c.stmts.Learn(sql, &stmtDesc{params: res.paramOIDs})
+	c.prep.stmts.Learn(sql, &stmtDesc{params: res.paramOIDs})
 	if err := c.watch.err(); err != nil {
 		// The context ended while the server was idle between messages,
 		// where a cancel request does nothing: run nothing.
@@ -99,7 +101,7 @@ func (c *core) endUnit() error {
 // parameter's type.
 func anyTypeDependent(args []driver.NamedValue) bool {
 	for i := range args {
-		if typeDependent(args[i].Value) {
+		if codec.TypeDependent(args[i].Value) {
 			return true
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/pgpipe/pgpipe/internal/codec"
 	"github.com/pgpipe/pgpipe/internal/pgtest"
 )
 
@@ -36,14 +37,14 @@ func TestTypeDependentArgumentsLearnParameterTypesWithoutSync(t *testing.T) {
 		pgtest.Expect(&pgproto3.Parse{Query: query}),
 		pgtest.Expect(&pgproto3.Describe{ObjectType: 'S'}),
 		pgtest.Expect(&pgproto3.Flush{}),
-		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.ParameterDescription{ParameterOIDs: []uint32{oidJSONB, oidInterval}},
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.ParameterDescription{ParameterOIDs: []uint32{codec.OIDJSONB, codec.OIDInterval}},
 			&pgproto3.NoData{}),
 		pgtest.Expect(bind),
 		pgtest.Expect(&pgproto3.Execute{}),
 		pgtest.Expect(&pgproto3.Sync{}),
 		done,
 		// The second execution: the types are known.
-		pgtest.Expect(&pgproto3.Parse{Query: query, ParameterOIDs: []uint32{oidJSONB, oidInterval}}),
+		pgtest.Expect(&pgproto3.Parse{Query: query, ParameterOIDs: []uint32{codec.OIDJSONB, codec.OIDInterval}}),
 		pgtest.Expect(bind),
 		pgtest.Expect(&pgproto3.Execute{}),
 		pgtest.Expect(&pgproto3.Sync{}),
@@ -128,7 +129,7 @@ func TestContextEndedWhileLearningRunsNothing(t *testing.T) {
 			return nil
 		}),
 		pgtest.WaitForCancel(),
-		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.ParameterDescription{ParameterOIDs: []uint32{oidBytea}}, &pgproto3.NoData{}),
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.ParameterDescription{ParameterOIDs: []uint32{codec.OIDBytea}}, &pgproto3.NoData{}),
 		pgtest.Expect(&pgproto3.Sync{}),
 		pgtest.Send(pgtest.ReadyForQuery('I')),
 	}
@@ -159,14 +160,14 @@ func TestLearnedTypesAreForgottenAfterATypeMismatch(t *testing.T) {
 		}
 	}
 	var steps []pgtest.Step
-	steps = append(steps, learn(oidBytea)...)
+	steps = append(steps, learn(codec.OIDBytea)...)
 	steps = append(steps,
 		pgtest.ExpectFlight(&pgproto3.Bind{}, &pgproto3.Execute{}, &pgproto3.Sync{}),
 		pgtest.Send(&pgproto3.BindComplete{}, pgtest.CommandComplete("INSERT 0 1"), pgtest.ReadyForQuery('I')),
 		pgtest.ExpectFlight(&pgproto3.Parse{}, &pgproto3.Bind{}, &pgproto3.Execute{}, &pgproto3.Sync{}),
 		pgtest.Send(&pgproto3.ErrorResponse{Severity: "ERROR", Code: "42804", Message: "column \"c\" is of type jsonb but expression is of type bytea"},
 			pgtest.ReadyForQuery('I')))
-	steps = append(steps, learn(oidJSONB)...)
+	steps = append(steps, learn(codec.OIDJSONB)...)
 	steps = append(steps,
 		pgtest.Expect(&pgproto3.Bind{ParameterFormatCodes: []int16{1}, Parameters: [][]byte{append([]byte{1}, "{}"...)}}),
 		pgtest.ExpectFlight(&pgproto3.Execute{}, &pgproto3.Sync{}),

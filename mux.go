@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,10 +74,10 @@ type mconn struct {
 	// reading is set while the owner waits in a read; interrupted once a
 	// submitter set the read deadline to wake it.
 	reading, interrupted bool
-	// cancelling is an abandoned request that was the last one written:
-	// nothing more is written until it ended and the CancelRequest sent
-	// for it was answered, so the cancel cannot reach another caller's
-	// statement. cancelSent and cancelDone follow that CancelRequest.
+	// cancelling is an abandoned request the owner sends a CancelRequest
+	// for once it is the first one written (the one the server runs);
+	// cancelSent and cancelDone follow that CancelRequest. The
+	// connection is not handed to a session before it was answered.
 	cancelling             *mreq
 	cancelSent, cancelDone bool
 	// wake tells the owner that something changed (cap 1).
@@ -100,6 +101,9 @@ type mreq struct {
 	// written; its result is dropped when it arrives.
 	abandoned bool
 	retried   bool
+	// exposed: a CancelRequest for another request was under way while
+	// this one was on the server, and may have hit it (see synced).
+	exposed bool
 }
 
 func newMuxPool(cfg *Config, size int) *muxPool {
@@ -191,7 +195,7 @@ func (p *muxPool) route(ctx context.Context) (*mconn, error) {
 func (m *mconn) shareLoad() (int, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.pending) + len(m.sent), m.mode == muxShared && m.cancelling == nil
+	return len(m.pending) + len(m.sent), m.mode == muxShared
 }
 
 // pin takes a server connection out of the shared set for one session: an
@@ -376,9 +380,9 @@ func (m *mconn) submit(r *mreq) bool {
 
 // abandon is called when r's caller stops waiting (its context ended). A
 // request not yet written is dropped: nothing ran. A written one keeps
-// its place and its result is dropped when it arrives; when it is the
-// last one written, the owner writes nothing more until it sent a
-// CancelRequest for it and the server answered.
+// its place and its result is dropped when it arrives; the owner sends a
+// CancelRequest for it once it is the one the server runs (one cancel at
+// a time per connection).
 func (m *mconn) abandon(r *mreq) abandonment {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -390,7 +394,7 @@ func (m *mconn) abandon(r *mreq) abandonment {
 		return abandonEnded // its done is (or will be) signalled
 	}
 	r.abandoned = true
-	if m.cancelling == nil && m.sent[len(m.sent)-1] == r {
+	if m.cancelling == nil {
 		m.cancelling, m.cancelSent, m.cancelDone = r, false, false
 		m.pokeLocked()
 	}
@@ -443,10 +447,15 @@ func (m *mconn) next() (batch []*mreq, stop bool) {
 			close(m.handed)
 			m.mu.Unlock()
 			return nil, true
-		case m.cancelling == nil && len(m.pending) > 0:
+		case len(m.pending) > 0:
 			batch = append(batch, m.pending...)
 			clear(m.pending)
 			m.pending = m.pending[:0]
+			if m.cancelSent && !m.cancelDone {
+				for _, r := range batch {
+					r.exposed = true
+				}
+			}
 			m.sent = append(m.sent, batch...)
 			m.mu.Unlock()
 			return batch, false
@@ -460,8 +469,11 @@ func (m *mconn) next() (batch []*mreq, stop bool) {
 }
 
 // maybeCancelLocked sends the CancelRequest for the abandoned request
-// once it is the only one left on the server, and ends the cancelling
-// state once both it and its request ended; m.mu is held.
+// once it is the first one written, and ends the cancelling state once
+// both it and its request ended; m.mu is held. The CancelRequest reaches
+// whatever the backend runs when it arrives: when the abandoned statement
+// ended just before, that is the next one written. Every request on the
+// server meanwhile is marked exposed, and re-run if the cancel hit it.
 func (m *mconn) maybeCancelLocked() {
 	r := m.cancelling
 	if r == nil {
@@ -473,6 +485,9 @@ func (m *mconn) maybeCancelLocked() {
 		m.cancelling = nil
 	case !ended && !m.cancelSent && m.sent[0] == r:
 		m.cancelSent = true
+		for _, x := range m.sent[1:] {
+			x.exposed = true
+		}
 		go func() {
 			_, _ = m.core.key.sendCancel(m.p.cfg.CancelGrace, func() bool {
 				m.mu.Lock()
@@ -515,7 +530,7 @@ func (m *mconn) write(batch []*mreq) error {
 	if !c.hasUnsent() {
 		return nil
 	}
-	if c.bufferedBytes() > 32<<10 {
+	if c.out.buffered() > 32<<10 {
 		// A large write while replies may be coming: the background
 		// reader keeps the server from blocking on its output.
 		return c.flushReading()
@@ -529,7 +544,7 @@ func (m *mconn) write(batch []*mreq) error {
 // reports that learn queued r's execution itself, or ended r.
 func (m *mconn) learn(r *mreq) (queued bool, err error) {
 	c := m.core
-	if _, known := c.paramTypes(r.res.sql, nil); known {
+	if _, known := c.prep.paramTypes(r.res.sql, nil); known {
 		return false, nil
 	}
 	if c.hasUnsent() {
@@ -576,7 +591,7 @@ func (m *mconn) read() error {
 	for {
 		m.mu.Lock()
 		m.maybeCancelLocked()
-		if len(m.sent) == 0 || len(m.pending) > 0 && m.cancelling == nil {
+		if len(m.sent) == 0 || len(m.pending) > 0 {
 			m.mu.Unlock()
 			return nil
 		}
@@ -641,8 +656,10 @@ func (m *mconn) synced() {
 	m.sent = m.sent[1:]
 	m.mu.Unlock()
 	c := m.core
-	if res := &r.res; res.err != nil && res.retry && !r.retried && !r.abandoned {
-		c.stmts.Recovered()
+	if res := &r.res; res.err != nil && !r.retried && !r.abandoned && (res.retry || r.exposed && cancelledByUs(res.err)) {
+		if res.retry {
+			c.prep.stmts.Recovered()
+		}
 		sql := res.sql
 		res.reset(sql)
 		res.discard = !r.describe
@@ -653,9 +670,17 @@ func (m *mconn) synced() {
 		return
 	}
 	if r.res.err != nil {
-		r.res.err = c.explainLost(&r.res)
+		r.res.err = explainLost(&r.res)
 	}
 	m.finish(r, nil)
+}
+
+// cancelledByUs reports the error of a statement a CancelRequest
+// interrupted (not a statement_timeout): with its own Sync, the statement
+// was its own transaction, rolled back, so running it again runs it once.
+func cancelledByUs(err error) bool {
+	var pgErr *Error
+	return errors.As(err, &pgErr) && pgErr.Code == "57014" && strings.Contains(pgErr.Message, "user request")
 }
 
 // finish ends r; err is a failure of the request itself rather than of

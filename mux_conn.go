@@ -78,7 +78,7 @@ func (s *muxSession) request(ctx context.Context, query string, args []driver.Na
 		s.req = r
 	}
 	r.ctx, r.args, r.force, r.describe = ctx, args, force(ctx), describe
-	r.err, r.abandoned, r.retried = nil, false, false
+	r.err, r.abandoned, r.retried, r.exposed = nil, false, false, false
 	r.res.reset(query)
 	r.res.discard = !describe
 	return r

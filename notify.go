@@ -116,7 +116,7 @@ func (c *core) waitNotification(ctx context.Context) (Notification, error) {
 	defer func() {
 		if !stop() {
 			<-fired // the deadline is set: clear it only after
-			c.restoreDeadline()
+			c.watch.clearReadDeadline()
 		}
 	}()
 	for c.notifications.n == 0 {

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/pgpipe/pgpipe/internal/cache"
+	"github.com/pgpipe/pgpipe/internal/codec"
 	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
@@ -115,7 +116,7 @@ func (c *conn) Pipeline(ctx context.Context, f func(*Pipeline) error) error {
 	}
 	p := &Pipeline{c: c, core: c.core, ctx: ctx}
 	c.state.hold(holdPipeline, "RunPipeline")
-	c.core.pipelining.Store(true)
+	c.core.pipe.enter()
 	defer func() {
 		c.state.release(holdPipeline)
 		_ = c.core.closePipeline() // an error breaks the connection: reported by its next use
@@ -145,7 +146,7 @@ func (p *Pipeline) finish() error {
 	p.closed = true
 	core := p.core
 	if core.broken == nil {
-		if p.ctx.Err() != nil || core.pipelineCut() {
+		if p.ctx.Err() != nil || core.pipe.cut() {
 			core.endPipeline()
 		} else {
 			p.syncs++
@@ -214,7 +215,7 @@ func (p *Pipeline) queue(h *handle, args []any, describe, quiet bool, force cach
 		return
 	}
 	h.queued = true
-	if p.core.bufferedBytes() >= pipelineChunk {
+	if p.core.out.buffered() >= pipelineChunk {
 		p.send(false)
 	}
 }
@@ -234,7 +235,7 @@ func (p *Pipeline) internal(sql string) *handle {
 func namedArgs(args []any) ([]driver.NamedValue, error) {
 	nv := make([]driver.NamedValue, len(args))
 	for i, a := range args {
-		v, err := checkArg(a)
+		v, err := codec.CheckArg(a)
 		if errors.Is(err, driver.ErrSkip) {
 			v, err = driver.DefaultParameterConverter.ConvertValue(a)
 		}
@@ -263,7 +264,7 @@ func (p *Pipeline) send(forRead bool) error {
 		return nil
 	}
 	if forRead {
-		core.queueFlush()
+		core.out.queueFlush()
 	}
 	return core.flushReading()
 }
@@ -320,14 +321,14 @@ func (p *Pipeline) Sync() error {
 		return p.core.broken
 	}
 	p.syncs++
-	if err := p.ctx.Err(); err != nil || p.core.pipelineCut() {
+	if err := p.ctx.Err(); err != nil || p.core.pipe.cut() {
 		// The pipeline was cut (or is now): the Sync that ends it is
 		// written already, and a Sync queued now would never be sent.
 		p.core.endPipeline()
 		return firstErr(err, context.Canceled)
 	}
 	p.core.queueSync()
-	if p.core.bufferedBytes() >= pipelineChunk {
+	if p.core.out.buffered() >= pipelineChunk {
 		return p.send(false)
 	}
 	return nil
@@ -465,7 +466,7 @@ func (r *Result) CommandTag() (string, error) {
 type Rows struct {
 	h      *handle
 	vals   []driver.Value
-	box    boxer
+	box    codec.Boxer
 	err    error
 	closed bool
 }
@@ -527,7 +528,7 @@ func (r *Rows) Scan(dest ...any) error {
 		return fmt.Errorf("pgpipe: Scan expected %d destination arguments, not %d", len(r.vals), len(dest))
 	}
 	for i := range dest {
-		if err := convertAssign(dest[i], r.vals[i]); err != nil {
+		if err := codec.ConvertAssign(dest[i], r.vals[i]); err != nil {
 			return fmt.Errorf("pgpipe: Scan column %d (%s): %w", i, r.h.res.cols[i].name, err)
 		}
 	}

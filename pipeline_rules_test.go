@@ -3,12 +3,16 @@ package pgpipe
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/pgpipe/pgpipe/internal/codec"
 	"github.com/pgpipe/pgpipe/internal/pgtest"
 )
 
@@ -158,7 +162,7 @@ func TestPipelineHandleAfterSyncHasTheCommitError(t *testing.T) {
 func pooledProbe() []pgtest.Step {
 	return []pgtest.Step{
 		pgtest.Expect(&pgproto3.Query{String: "SELECT pg_catalog.pg_backend_pid()"}),
-		pgtest.Send(pgtest.RowDescription(pgtest.Col{Name: "pg_backend_pid", OID: oidInt4, Size: 4}),
+		pgtest.Send(pgtest.RowDescription(pgtest.Col{Name: "pg_backend_pid", OID: codec.OIDInt4, Size: 4}),
 			pgtest.DataRow([]byte(itoa(pgtest.DefaultProcessID+1))), pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')),
 	}
 }
@@ -420,11 +424,15 @@ func TestPipelineSyncAfterTheCutKeepsTheConnection(t *testing.T) {
 // A pipeline whose context ends while its flush is blocked (the server
 // reads nothing while it runs the first command) still gets its cancel to
 // the server at once: the Sync that ends the pipeline waits for the flush,
-// the cancel does not, and the connection is kept.
+// the cancel does not, and the connection is kept. The flush's write is
+// held until the cancel connection wrote its CancelRequest (heldWrites),
+// and the context ends once the write is held: a cancel that waited for
+// the flush would never be written, and the grace period (a minute: only
+// that hang uses it up) would close the connection.
 func TestPipelineCancelGoesOutWhileAFlushIsBlocked(t *testing.T) {
 	s, err := pgtest.StartWithOptions(pgtest.Options{StepTimeout: time.Minute},
 		pgtest.Handshake(),
-		pgtest.WaitForCancel(), // reads nothing: the client's writes fill the buffers
+		pgtest.WaitForCancel(), // reads nothing until the cancel came
 		pgtest.ExpectUntil(&pgproto3.Sync{}, 1<<22),
 		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{},
 			pgtest.ErrorResponse("57014", "canceling statement due to user request"), pgtest.ReadyForQuery('I')),
@@ -440,11 +448,15 @@ func TestPipelineCancelGoesOutWhileAFlushIsBlocked(t *testing.T) {
 		}
 		s.Close()
 	})
-	conn := scriptConn(t, s, "cancel_grace=1m") // only a hang would use it up
-	// The context ends while the client is still writing; on a machine so
-	// slow that it ends first, the pipeline just stops queueing.
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	h := newHeldWrites()
+	conn := scriptConnWith(t, s, func(cfg *Config) { cfg.DialFunc = h.dial }, "cancel_grace=1m")
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	h.hold()
+	go func() {
+		<-h.held // the pipeline's first flush is blocked in its write
+		cancel()
+	}()
 	pad := strings.Repeat("x", 1000)
 	err = RunPipeline(ctx, conn, func(p *Pipeline) error {
 		p.Exec("SELECT pg_sleep(60)")
@@ -453,9 +465,94 @@ func TestPipelineCancelGoesOutWhileAFlushIsBlocked(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("RunPipeline: %v", err)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("RunPipeline: %v, want the context's error", err)
+	}
+	select {
+	case <-h.held:
+	default:
+		t.Fatal("the pipeline never wrote: the test tested nothing")
 	}
 	mustQueryOne(t, conn)
 	conn.Close()
+}
+
+// heldWrites dials the scripted server: the first connection is the
+// client's, every later one a cancel connection. Once hold was called, the
+// client's next write is held (held is closed) until a cancel connection
+// wrote its CancelRequest, or until the client's deadline is set to the
+// past (the cancel grace period ended): then it fails.
+type heldWrites struct {
+	mu      sync.Mutex
+	conns   int
+	holding bool
+	held    chan struct{} // closed when a write is held
+	// cancelWrote is closed by the first cancel connection's write,
+	// expired when the client's deadline is set to the past.
+	cancelWrote, expired  chan struct{}
+	wroteOnce, expireOnce sync.Once
+}
+
+func newHeldWrites() *heldWrites {
+	return &heldWrites{held: make(chan struct{}), cancelWrote: make(chan struct{}), expired: make(chan struct{})}
+}
+
+// hold holds the client's next write.
+func (h *heldWrites) hold() {
+	h.mu.Lock()
+	h.holding = true
+	h.mu.Unlock()
+}
+
+func (h *heldWrites) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.conns++
+	if h.conns == 1 {
+		return &heldConn{Conn: c, h: h}, nil
+	}
+	return &cancelWriteConn{Conn: c, h: h}, nil
+}
+
+type heldConn struct {
+	net.Conn
+	h *heldWrites
+}
+
+func (c *heldConn) Write(b []byte) (int, error) {
+	c.h.mu.Lock()
+	hold := c.h.holding
+	c.h.holding = false
+	c.h.mu.Unlock()
+	if hold {
+		close(c.h.held)
+		select {
+		case <-c.h.cancelWrote:
+		case <-c.h.expired:
+			return 0, os.ErrDeadlineExceeded
+		}
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *heldConn) SetDeadline(t time.Time) error {
+	if !t.IsZero() && !t.After(time.Now()) {
+		c.h.expireOnce.Do(func() { close(c.h.expired) })
+	}
+	return c.Conn.SetDeadline(t)
+}
+
+type cancelWriteConn struct {
+	net.Conn
+	h *heldWrites
+}
+
+func (c *cancelWriteConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.h.wroteOnce.Do(func() { close(c.h.cancelWrote) })
+	return n, err
 }

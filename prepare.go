@@ -5,15 +5,17 @@ import (
 	"strings"
 
 	"github.com/pgpipe/pgpipe/internal/cache"
+	"github.com/pgpipe/pgpipe/internal/codec"
 	"github.com/pgpipe/pgpipe/internal/sqltext"
 )
 
 // stmtState is what the core knows of the server's prepared statements
 // and of the queries it runs: the automatic cache, the generation explicit
 // statements are checked against, whether a pooler sits in between, and
-// the result columns of queries run unnamed. Its methods touch nothing
-// else; what needs I/O or the transaction is the core's (queueCloses,
-// plan, lostStatement).
+// the result columns of queries run unnamed. The core holds it as its prep
+// field. Its methods touch nothing else (what they need of the transaction
+// or the session comes as an argument); what needs I/O is the core's
+// (queueCloses, lostStatement, poolerLost, prepare).
 type stmtState struct {
 	stmts *cache.Manager[*stmtDesc]
 	// shapes are the result columns of queries run unnamed, learned from
@@ -41,15 +43,17 @@ type stmtDesc struct {
 	tzText bool
 	// params are the statement's parameter types, from its Describe
 	// statement: Bind sends the arguments whose types allow it in binary
-	// (see appendBinaryParam). Nil when unknown.
+	// (see codec.AppendBinaryParam). Nil when unknown.
 	params []uint32
 }
 
 // newStmtDesc chooses result formats for a statement's columns: binary
-// where that is faster for the type (see resultFormat). cols are as the
-// server described them for the first, text-format execution.
-func (c *core) newStmtDesc(cols []column) *stmtDesc {
-	d := &stmtDesc{tzText: c.loc == nil}
+// where that is faster for the type (see codec.ResultFormat). cols are as the
+// server described them for the first, text-format execution; tzText:
+// the session TimeZone cannot be loaded (the core's loc is nil), so
+// timestamptz stays text.
+func newStmtDesc(cols []column, tzText bool) *stmtDesc {
+	d := &stmtDesc{tzText: tzText}
 	if len(cols) == 0 {
 		return d
 	}
@@ -57,13 +61,13 @@ func (c *core) newStmtDesc(cols []column) *stmtDesc {
 	d.formats = make([]int16, len(cols))
 	binary := false
 	for i, col := range cols {
-		f := resultFormat(col.oid)
-		if col.oid == oidTimestamptz && d.tzText {
+		f := codec.ResultFormat(col.oid)
+		if col.oid == codec.OIDTimestamptz && d.tzText {
 			f = 0
 		}
 		col.format = f
-		col.dec = decoderFor(col.oid, f)
-		col.fast = fastKindFor(col.oid, f)
+		col.dec = codec.DecoderFor(col.oid, f)
+		col.fast = codec.FastKindFor(col.oid, f)
 		d.cols[i] = col
 		d.formats[i] = f
 		binary = binary || f != 0
@@ -74,9 +78,11 @@ func (c *core) newStmtDesc(cols []column) *stmtDesc {
 	return d
 }
 
-// plan decides how to run one execution of sql on this connection.
-func (c *core) plan(sql string, force cache.Force) (cache.Plan, *cache.Entry[*stmtDesc]) {
-	if c.pooled && (c.inTx() || c.pipelining.Load()) {
+// plan decides how to run one execution of sql on this connection. pinned
+// reports a transaction block or an open pipeline, where a statement that
+// fails cannot be re-run.
+func (c *stmtState) plan(sql string, force cache.Force, pinned bool) (cache.Plan, *cache.Entry[*stmtDesc]) {
+	if c.pooled && pinned {
 		// Behind a pooler a statement prepared outside this transaction may
 		// live on another server session, and a failed Bind cannot be
 		// retried inside a transaction, nor in a pipeline, whose later
@@ -87,21 +93,19 @@ func (c *core) plan(sql string, force cache.Force) (cache.Plan, *cache.Entry[*st
 	return c.stmts.Lookup(sql, force)
 }
 
-// inTx reports whether a transaction block is open or about to be.
-func (c *core) inTx() bool { return c.txn.inBlock() }
-
 // confirmDescribed stores the columns a named statement's first described
-// execution reported, so later executions skip Describe and ask for binary.
-func (c *core) confirmDescribed(r *request) {
+// execution reported, so later executions skip Describe and ask for binary
+// (tzText: see newStmtDesc).
+func (c *stmtState) confirmDescribed(r *request, tzText bool) {
 	e := r.entry
 	if e == nil && !r.explicit {
-		c.learnShape(r)
+		c.learnShape(r, tzText)
 		return
 	}
 	if e == nil || e.Data != nil || c.stmts.Disabled() {
 		return
 	}
-	e.Data = c.newStmtDesc(r.res.cols)
+	e.Data = newStmtDesc(r.res.cols, tzText)
 	e.Data.params = r.res.paramOIDs
 }
 
@@ -127,7 +131,7 @@ func (c *stmtState) shapeFormats(sql string, noLoc bool) ([]int16, bool) {
 
 // learnShape remembers the columns an unnamed execution reported, or
 // forgets a shape they no longer match.
-func (c *core) learnShape(r *request) {
+func (c *stmtState) learnShape(r *request, tzText bool) {
 	sql, cols := r.res.sql, r.res.cols
 	if d := c.shapes[sql]; d != nil {
 		if !sameTypes(d.cols, cols) {
@@ -138,7 +142,7 @@ func (c *core) learnShape(r *request) {
 	if len(c.shapes) >= maxShapes || c.shapes == nil {
 		c.shapes = make(map[string]*stmtDesc)
 	}
-	c.shapes[sql] = c.newStmtDesc(cols)
+	c.shapes[sql] = newStmtDesc(cols, tzText)
 }
 
 // sameTypes reports whether two column lists have the same types.
@@ -172,10 +176,10 @@ func (c *core) lostStatement(r *request, e *Error) {
 	if e.Code == "42804" && r.res != nil { // datatype_mismatch
 		// Learned parameter types may be stale (a column changed type):
 		// the next execution learns them again.
-		c.stmts.Forget(r.res.sql)
+		c.prep.stmts.Forget(r.res.sql)
 	}
 	if r.shaped {
-		c.shapeFailed(r, e)
+		c.prep.shapeFailed(r, e)
 	}
 	if r.entry == nil && !r.explicit {
 		return
@@ -183,18 +187,18 @@ func (c *core) lostStatement(r *request, e *Error) {
 	switch {
 	case r.prepares && r.stage == stParse:
 		// The Parse itself failed: no statement by that name exists.
-		c.stmts.Drop(r.entry, false)
+		c.prep.stmts.Drop(r.entry, false)
 		if e.Code == "42P05" { // duplicate_prepared_statement
 			c.poolerLost(r, e)
 		}
 	case e.Code == "26000" && r.stage == stBind: // invalid_sql_statement_name
 		if r.entry != nil {
-			c.stmts.Drop(r.entry, false)
+			c.prep.stmts.Drop(r.entry, false)
 		}
 		c.poolerLost(r, e)
 	case e.Code == "0A000" && strings.Contains(e.Message, "cached plan must not change result type"):
 		if r.entry != nil {
-			c.stmts.Drop(r.entry, true)
+			c.prep.stmts.Drop(r.entry, true)
 		}
 		r.res.retry = true
 	}
@@ -207,14 +211,14 @@ func (c *core) lostStatement(r *request, e *Error) {
 // logged once per Connector.
 func (c *core) poolerLost(r *request, e *Error) {
 	r.res.retry = true
-	if !c.pooled {
+	if !c.prep.pooled {
 		return
 	}
 	e.pooler = true
-	c.stmts.Disable()
+	c.prep.stmts.Disable()
 	if c.cfg.pool == nil || !c.cfg.pool.poolerLoses.Swap(true) {
 		outcome := "the statement is re-run unnamed where nothing ran"
-		if c.pipelining.Load() {
+		if c.pipe.active() {
 			outcome = "the pipeline's command failed"
 		}
 		c.log(slog.LevelWarn, "a connection pooler (PgBouncer in transaction mode?) lost a prepared statement; "+outcome+", and this pool's connections stop preparing statements behind that pooler (set prepare_threshold=none to skip the detection)",
@@ -249,15 +253,12 @@ func (c *stmtState) applyEffect(e sqltext.Effect) {
 // queueCloses writes a Close for every statement the cache gave up, in
 // front of the next command: no round trip of their own.
 func (c *core) queueCloses() {
-	names := c.stmts.Closing()
+	names := c.prep.stmts.Closing()
 	for _, name := range names {
-		c.msgClose.ObjectType = 'S'
-		c.msgClose.Name = name
-		c.fe.SendClose(&c.msgClose)
-		c.queued(len(name))
+		c.out.closeStmt(name)
 		c.q.push(request{kind: reqClose, closeName: name})
 	}
-	c.stmts.ClearClosing()
+	c.prep.stmts.ClearClosing()
 }
 
 // serverStmt is what the core knows of a statement prepared explicitly
@@ -275,13 +276,13 @@ type serverStmt struct {
 
 // usable reports whether the named server statement can be bound.
 func (s *serverStmt) usable(c *core) bool {
-	if s.name == "" || s.lost || s.gen != c.stmtGen {
+	if s.name == "" || s.lost || s.gen != c.prep.stmtGen {
 		return false
 	}
 	// Behind a pooler, a statement prepared outside this transaction may
 	// live on another server session, and inside a transaction a failed
 	// Bind cannot be retried.
-	return !(c.pooled && c.inTx())
+	return !(c.prep.pooled && c.txn.inBlock())
 }
 
 // closeStmt closes s on the server with the next command, when it still
@@ -296,13 +297,13 @@ func (c *stmtState) closeStmt(s *serverStmt) {
 // statement, one round trip, which reports errors in the SQL now and
 // tells the parameter count and result columns.
 func (c *core) prepare(s *serverStmt) error {
-	name := c.stmts.NewName()
+	name := c.prep.stmts.NewName()
 	res, err := c.describeSynced(name, s.sql)
 	if err != nil {
 		return err
 	}
-	s.name, s.params, s.gen = name, res.params, c.stmtGen
-	s.desc = c.newStmtDesc(res.cols)
+	s.name, s.params, s.gen = name, res.params, c.prep.stmtGen
+	s.desc = newStmtDesc(res.cols, c.loc == nil)
 	s.desc.params = res.paramOIDs
 	return nil
 }
@@ -344,10 +345,8 @@ func (c *core) describeSynced(name, sql string) (*result, error) {
 // parameter types and columns. It does not flush.
 func (c *core) queueDescribeStmt(res *result, name, sql string) {
 	res.reset(sql)
-	c.sendParse(name, sql, nil)
-	c.msgDescribe.ObjectType = 'S'
-	c.msgDescribe.Name = name
-	c.fe.SendDescribe(&c.msgDescribe)
-	c.queued(len(name) + len(sql) + 10)
+	c.out.parse(name, sql, nil)
+	c.out.describe('S', name)
+	c.out.queued(len(name) + len(sql) + 10)
 	c.q.push(request{kind: reqPrepare, res: res, stage: stParse})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/pgpipe/pgpipe/internal/codec"
 	"github.com/pgpipe/pgpipe/internal/pgtest"
 )
 
@@ -51,14 +52,14 @@ func TestAutomaticPreparationLearnsParameterTypes(t *testing.T) {
 		// With preparation on, the driver asks at connect whether a pooler
 		// sits in between.
 		pgtest.Expect(&pgproto3.Query{String: "SELECT pg_catalog.pg_backend_pid()"}),
-		pgtest.Send(pgtest.RowDescription(pgtest.Col{Name: "pg_backend_pid", OID: oidInt4, Size: 4}),
+		pgtest.Send(pgtest.RowDescription(pgtest.Col{Name: "pg_backend_pid", OID: codec.OIDInt4, Size: 4}),
 			pgtest.DataRow([]byte(itoa(pgtest.DefaultProcessID))), pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')),
 		pgtest.ExpectFunc("Parse", parse),
 		pgtest.ExpectFunc("Describe statement", describe),
 		pgtest.ExpectFunc("Bind in text", bind(nil, [][]byte{[]byte("7"), []byte("x")}, nil)),
 		pgtest.Expect(&pgproto3.Execute{}),
 		pgtest.Expect(&pgproto3.Sync{}),
-		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.ParameterDescription{ParameterOIDs: []uint32{oidInt8, oidText}},
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.ParameterDescription{ParameterOIDs: []uint32{codec.OIDInt8, codec.OIDText}},
 			pgtest.RowDescription(int4Col), &pgproto3.BindComplete{},
 			pgtest.DataRow([]byte("7")), pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')),
 		pgtest.ExpectFunc("Bind in binary", bind([]int16{1, 0}, [][]byte{eight, []byte("x")}, []int16{1})),
@@ -82,7 +83,7 @@ func TestAutomaticPreparationLearnsParameterTypes(t *testing.T) {
 func TestParameterDescriptionNobodyAskedFor(t *testing.T) {
 	s := script(t,
 		pgtest.ExpectFlight(flightQuery...),
-		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.ParameterDescription{ParameterOIDs: []uint32{oidInt4}}),
+		pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.ParameterDescription{ParameterOIDs: []uint32{codec.OIDInt4}}),
 		pgtest.ExpectClosed(),
 	)
 	conn := scriptConn(t, s)
@@ -108,7 +109,7 @@ func TestBehindAPoolerTheFirstStatementOfATransactionRunsUnnamed(t *testing.T) {
 		// The backend that answers differs from the one of the startup: a
 		// pooler sits in between.
 		pgtest.Expect(&pgproto3.Query{String: "SELECT pg_catalog.pg_backend_pid()"}),
-		pgtest.Send(pgtest.RowDescription(pgtest.Col{Name: "pg_backend_pid", OID: oidInt4, Size: 4}),
+		pgtest.Send(pgtest.RowDescription(pgtest.Col{Name: "pg_backend_pid", OID: codec.OIDInt4, Size: 4}),
 			pgtest.DataRow([]byte(itoa(pgtest.DefaultProcessID+1))), pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')),
 		pgtest.ExpectType(&pgproto3.Parse{}), // BEGIN
 		pgtest.ExpectType(&pgproto3.Bind{}),

@@ -76,13 +76,13 @@ type event uint8
 
 const (
 	evNone      event = iota // a message was consumed; nothing for the caller
-	evRow                    // a DataRow for the sink; its values are in c.fe's DataRow
+	evRow                    // a DataRow for the sink; its values are in c.rowValues
 	evDescribed              // the head result learned its columns (or that it has none)
 	evResult                 // a result (or one result set of a simple query) ended
 	evSync                   // a ReadyForQuery ended a sync point
 	evCopyIn                 // the server waits for COPY data (CopyInResponse)
 	evCopyOut                // the server starts sending COPY data (CopyOutResponse)
-	evCopyData               // a CopyData for the COPY's reader; its data is in c.copyData
+	evCopyData               // a CopyData for the COPY's reader; its data is in c.copy.data
 )
 
 // resState is where a result stands.
@@ -249,15 +249,16 @@ func (q *queue) truncate(n int, err error, done func(*result)) {
 }
 
 // advance reads one message and applies it to the request at the head of
-// the queue. A DataRow for sink is left in c.fe's DataRow for the caller
-// to decode before the next receive (evRow); DataRows of other results are
-// buffered, or dropped when their result discards. The error is the
-// connection's: a command's own failure lands in its result.
+// the queue. A DataRow for sink is left in c.rowValues (pgproto3's
+// buffer) for the caller to decode before the next receive (evRow);
+// DataRows of other results are buffered, or dropped when their result
+// discards. The error is the connection's: a command's own failure lands
+// in its result.
 func (c *core) advance(sink *result) (event, error) {
 	if c.broken != nil {
 		return evNone, c.broken
 	}
-	if c.syncInjected.Load() && !c.syncAccounted {
+	if c.pipe.unmatched() {
 		c.accountInjectedSync()
 	}
 	msg, err := c.receive()
@@ -274,7 +275,7 @@ func (c *core) advance(sink *result) (event, error) {
 	case *pgproto3.CommandComplete:
 		return c.onCommandComplete(r, m)
 	case *pgproto3.BindComplete:
-		return c.expect(r, reqExec, stBind, msg, c.afterBind(r))
+		return c.expect(r, reqExec, stBind, msg, r.afterBind())
 	case *pgproto3.ParseComplete:
 		return c.onParseComplete(r, msg)
 	case *pgproto3.RowDescription:
@@ -294,11 +295,11 @@ func (c *core) advance(sink *result) (event, error) {
 	case *pgproto3.ReadyForQuery:
 		return c.onReadyForQuery(r, m)
 	case *pgproto3.CopyInResponse:
-		return c.onCopyIn(r, msg)
+		return c.copy.onIn(r, msg)
 	case *pgproto3.CopyOutResponse:
-		return c.onCopyOut(r, msg)
+		return c.copy.onOut(r, msg)
 	case *pgproto3.CopyData, *pgproto3.CopyDone:
-		return c.onCopyOutData(r, msg)
+		return c.copy.onData(r, msg)
 	default:
 		return evNone, c.violation("unexpected " + msgName(msg))
 	}
@@ -320,7 +321,7 @@ func (c *core) expect(r *request, k reqKind, st stage, msg pgproto3.BackendMessa
 }
 
 // afterBind is the stage after BindComplete.
-func (c *core) afterBind(r *request) stage {
+func (r *request) afterBind() stage {
 	if r.described {
 		return stDescribe
 	}
@@ -410,7 +411,7 @@ func (c *core) described(r *request) (event, error) {
 		return evResult, nil
 	}
 	if r.kind == reqExec {
-		c.confirmDescribed(r)
+		c.prep.confirmDescribed(r, c.loc == nil)
 		if r.describesStmt {
 			// The statement's description came before Bind: the result is
 			// described once BindComplete arrives (see expect).
@@ -470,20 +471,15 @@ func (c *core) complete(r *request) (event, error) {
 	res := r.res // r is the queue's slot: pop clears it
 	res.state = resDone
 	if endsBlock(res.tag[:res.tagLen]) {
-		// A transaction block ended inside the segment: what came before
-		// is committed or rolled back already, whatever the Sync says, so
-		// those outcomes are final now.
-		for i, done := range c.segment {
-			done.synced = true
-			c.segment[i] = nil
-		}
-		c.segment = c.segment[:0]
+		// A transaction block ended inside the segment: those outcomes
+		// are final now.
+		c.seg.settle()
 		res.synced = true
 	} else {
-		c.segment = append(c.segment, res)
+		c.seg.add(res)
 	}
 	c.q.pop()
-	c.resultDone(res)
+	resultDone(res)
 	return evResult, nil
 }
 
@@ -499,7 +495,7 @@ func endsBlock(tag []byte) bool {
 type resultOwner interface{ resultEnded(res *result) }
 
 // resultDone tells res's owner, if any, that res ended.
-func (c *core) resultDone(res *result) {
+func resultDone(res *result) {
 	if res.owner != nil {
 		res.owner.resultEnded(res)
 	}
@@ -542,17 +538,15 @@ func (c *core) onError(r *request, m *pgproto3.ErrorResponse) (event, error) {
 	}
 	pgErr := newError(m, resultSQL(r))
 	if pgErr.fatal() {
-		c.fail(&ConnError{Op: c.fatalOp(r), Err: pgErr})
+		c.fail(&ConnError{Op: c.q.fatalOp(r), Err: pgErr})
 		return evNone, pgErr
 	}
 	if r.kind == reqSync {
-		c.commitFailed(pgErr)
+		c.seg.commitFailed(pgErr)
 		return evNone, nil
 	}
 	err := c.watch.wrap(pgErr)
-	if c.segmentErr == nil {
-		c.segmentErr = err
-	}
+	c.seg.failed(err)
 	if r.res != nil {
 		r.res.err = err
 		if r.kind == reqSimple {
@@ -560,30 +554,14 @@ func (c *core) onError(r *request, m *pgproto3.ErrorResponse) (event, error) {
 			return evResult, nil
 		}
 		r.res.state = resDone
-		c.segment = append(c.segment, r.res)
-		c.resultDone(r.res)
+		c.seg.add(r.res)
+		resultDone(r.res)
 	}
 	c.lostStatement(r, pgErr)
-	c.aborting = &abortCause{query: resultSQL(r), err: err}
+	c.seg.aborting = &abortCause{query: resultSQL(r), err: err}
 	c.q.pop() // clears *r
 	c.skipToSync()
 	return evResult, nil
-}
-
-// commitFailed applies an error the server reported at Sync: the implicit
-// transaction of the segment failed to commit (a deferred constraint, a
-// serialization failure), so nothing of the segment took effect. Every
-// result of the segment that looked successful gets the error; one whose
-// success was already seen is marked late, so a pipeline reports it.
-func (c *core) commitFailed(pgErr *Error) {
-	for _, res := range c.segment {
-		if res.err != nil {
-			continue
-		}
-		res.err = pgErr
-		res.late = true
-		c.resultDone(res)
-	}
 }
 
 // skipToSync ends the commands the server skips after an error.
@@ -594,16 +572,16 @@ func (c *core) skipToSync() {
 			return
 		}
 		if r.res != nil && r.res.state != resDone {
-			r.res.err = &AbortedError{Query: c.aborting.query, Cause: c.aborting.err}
+			r.res.err = &AbortedError{Query: c.seg.aborting.query, Cause: c.seg.aborting.err}
 			r.res.state = resDone
-			c.segment = append(c.segment, r.res)
-			c.resultDone(r.res)
+			c.seg.add(r.res)
+			resultDone(r.res)
 		}
 		if r.prepares {
-			c.stmts.Drop(r.entry, false)
+			c.prep.stmts.Drop(r.entry, false)
 		}
 		if r.kind == reqClose {
-			c.stmts.CloseLater(r.closeName) // skipped: close it with the next command
+			c.prep.stmts.CloseLater(r.closeName) // skipped: close it with the next command
 		}
 		c.q.pop()
 	}
@@ -616,17 +594,13 @@ func (c *core) onReadyForQuery(r *request, m *pgproto3.ReadyForQuery) (event, er
 	if !validTxStatus(m.TxStatus) {
 		return evNone, c.violation("ReadyForQuery with transaction status " + strconv.QuoteRune(rune(m.TxStatus)))
 	}
-	c.txn.ready(m.TxStatus, c.segmentErr)
+	c.txn.ready(m.TxStatus, c.seg.err)
 	if r.kind == reqSimple && r.res != nil {
 		r.res.state = resDone
 		r.res.synced = true
-		c.resultDone(r.res)
+		resultDone(r.res)
 	}
-	for i, res := range c.segment {
-		res.synced = true
-		c.segment[i] = nil
-	}
-	c.aborting, c.segmentErr, c.segment = nil, nil, c.segment[:0]
+	c.seg.end()
 	c.q.pop()
 	return evSync, nil
 }
@@ -650,6 +624,28 @@ func incomplete(m *pgproto3.ErrorResponse) string {
 		missing = append(missing, "message")
 	}
 	return strings.Join(missing, ", ")
+}
+
+// fatalOp says, for the ConnError of a FATAL error that landed on r, what
+// the caller was running: r's statement, or, when r is a message of the
+// driver's own sent in front of the caller's (a Close the statement cache
+// asked for, the Sync fencing it), the first statement queued after it. A
+// session the server ended while it sat idle (idle_in_transaction_session_timeout,
+// pg_terminate_backend) reports its FATAL to the next command sent, which
+// is then the one named.
+func (q *queue) fatalOp(r *request) string {
+	if sql := resultSQL(r); sql != "" {
+		return "running " + shortSQL(sql)
+	}
+	for i := range q.n {
+		if sql := resultSQL(&q.buf[(q.head+i)%len(q.buf)]); sql != "" {
+			return "running " + shortSQL(sql)
+		}
+	}
+	if r.kind == reqSimple {
+		return "running an empty query (as Ping does)"
+	}
+	return "waiting for the server"
 }
 
 // resultSQL is the statement text a request ran.

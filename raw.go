@@ -81,11 +81,11 @@ func (c *conn) StatementStats() StatementStats {
 	if !c.pinned() {
 		return StatementStats{}
 	}
-	s := c.core.stmts.Stats()
+	s := c.core.prep.stmts.Stats()
 	return StatementStats{
 		Prepared: s.Prepared, Hits: s.Hits, Prepares: s.Prepares,
 		Evictions: s.Evictions, Recoveries: s.Recoveries,
-		Disabled: c.core.stmts.Disabled(), Pooled: c.core.pooled,
+		Disabled: c.core.prep.stmts.Disabled(), Pooled: c.core.prep.pooled,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/pgpipe/pgpipe/internal/codec"
 )
 
 // rows streams one query's results from the wire: Next decodes one DataRow
@@ -28,7 +29,7 @@ type rows struct {
 	// TimeZone): c.core, or the shared connection that read them.
 	decoder *core
 	res     result
-	box     boxer
+	box     codec.Boxer
 	span    *traceSpan // nil without a tracer
 	simple  bool       // a simple-protocol query: several result sets possible
 	// finished is set once ReadyForQuery was read: the connection is free.
@@ -52,8 +53,8 @@ type column struct {
 	format   int16
 	tableOID uint32
 	attnum   uint16
-	dec      decoder
-	fast     fastKind // a decoding that boxes without allocating (box.go)
+	dec      codec.Decoder
+	fast     codec.FastKind // a decoding that boxes without allocating (codec.Boxer)
 }
 
 // noColumns is the column list of a statement that returns rows with no
@@ -70,26 +71,30 @@ func (c *core) describeColumns(buf []column, fields []pgproto3.FieldDescription)
 	for i := range fields {
 		f := &fields[i]
 		buf = append(buf, column{
-			name: c.intern(f.Name), oid: f.DataTypeOID, typmod: f.TypeModifier,
+			name: c.names.intern(f.Name), oid: f.DataTypeOID, typmod: f.TypeModifier,
 			size: f.DataTypeSize, format: f.Format,
 			tableOID: f.TableOID, attnum: f.TableAttributeNumber,
-			dec:  decoderFor(f.DataTypeOID, f.Format),
-			fast: fastKindFor(f.DataTypeOID, f.Format),
+			dec:  codec.DecoderFor(f.DataTypeOID, f.Format),
+			fast: codec.FastKindFor(f.DataTypeOID, f.Format),
 		})
 	}
 	return buf
 }
 
+// nameCache interns column names, so a repeated query allocates none; it
+// starts afresh past 4096 names.
+type nameCache struct{ m map[string]string }
+
 // intern returns b as a string, reusing an earlier copy.
-func (c *core) intern(b []byte) string {
-	if s, ok := c.names[string(b)]; ok {
+func (n *nameCache) intern(b []byte) string {
+	if s, ok := n.m[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	if c.names == nil || len(c.names) >= 4096 {
-		c.names = make(map[string]string)
+	if n.m == nil || len(n.m) >= 4096 {
+		n.m = make(map[string]string)
 	}
-	c.names[s] = s
+	n.m[s] = s
 	return s
 }
 
@@ -163,8 +168,8 @@ func (r *rows) decode(values [][]byte, dest []driver.Value) error {
 // decodeRow converts one DataRow's values into dest, each in the format
 // its column's RowDescription gave: the one row decoder of every way rows
 // are read (database/sql rows, pipeline rows). The common types box
-// through box without an allocation per value (box.go), in either format.
-func (c *core) decodeRow(box *boxer, cols []column, values [][]byte, dest []driver.Value) error {
+// through box without an allocation per value (codec.Boxer), in either format.
+func (c *core) decodeRow(box *codec.Boxer, cols []column, values [][]byte, dest []driver.Value) error {
 	loc := c.loc
 	for i := range cols {
 		v := values[i]
@@ -172,8 +177,8 @@ func (c *core) decodeRow(box *boxer, cols []column, values [][]byte, dest []driv
 			dest[i] = nil
 			continue
 		}
-		if k := cols[i].fast; k != fastNone {
-			if val, ok := box.decodeFast(k, v, loc); ok {
+		if k := cols[i].fast; k != codec.FastNone {
+			if val, ok := box.DecodeFast(k, v, loc); ok {
 				dest[i] = val
 				continue
 			}
@@ -210,12 +215,12 @@ func (e *decodeErr) Unwrap() error { return e.err }
 
 // isDateTime reports whether oid is a type whose text form DateStyle sets.
 func isDateTime(oid uint32) bool {
-	return oid == oidDate || oid == oidTimestamp || oid == oidTimestamptz
+	return oid == codec.OIDDate || oid == codec.OIDTimestamp || oid == codec.OIDTimestamptz
 }
 
 // typeDesc names a type for messages.
 func typeDesc(oid uint32) string {
-	if n := typeName(oid); n != "" {
+	if n := codec.TypeName(oid); n != "" {
 		return n
 	}
 	return "type OID " + itoa(int(oid))
@@ -290,25 +295,25 @@ func (r *rows) Close() error {
 
 // ColumnTypeScanType returns the Go type column i scans into without
 // loss, as lib/pq and pgx report it: int16, int32 and float32 for int2,
-// int4 and float4 (see scanType).
-func (r *rows) ColumnTypeScanType(i int) reflect.Type { return scanType(r.res.cols[i].oid) }
+// int4 and float4 (see codec.ScanType).
+func (r *rows) ColumnTypeScanType(i int) reflect.Type { return codec.ScanType(r.res.cols[i].oid) }
 
 // ColumnTypeDatabaseTypeName returns the upper-case type name ("INT4",
 // "TEXT", "_INT4" for int4[]), or "" for a type the driver does not know.
-func (r *rows) ColumnTypeDatabaseTypeName(i int) string { return typeName(r.res.cols[i].oid) }
+func (r *rows) ColumnTypeDatabaseTypeName(i int) string { return codec.TypeName(r.res.cols[i].oid) }
 
 // ColumnTypeLength returns the length of variable-length text and binary
 // columns: the declared maximum for varchar(n) and char(n), math.MaxInt64
 // when unbounded.
 func (r *rows) ColumnTypeLength(i int) (int64, bool) {
-	return columnLength(r.res.cols[i].oid, r.res.cols[i].typmod)
+	return codec.ColumnLength(r.res.cols[i].oid, r.res.cols[i].typmod)
 }
 
 // ColumnTypePrecisionScale returns numeric(p,s)'s precision and scale;
 // for an unconstrained numeric, 65535 and 65531, as lib/pq and pgx report
-// it (see precisionScale).
+// it (see codec.PrecisionScale).
 func (r *rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
-	return precisionScale(r.res.cols[i].oid, r.res.cols[i].typmod)
+	return codec.PrecisionScale(r.res.cols[i].oid, r.res.cols[i].typmod)
 }
 
 // ColumnTypeNullable reports ok=false: a RowDescription does not say

@@ -34,7 +34,7 @@ func (s *stmt) Close() error {
 		return nil // never prepared explicitly
 	}
 	if s.c.core.broken == nil {
-		s.c.core.closeStmt(&s.serverStmt)
+		s.c.core.prep.closeStmt(&s.serverStmt)
 	}
 	return nil
 }

@@ -49,36 +49,17 @@ func tlsConfig(cfg *Config, h Host) (*tls.Config, error) {
 	if err := clientCert(cfg, tc); err != nil {
 		return nil, &tlsSetupError{err}
 	}
-	mode := cfg.SSLMode
-	rootFile := cfg.SSLRootCert
-	if rootFile == "" {
-		if def := homeFile("root.crt"); fileExists(def) {
-			rootFile = def
-		}
-	}
-	if rootFile == "system" && mode != SSLVerifyFull {
-		return nil, &tlsSetupError{fmt.Errorf("sslrootcert=system requires sslmode=verify-full, not %q", mode)}
-	}
-	if mode == SSLRequire && rootFile != "" {
-		mode = SSLVerifyCA // libpq's backward-compatible behaviour
+	mode, rootFile, err := verification(cfg)
+	if err != nil {
+		return nil, &tlsSetupError{err}
 	}
 	if mode != SSLVerifyCA && mode != SSLVerifyFull {
 		tc.InsecureSkipVerify = true // require, prefer, allow: encryption only
 		return tc, nil
 	}
-	var roots *x509.CertPool
-	if rootFile == "" {
-		return nil, &tlsSetupError{fmt.Errorf("sslmode=%s needs a root certificate: set sslrootcert to a CA file, or to \"system\" for the system's trusted roots, or use sslmode=require to skip verification", mode)}
-	}
-	if rootFile != "system" {
-		pemData, err := os.ReadFile(rootFile)
-		if err != nil {
-			return nil, &tlsSetupError{fmt.Errorf("reading sslrootcert: %w", err)}
-		}
-		roots = x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pemData) {
-			return nil, &tlsSetupError{fmt.Errorf("sslrootcert %s holds no PEM certificate", rootFile)}
-		}
+	roots, err := loadRoots(rootFile)
+	if err != nil {
+		return nil, &tlsSetupError{err}
 	}
 	verifyHost := ""
 	if mode == SSLVerifyFull {
@@ -91,6 +72,47 @@ func tlsConfig(cfg *Config, h Host) (*tls.Config, error) {
 		return verifyPeer(cs.PeerCertificates, roots, verifyHost)
 	}
 	return tc, nil
+}
+
+// verification resolves, as libpq does, what the certificate is checked
+// for (mode: verify-ca or verify-full when it is checked) and against
+// which roots (rootFile: a CA file, "system", or "" when unchecked):
+// sslrootcert defaults to ~/.postgresql/root.crt when that exists, and
+// require with a root file verifies like verify-ca.
+func verification(cfg *Config) (mode SSLMode, rootFile string, err error) {
+	mode, rootFile = cfg.SSLMode, cfg.SSLRootCert
+	if rootFile == "" {
+		if def := homeFile("root.crt"); fileExists(def) {
+			rootFile = def
+		}
+	}
+	if rootFile == "system" && mode != SSLVerifyFull {
+		return "", "", fmt.Errorf("sslrootcert=system requires sslmode=verify-full, not %q", mode)
+	}
+	if mode == SSLRequire && rootFile != "" {
+		mode = SSLVerifyCA // libpq's backward-compatible behaviour
+	}
+	if (mode == SSLVerifyCA || mode == SSLVerifyFull) && rootFile == "" {
+		return "", "", fmt.Errorf("sslmode=%s needs a root certificate: set sslrootcert to a CA file, or to \"system\" for the system's trusted roots, or use sslmode=require to skip verification", mode)
+	}
+	return mode, rootFile, nil
+}
+
+// loadRoots reads the CA certificates of sslrootcert; nil (the system's
+// roots) for "system".
+func loadRoots(rootFile string) (*x509.CertPool, error) {
+	if rootFile == "system" {
+		return nil, nil
+	}
+	pemData, err := os.ReadFile(rootFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading sslrootcert: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pemData) {
+		return nil, fmt.Errorf("sslrootcert %s holds no PEM certificate", rootFile)
+	}
+	return roots, nil
 }
 
 // verifyPeer checks the server's chain against roots (nil: the system's)

@@ -1,5 +1,7 @@
 package pgpipe
 
+import "fmt"
+
 // txState is where the connection's transaction stands: the server's
 // status from the last ReadyForQuery, and a BEGIN that BeginTx deferred
 // to the transaction's first command (tx.go, exec.go's queueBegin).
@@ -43,6 +45,14 @@ func (t *txState) failed() bool { return t.status == 'E' }
 // whatever was deferred.
 func (t *txState) serverIdle() bool { return t.status == 'I' }
 
+// retryable reports, after a flight whose statement the server lost
+// before running anything, whether re-running it cannot run anything
+// twice: no transaction block was open before the flight (hadBegin: its
+// BEGIN was sent in it, and a failed block is rolled back first).
+func (t *txState) retryable(hadBegin bool) bool {
+	return t.serverIdle() || (hadBegin && t.failed())
+}
+
 // deferBegin records BeginTx's BEGIN: none → deferred.
 func (t *txState) deferBegin(begin string) {
 	t.pending = begin
@@ -82,4 +92,13 @@ func (t *txState) ready(status byte, cause error) {
 	if status == 'E' && t.failure == nil {
 		t.failure = cause
 	}
+}
+
+// note adds, to an error that left a transaction block aborted, what that
+// means for the caller.
+func (t *txState) note(err error) error {
+	if t.failed() {
+		return fmt.Errorf("%w (the open transaction is now aborted: it can only be rolled back)", err)
+	}
+	return err
 }

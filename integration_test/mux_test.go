@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pgpipe/pgpipe"
 )
@@ -233,3 +234,90 @@ func TestMultiplexPreparedStatements(t *testing.T) {
 	}
 }
 
+// backendPID returns the backend of the only server connection of a
+// multiplex=1 pool.
+func backendPID(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var pid int
+	if err := db.QueryRow("SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// TestMultiplexCancelLongStatement: a long statement whose context ends
+// is cancelled on the server, so it does not hold its shared connection
+// for its whole run; a statement of another caller written behind it
+// gets its own result, even if the CancelRequest met it instead.
+func TestMultiplexCancelLongStatement(t *testing.T) {
+	db := openMux(t, 1, 4)
+	admin := openDB(t)
+	pid := backendPID(t, db)
+	stop := make(chan struct{})
+	defer close(stop)
+	sleeping := backendSleeps(admin, pid, stop)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errA := make(chan error, 1)
+	go func() {
+		_, err := db.ExecContext(ctx, "SELECT pg_sleep(3600)")
+		errA <- err
+	}()
+	<-sleeping
+	resB := make(chan error, 1)
+	go func() {
+		var n int
+		err := db.QueryRow("SELECT 2").Scan(&n)
+		if err == nil && n != 2 {
+			err = fmt.Errorf("got %d", n)
+		}
+		resB <- err
+	}()
+	cancel()
+	if err := <-errA; !errors.Is(err, context.Canceled) {
+		t.Errorf("the cancelled statement returned %v, want an error wrapping context.Canceled", err)
+	}
+	select {
+	case err := <-resB:
+		if err != nil {
+			t.Errorf("the statement behind the cancelled one: %v", err)
+		}
+	case <-time.After(hangGuard):
+		t.Fatal("the statement behind the cancelled one still waits: the cancelled statement kept running")
+	}
+	var n int
+	if err := db.QueryRow("SELECT 3").Scan(&n); err != nil || n != 3 {
+		t.Errorf("afterwards: %d, %v", n, err)
+	}
+}
+
+// TestMultiplexCancelQueuedStatement: a statement whose context ends
+// while it waits behind another caller's long statement returns at once;
+// the long statement is not disturbed.
+func TestMultiplexCancelQueuedStatement(t *testing.T) {
+	db := openMux(t, 1, 4)
+	admin := openDB(t)
+	pid := backendPID(t, db)
+	stop := make(chan struct{})
+	defer close(stop)
+	sleeping := backendSleeps(admin, pid, stop)
+	resA := make(chan error, 1)
+	go func() {
+		var s string
+		resA <- db.QueryRow("SELECT pg_sleep(0.2)::text || 'done'").Scan(&s)
+	}()
+	<-sleeping
+	ctx, cancel := context.WithCancel(context.Background())
+	errB := make(chan error, 1)
+	go func() {
+		_, err := db.ExecContext(ctx, "SELECT 1")
+		errB <- err
+	}()
+	cancel()
+	if err := <-errB; !errors.Is(err, context.Canceled) {
+		t.Errorf("the queued statement returned %v, want an error wrapping context.Canceled", err)
+	}
+	if err := <-resA; err != nil {
+		t.Errorf("the long statement of the other caller: %v", err)
+	}
+}

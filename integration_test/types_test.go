@@ -1,7 +1,7 @@
 package integration_test
 
-// Every value type the driver documents (encode_text.go for arguments,
-// decode.go for results) round-trips exactly through a real server, as a
+// Every value type the driver documents (internal/codec/encode_text.go for arguments,
+// internal/codec/decode.go for results) round-trips exactly through a real server, as a
 // database/sql user sees it. Each result is checked in every result format
 // the driver uses: checkValues (types_helpers_test.go) runs every query on
 // one connection under default automatic preparation (five unnamed, text
@@ -731,7 +731,7 @@ func TestTimestamptzUsesTheTimeZoneOfTheDSN(t *testing.T) {
 }
 
 // Text-format floats are exact only when extra_float_digits is at least 1
-// (decode.go). A role or database default of 0, the setting of older
+// (internal/codec/decode.go). A role or database default of 0, the setting of older
 // servers and of some legacy installations, must not make the unnamed
 // (text) executions of a query return other values than the prepared
 // (binary) ones.
@@ -788,7 +788,7 @@ func TestStartupPassesAPgBouncerWithDefaultSettings(t *testing.T) {
 }
 
 // The DSN keyword datestyle (env PGDATESTYLE) is a documented setting;
-// the driver's text decoders read the ISO style only (decode.go).
+// the driver's text decoders read the ISO style only (internal/codec/decode.go).
 func TestDatesDecodeWithTheDateStyleOfTheDSN(t *testing.T) {
 	t.Parallel()
 	checkValuesOn(t, dsn(t, "datestyle='German, DMY'"), inUTC, dateStyleCases())

@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ func FuzzNumericBinary(f *testing.F) {
 		".5", "5.", "-.5e-3", "0e-20000", "1e131071", "1e-16383", "1e131072", "1_000", "+inf", "1e", "1e -5", "0E10000000000A"} {
 		f.Add(s)
 	}
-	enc := binaryEncoderFor(oidNumeric)
+	enc := BinaryEncoderFor(OIDNumeric)
 	f.Fuzz(func(t *testing.T, s string) {
 		want, wantErr := numericReference(s)
 		out, err := enc(nil, s)

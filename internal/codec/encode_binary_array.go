@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"database/sql/driver"
@@ -29,7 +29,7 @@ type binaryArrayWriter struct {
 
 // encodeBinaryArray writes v, an arrayArg or a slice other than []byte, as
 // an array of type oid whose elements have type elem and are written by
-// enc. Nested slices are dimensions, as checkArg and appendArray see them;
+// enc. Nested slices are dimensions, as CheckArg and appendArray see them;
 // they must be rectangular, and an empty slice in any dimension makes the
 // empty array.
 func encodeBinaryArray(buf []byte, v any, oid, elem uint32, enc binaryEncodeFunc) ([]byte, error) {

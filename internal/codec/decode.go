@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 // This file decodes the column values of DataRow messages.
 //
@@ -22,7 +22,7 @@ import (
 	"time"
 )
 
-// decoder converts one non-NULL column value into a driver.Value.
+// Decoder converts one non-NULL column value into a driver.Value.
 //
 // src is valid only during the call. A decoder for bytea, json or jsonb may
 // return a []byte that aliases src (the caller documents that such a []byte
@@ -32,25 +32,25 @@ import (
 // UTC for the binary format and, for the text format, the zone offset the
 // server printed. A decoder returns an error, never panics, on malformed
 // input.
-type decoder func(src []byte, loc *time.Location) (driver.Value, error)
+type Decoder func(src []byte, loc *time.Location) (driver.Value, error)
 
-// resultFormat returns the format the driver should request for a result
-// column of type oid: formatBinary where decoding the binary form is faster
+// ResultFormat returns the format the driver should request for a result
+// column of type oid: FormatBinary where decoding the binary form is faster
 // or more exact (int2, int4, int8, oid, float4, float8, bool, bytea, date,
-// timestamp, timestamptz, uuid, json, jsonb), formatText for everything else:
+// timestamp, timestamptz, uuid, json, jsonb), FormatText for everything else:
 // numeric (its text is the exact decimal), the character types (identical in
 // both), time, timetz, interval, arrays, and OIDs the driver does not know.
-func resultFormat(oid uint32) int16 {
+func ResultFormat(oid uint32) int16 {
 	switch oid {
-	case oidInt2, oidInt4, oidInt8, oidOID, oidFloat4, oidFloat8, oidBool, oidBytea,
-		oidDate, oidTimestamp, oidTimestamptz, oidUUID, oidJSON, oidJSONB:
-		return formatBinary
+	case OIDInt2, OIDInt4, OIDInt8, OIDOID, OIDFloat4, OIDFloat8, OIDBool, OIDBytea,
+		OIDDate, OIDTimestamp, OIDTimestamptz, OIDUUID, OIDJSON, OIDJSONB:
+		return FormatBinary
 	}
-	return formatText
+	return FormatText
 }
 
-// decoderFor returns the decoder for a column of type oid sent in format
-// (formatText or formatBinary). The values it produces:
+// DecoderFor returns the decoder for a column of type oid sent in format
+// (FormatText or FormatBinary). The values it produces:
 //
 //   - int2, int4, int8, oid: int64. float4, float8: float64 (a float4 as the
 //     exact float64 of its float32 value, in both formats); NaN and ±Inf
@@ -61,7 +61,7 @@ func resultFormat(oid uint32) int16 {
 //     which is decoded from its hex or escape form into a new slice).
 //   - date: time.Time at midnight UTC. timestamp: time.Time in UTC holding
 //     the stored wall clock. timestamptz: time.Time of the stored instant in
-//     loc (see decoder). The infinite values of all three are the strings
+//     loc (see Decoder). The infinite values of all three are the strings
 //     "infinity" and "-infinity". Years before 1 AD (" BC" in text) and
 //     after 9999 are supported.
 //   - uuid: string, lower-case "8-4-4-4-12" hex.
@@ -71,72 +71,72 @@ func resultFormat(oid uint32) int16 {
 //     macaddr, money, bit, varbit, jsonpath, record, int2vector, oidvector,
 //     enums, extension types such as citext): string, the server's text.
 //   - in the binary format, the character types are strings too; any other
-//     type resultFormat does not ask binary for comes back as a copied
+//     type ResultFormat does not ask binary for comes back as a copied
 //     []byte.
-func decoderFor(oid uint32, format int16) decoder {
-	if format == formatBinary {
+func DecoderFor(oid uint32, format int16) Decoder {
+	if format == FormatBinary {
 		return binaryDecoder(oid)
 	}
 	return textDecoder(oid)
 }
 
-func textDecoder(oid uint32) decoder {
+func textDecoder(oid uint32) Decoder {
 	switch oid {
-	case oidInt2, oidInt4, oidInt8, oidOID:
+	case OIDInt2, OIDInt4, OIDInt8, OIDOID:
 		return decodeTextInt
-	case oidFloat4:
+	case OIDFloat4:
 		return decodeTextFloat4
-	case oidFloat8:
+	case OIDFloat8:
 		return decodeTextFloat8
-	case oidBool:
+	case OIDBool:
 		return decodeTextBool
-	case oidBytea:
+	case OIDBytea:
 		return decodeTextBytea
-	case oidJSON, oidJSONB:
+	case OIDJSON, OIDJSONB:
 		return decodeAliasBytes
-	case oidDate:
+	case OIDDate:
 		return decodeTextDate
-	case oidTimestamp:
+	case OIDTimestamp:
 		return decodeTextTimestamp
-	case oidTimestamptz:
+	case OIDTimestamptz:
 		return decodeTextTimestamptz
-	case oidVoid:
+	case OIDVoid:
 		return decodeVoid
 	}
 	return decodeString
 }
 
-func binaryDecoder(oid uint32) decoder {
+func binaryDecoder(oid uint32) Decoder {
 	switch oid {
-	case oidInt2:
+	case OIDInt2:
 		return decodeBinaryInt2
-	case oidInt4:
+	case OIDInt4:
 		return decodeBinaryInt4
-	case oidInt8:
+	case OIDInt8:
 		return decodeBinaryInt8
-	case oidOID:
+	case OIDOID:
 		return decodeBinaryOID
-	case oidFloat4:
+	case OIDFloat4:
 		return decodeBinaryFloat4
-	case oidFloat8:
+	case OIDFloat8:
 		return decodeBinaryFloat8
-	case oidBool:
+	case OIDBool:
 		return decodeBinaryBool
-	case oidBytea, oidJSON:
+	case OIDBytea, OIDJSON:
 		return decodeAliasBytes
-	case oidJSONB:
+	case OIDJSONB:
 		return decodeBinaryJSONB
-	case oidDate:
+	case OIDDate:
 		return decodeBinaryDate
-	case oidTimestamp:
+	case OIDTimestamp:
 		return decodeBinaryTimestamp
-	case oidTimestamptz:
+	case OIDTimestamptz:
 		return decodeBinaryTimestamptz
-	case oidUUID:
+	case OIDUUID:
 		return decodeBinaryUUID
-	case oidText, oidVarchar, oidBPChar, oidName, oidChar, oidUnknown, oidXML:
+	case OIDText, OIDVarchar, OIDBPChar, OIDName, OIDChar, OIDUnknown, OIDXML:
 		return decodeString
-	case oidVoid:
+	case OIDVoid:
 		return decodeVoid
 	}
 	return decodeCopyBytes

@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 // This file encodes Go values in the binary format of PostgreSQL types, for
 // COPY FROM STDIN (FORMAT binary), where each field is the output of the
@@ -10,7 +10,7 @@ package pgpipe
 // A value is accepted when its conversion is natural and loses nothing, and
 // as a rule when the text the driver sends for it as a query argument would
 // be accepted by the column type's input function with the same result; see
-// binaryEncoderFor for the list.
+// BinaryEncoderFor for the list.
 
 import (
 	"bytes"
@@ -27,19 +27,19 @@ import (
 	"unicode/utf8"
 )
 
-// binaryEncoder appends the binary send format of v for a column of one
-// type. v is a non-NULL value as checkArg or database/sql's default converter
-// hands it on (see isNullArg for the NULLs the caller must catch). On error
+// BinaryEncoder appends the binary send format of v for a column of one
+// type. v is a non-NULL value as CheckArg or database/sql's default converter
+// hands it on (see IsNull for the NULLs the caller must catch). On error
 // buf may hold a partial encoding beyond its original length, which the
 // caller discards; the error starts with "pgpipe: " and names the Go value
 // and the PostgreSQL type, and the caller adds the row and column.
-type binaryEncoder func(buf []byte, v any) ([]byte, error)
+type BinaryEncoder func(buf []byte, v any) ([]byte, error)
 
-// binaryEncodeFunc is a binaryEncoder that is told the column type, for its
+// binaryEncodeFunc is a BinaryEncoder that is told the column type, for its
 // error messages and, in arrays, for the element type.
 type binaryEncodeFunc func(buf []byte, v any, oid uint32) ([]byte, error)
 
-// binaryEncoderFor returns the encoder for a column of type oid, or nil when
+// BinaryEncoderFor returns the encoder for a column of type oid, or nil when
 // the driver has none (the caller then uses the text format). The Go values
 // each type accepts:
 //
@@ -78,14 +78,14 @@ type binaryEncodeFunc func(buf []byte, v any, oid uint32) ([]byte, error)
 //     as in the text format. Values outside the type's range are errors.
 //   - time: time.Time (its wall clock, rounded as above, so 23:59:59.9999999
 //     becomes 24:00:00) and strings "15:04:05" with an optional fraction.
-//   - arrays of all the above: an arrayArg from checkArg or any slice (not
+//   - arrays of all the above: an arrayArg from CheckArg or any slice (not
 //     []byte), nested slices for more dimensions (rectangular, at most 6),
 //     nil pointers and interfaces as NULL elements. Writing an element
 //     allocates; writing a scalar does not, when buf has room.
 //
 // interval, timetz, inet, cidr, xml, "char", enums and extension types (such
 // as citext) have no binary encoder.
-func binaryEncoderFor(oid uint32) binaryEncoder {
+func BinaryEncoderFor(oid uint32) BinaryEncoder {
 	f := binaryEncodeFuncFor(oid)
 	if f == nil {
 		elem, ok := binaryArrayElems[oid]
@@ -98,7 +98,7 @@ func binaryEncoderFor(oid uint32) binaryEncoder {
 		}
 	}
 	return func(buf []byte, v any) ([]byte, error) {
-		if isNullArg(v) {
+		if IsNull(v) {
 			return buf, fmt.Errorf("pgpipe: internal error: the binary encoder of %s was given NULL (%#v): the caller writes NULL",
 				binaryTypeName(oid), v)
 		}
@@ -109,21 +109,21 @@ func binaryEncoderFor(oid uint32) binaryEncoder {
 // binaryEncodeFuncFor returns the encoder of a scalar type, or nil.
 func binaryEncodeFuncFor(oid uint32) binaryEncodeFunc {
 	switch oid {
-	case oidBool:
+	case OIDBool:
 		return encodeBinaryBool
-	case oidInt2, oidInt4, oidInt8, oidOID:
+	case OIDInt2, OIDInt4, OIDInt8, OIDOID:
 		return encodeBinaryInt
-	case oidFloat4, oidFloat8:
+	case OIDFloat4, OIDFloat8:
 		return encodeBinaryFloat
-	case oidNumeric:
+	case OIDNumeric:
 		return encodeBinaryNumeric
-	case oidText, oidVarchar, oidBPChar, oidName, oidUnknown:
+	case OIDText, OIDVarchar, OIDBPChar, OIDName, OIDUnknown:
 		return encodeBinaryText
-	case oidBytea, oidJSON, oidJSONB:
+	case OIDBytea, OIDJSON, OIDJSONB:
 		return encodeBinaryBytes
-	case oidUUID:
+	case OIDUUID:
 		return encodeBinaryUUID
-	case oidDate, oidTimestamp, oidTimestamptz, oidTime:
+	case OIDDate, OIDTimestamp, OIDTimestamptz, OIDTime:
 		return encodeBinaryTime
 	}
 	return nil
@@ -132,21 +132,21 @@ func binaryEncodeFuncFor(oid uint32) binaryEncodeFunc {
 // binaryArrayElems maps the array types that have a binary encoder to
 // their element types.
 var binaryArrayElems = map[uint32]uint32{
-	oidBoolArray: oidBool, oidInt2Array: oidInt2, oidInt4Array: oidInt4,
-	oidInt8Array: oidInt8, oidOIDArray: oidOID, oidFloat4Array: oidFloat4,
-	oidFloat8Array: oidFloat8, oidNumericArray: oidNumeric, oidTextArray: oidText,
-	oidVarcharArray: oidVarchar, oidBPCharArray: oidBPChar, oidNameArray: oidName,
-	oidByteaArray: oidBytea, oidJSONArray: oidJSON, oidJSONBArray: oidJSONB,
-	oidUUIDArray: oidUUID, oidDateArray: oidDate, oidTimestampArray: oidTimestamp,
-	oidTimestamptzArray: oidTimestamptz, oidTimeArray: oidTime,
+	OIDBoolArray: OIDBool, OIDInt2Array: OIDInt2, OIDInt4Array: OIDInt4,
+	OIDInt8Array: OIDInt8, OIDOIDArray: OIDOID, OIDFloat4Array: OIDFloat4,
+	OIDFloat8Array: OIDFloat8, OIDNumericArray: OIDNumeric, OIDTextArray: OIDText,
+	OIDVarcharArray: OIDVarchar, OIDBPCharArray: OIDBPChar, OIDNameArray: OIDName,
+	OIDByteaArray: OIDBytea, OIDJSONArray: OIDJSON, OIDJSONBArray: OIDJSONB,
+	OIDUUIDArray: OIDUUID, OIDDateArray: OIDDate, OIDTimestampArray: OIDTimestamp,
+	OIDTimestamptzArray: OIDTimestamptz, OIDTimeArray: OIDTime,
 }
 
-// isNullArg reports whether a value checkArg passed on is SQL NULL: nil, a
-// nil []byte or a nil json.RawMessage (appendArg sends both as NULL), or a
-// nil slice (which checkArg turns into nil). The caller writes NULL for
-// these instead of calling a binaryEncoder, which cannot express NULL and
+// IsNull reports whether a value CheckArg passed on is SQL NULL: nil, a
+// nil []byte or a nil json.RawMessage (AppendArg sends both as NULL), or a
+// nil slice (which CheckArg turns into nil). The caller writes NULL for
+// these instead of calling a BinaryEncoder, which cannot express NULL and
 // rejects them.
-func isNullArg(v any) bool {
+func IsNull(v any) bool {
 	switch v := v.(type) {
 	case nil:
 		return true
@@ -200,7 +200,7 @@ func errOutOfRange(v any, oid uint32) error {
 // binaryTypeName returns PostgreSQL's lower-case name of a type, int4[] for
 // an array.
 func binaryTypeName(oid uint32) string {
-	name := strings.ToLower(typeName(oid))
+	name := strings.ToLower(TypeName(oid))
 	if elem, ok := strings.CutPrefix(name, "_"); ok {
 		return elem + "[]"
 	}
@@ -319,20 +319,20 @@ func trimSpaceASCII[T ~string | ~[]byte](s T) T {
 func encodeBinaryInt(buf []byte, v any, oid uint32) ([]byte, error) {
 	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 	switch oid {
-	case oidInt2:
+	case OIDInt2:
 		lo, hi = math.MinInt16, math.MaxInt16
-	case oidInt4:
+	case OIDInt4:
 		lo, hi = math.MinInt32, math.MaxInt32
-	case oidOID:
+	case OIDOID:
 		lo, hi = 0, math.MaxUint32
 	}
 	n, err := binaryIntArg(v, oid, lo, hi)
 	switch {
 	case err != nil:
 		return buf, err
-	case oid == oidInt2:
+	case oid == OIDInt2:
 		return binary.BigEndian.AppendUint16(buf, uint16(n)), nil
-	case oid == oidInt8:
+	case oid == OIDInt8:
 		return binary.BigEndian.AppendUint64(buf, uint64(n)), nil
 	}
 	return binary.BigEndian.AppendUint32(buf, uint32(n)), nil
@@ -423,7 +423,7 @@ func decimalInt(d decimalDecomposer) (int64, bool) {
 
 func encodeBinaryFloat(buf []byte, v any, oid uint32) ([]byte, error) {
 	bits := 64
-	if oid == oidFloat4 {
+	if oid == OIDFloat4 {
 		bits = 32
 	}
 	var f float64
@@ -540,7 +540,7 @@ func badText(nul int, valid bool) string {
 }
 
 func encodeBinaryBytes(buf []byte, v any, oid uint32) ([]byte, error) {
-	if oid == oidJSONB {
+	if oid == OIDJSONB {
 		buf = append(buf, 1) // jsonb's binary format version
 	}
 	switch x := v.(type) {
@@ -551,7 +551,7 @@ func encodeBinaryBytes(buf []byte, v any, oid uint32) ([]byte, error) {
 	case string:
 		return append(buf, x...), nil
 	}
-	if oid == oidJSONB {
+	if oid == OIDJSONB {
 		buf = buf[:len(buf)-1]
 	}
 	return retryByKind(buf, v, oid, encodeBinaryBytes)
@@ -607,6 +607,19 @@ func appendUUIDText[T ~string | ~[]byte](buf []byte, s T) ([]byte, bool) {
 	return buf, len(s) == 0
 }
 
+// unhex returns the value of the hexadecimal digit c, or -1.
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
 // Dates and times: a date is int32 days and a timestamp int64 microseconds
 // since 2000-01-01 (of UTC for timestamptz, of the wall clock for
 // timestamp), the extreme values of each standing for -infinity and
@@ -628,7 +641,7 @@ func encodeBinaryTime(buf []byte, v any, oid uint32) ([]byte, error) {
 		if sec < -1<<62 || sec > 1<<62 { // far beyond every type's range; keeps the arithmetic below exact
 			return buf, errOutOfRange(v, oid)
 		}
-		if oid != oidTimestamptz {
+		if oid != OIDTimestamptz {
 			if _, offset := x.Zone(); offset > -maxTZOffset && offset < maxTZOffset {
 				sec += int64(offset) // the wall clock
 			}
@@ -645,13 +658,13 @@ func encodeBinaryTime(buf []byte, v any, oid uint32) ([]byte, error) {
 		return retryByKind(buf, v, oid, encodeBinaryTime)
 	}
 	switch oid {
-	case oidDate:
+	case OIDDate:
 		days := floorDiv(sec, secondsPerDay) - unixToPGDays
 		if days < minPGDate || days >= endPGDate {
 			return buf, errOutOfRange(v, oid)
 		}
 		return binary.BigEndian.AppendUint32(buf, uint32(days)), nil
-	case oidTime:
+	case OIDTime:
 		us := (sec-floorDiv(sec, secondsPerDay)*secondsPerDay)*1000000 + roundMicros(nsec)
 		return binary.BigEndian.AppendUint64(buf, uint64(us)), nil
 	}
@@ -687,11 +700,11 @@ func appendTimeInfinity(buf []byte, s string, oid uint32) ([]byte, bool) {
 	s = trimSpaceASCII(s)
 	inf, neg := foldEqualASCII(s, "infinity"), foldEqualASCII(s, "-infinity")
 	switch {
-	case oid == oidTime || !inf && !neg:
+	case oid == OIDTime || !inf && !neg:
 		return buf, false
-	case oid == oidDate && inf:
+	case oid == OIDDate && inf:
 		return binary.BigEndian.AppendUint32(buf, math.MaxInt32), true
-	case oid == oidDate:
+	case oid == OIDDate:
 		return binary.BigEndian.AppendUint32(buf, 1<<31), true
 	case inf:
 		return binary.BigEndian.AppendUint64(buf, math.MaxInt64), true
@@ -705,14 +718,14 @@ func parseTimeText(s string, oid uint32) (sec int64, nsec int, ok bool) {
 	b := []byte(trimSpaceASCII(s))
 	var ns int64
 	switch oid {
-	case oidDate:
+	case OIDDate:
 		d, bc := cutBC(b)
 		days, n, ok := parseDate(d, bc)
 		return days * secondsPerDay, 0, ok && n == len(d)
-	case oidTime:
+	case OIDTime:
 		sec, ns, n, ok := parseClock(b)
 		return sec, int(ns), ok && n == len(b)
 	}
-	sec, ns, _, ok = parseTimestamp(b, oid == oidTimestamptz)
+	sec, ns, _, ok = parseTimestamp(b, oid == OIDTimestamptz)
 	return sec, int(ns), ok
 }

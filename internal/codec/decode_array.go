@@ -1,7 +1,7 @@
-package pgpipe
+package codec
 
 // This file parses the text form of PostgreSQL arrays (array_out), which is
-// how array columns come back (see resultFormat):
+// how array columns come back (see ResultFormat):
 //
 //	{1,2,NULL}   {"a b","say \"hi\"",NULL,"NULL"}   {{1,2},{3,4}}   {}
 //	[0:1]={7,8}  (a lower bound other than 1 comes first)

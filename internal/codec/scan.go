@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"bytes"
@@ -11,15 +11,15 @@ import (
 	"time"
 )
 
-// convertAssign stores src, a value as Next returns it (nil, int64,
+// ConvertAssign stores src, a value as Next returns it (nil, int64,
 // float64, bool, []byte, string, time.Time), into dest, with the
 // conversions database/sql's Rows.Scan applies, so that rows read through
 // pgpipe's extensions (a pipeline, COPY TO as rows) scan as rows read
 // through database/sql do. A []byte src is copied unless dest is
 // *sql.RawBytes.
-func convertAssign(dest, src any) error {
-	if done, err := assignFast(dest, src); done {
-		return err
+func ConvertAssign(dest, src any) error {
+	if assignFast(dest, src) {
+		return nil
 	}
 	switch d := dest.(type) {
 	case sql.Scanner:
@@ -41,70 +41,94 @@ func convertAssign(dest, src any) error {
 	return assignReflect(dest, src)
 }
 
-// assignFast handles the common string, []byte and time.Time cases
-// without reflection.
-func assignFast(dest, src any) (bool, error) {
+// assignFast handles the common string, []byte, time.Time, int64, float64
+// and NULL cases without reflection.
+func assignFast(dest, src any) bool {
 	switch s := src.(type) {
 	case string:
-		switch d := dest.(type) {
-		case *string:
-			*d = s
-			return true, nil
-		case *[]byte:
-			*d = []byte(s)
-			return true, nil
-		case *sql.RawBytes:
-			*d = append((*d)[:0], s...)
-			return true, nil
-		}
+		return assignString(dest, s)
 	case []byte:
-		switch d := dest.(type) {
-		case *string:
-			*d = string(s)
-			return true, nil
-		case *[]byte:
-			*d = bytes.Clone(s)
-			return true, nil
-		case *sql.RawBytes:
-			*d = s
-			return true, nil
-		}
+		return assignBytes(dest, s)
 	case time.Time:
-		switch d := dest.(type) {
-		case *time.Time:
+		if d, ok := dest.(*time.Time); ok {
 			*d = s
-			return true, nil
-		case *string:
-			*d = s.Format(time.RFC3339Nano)
-			return true, nil
-		case *[]byte:
-			*d = []byte(s.Format(time.RFC3339Nano))
-			return true, nil
+			return true
 		}
+		return assignTimeText(dest, s)
 	case int64:
 		if d, ok := dest.(*int64); ok {
 			*d = s
-			return true, nil
+			return true
 		}
 	case float64:
 		if d, ok := dest.(*float64); ok {
 			*d = s
-			return true, nil
+			return true
 		}
 	case nil:
-		switch d := dest.(type) {
-		case *any:
-			*d = nil
-			return true, nil
-		case *[]byte:
-			*d = nil
-			return true, nil
-		case *sql.RawBytes:
-			*d = nil
-			return true, nil
-		}
+		return assignNull(dest)
 	}
-	return false, nil
+	return false
+}
+
+// assignString stores a string into a *string, *[]byte or *sql.RawBytes.
+func assignString(dest any, s string) bool {
+	switch d := dest.(type) {
+	case *string:
+		*d = s
+	case *[]byte:
+		*d = []byte(s)
+	case *sql.RawBytes:
+		*d = append((*d)[:0], s...)
+	default:
+		return false
+	}
+	return true
+}
+
+// assignBytes stores a []byte into a *string or a *[]byte (copied), or a
+// *sql.RawBytes (not copied).
+func assignBytes(dest any, s []byte) bool {
+	switch d := dest.(type) {
+	case *string:
+		*d = string(s)
+	case *[]byte:
+		*d = bytes.Clone(s)
+	case *sql.RawBytes:
+		*d = s
+	default:
+		return false
+	}
+	return true
+}
+
+// assignTimeText stores a time.Time's RFC 3339 text into a *string or
+// *[]byte.
+func assignTimeText(dest any, s time.Time) bool {
+	switch d := dest.(type) {
+	case *string:
+		*d = s.Format(time.RFC3339Nano)
+	case *[]byte:
+		*d = []byte(s.Format(time.RFC3339Nano))
+	default:
+		return false
+	}
+	return true
+}
+
+// assignNull stores NULL into a *any, *[]byte or *sql.RawBytes.
+func assignNull(dest any) bool {
+	switch d := dest.(type) {
+	case *any:
+		*d = nil
+	case *[]byte:
+		*d = nil
+	case *sql.RawBytes:
+		*d = nil
+	default:
+		return false
+	}
+	return true
 }
 
 // assignReflect handles pointers to pointers, named types and numeric
@@ -116,7 +140,8 @@ func assignReflect(dest, src any) error {
 	}
 	dv := dpv.Elem()
 	if src == nil {
-		if dv.Kind() == reflect.Pointer || dv.Kind() == reflect.Interface || dv.Kind() == reflect.Map || dv.Kind() == reflect.Slice {
+		switch dv.Kind() {
+		case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice:
 			dv.SetZero()
 			return nil
 		}
@@ -124,7 +149,7 @@ func assignReflect(dest, src any) error {
 	}
 	if dv.Kind() == reflect.Pointer {
 		dv.Set(reflect.New(dv.Type().Elem()))
-		return convertAssign(dv.Interface(), src)
+		return ConvertAssign(dv.Interface(), src)
 	}
 	sv := reflect.ValueOf(src)
 	if sv.Type().AssignableTo(dv.Type()) {
@@ -139,6 +164,12 @@ func assignReflect(dest, src any) error {
 		dv.Set(sv.Convert(dv.Type()))
 		return nil
 	}
+	return assignParsed(dv, dest, src)
+}
+
+// assignParsed stores src into a number or string of a named or other-sized
+// type dv (what dest points to) through its text, as database/sql does.
+func assignParsed(dv reflect.Value, dest, src any) error {
 	s, ok := asString(src)
 	switch dv.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:

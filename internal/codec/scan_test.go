@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"database/sql"
@@ -18,6 +18,7 @@ func TestConvertAssignMatchesDatabaseSQL(t *testing.T) {
 		i8  int8
 		u16 uint16
 		f32 float32
+		f64 float64
 		bo  bool
 		tm  time.Time
 		a   any
@@ -37,6 +38,9 @@ func TestConvertAssignMatchesDatabaseSQL(t *testing.T) {
 		{&s, int64(7), func() bool { return s == "7" }},
 		{&s, now, func() bool { return s == now.Format(time.RFC3339Nano) }},
 		{&b, "z", func() bool { return string(b) == "z" }},
+		{&b, now, func() bool { return string(b) == now.Format(time.RFC3339Nano) }},
+		{&b, nil, func() bool { return b == nil }},
+		{&f64, float64(2.5), func() bool { return f64 == 2.5 }},
 		{&i, int64(42), func() bool { return i == 42 }},
 		{&i, "43", func() bool { return i == 43 }},
 		{&i8, int64(-5), func() bool { return i8 == -5 }},
@@ -46,6 +50,7 @@ func TestConvertAssignMatchesDatabaseSQL(t *testing.T) {
 		{&bo, "t", func() bool { return bo }},
 		{&tm, now, func() bool { return tm.Equal(now) }},
 		{&a, int64(1), func() bool { return a == int64(1) }},
+		{&a, nil, func() bool { return a == nil }},
 		{&p, int64(9), func() bool { return p != nil && *p == 9 }},
 		{&p, nil, func() bool { return p == nil }},
 		{&mi, int64(12), func() bool { return mi == 12 }},
@@ -54,8 +59,10 @@ func TestConvertAssignMatchesDatabaseSQL(t *testing.T) {
 		{&ns, nil, func() bool { return !ns.Valid }},
 		{&ni, int64(3), func() bool { return ni.Valid && ni.Int64 == 3 }},
 		{&raw, []byte("r"), func() bool { return string(raw) == "r" }},
+		{&raw, "s", func() bool { return string(raw) == "s" }},
+		{&raw, nil, func() bool { return raw == nil }},
 	} {
-		if err := convertAssign(tc.dest, tc.src); err != nil {
+		if err := ConvertAssign(tc.dest, tc.src); err != nil {
 			t.Errorf("convertAssign(%T, %T %v): %v", tc.dest, tc.src, tc.src, err)
 			continue
 		}
@@ -76,7 +83,7 @@ func TestConvertAssignRejects(t *testing.T) {
 		{&tm, "2024-01-01"},
 		{i, int64(1)},
 	} {
-		if err := convertAssign(tc.dest, tc.src); err == nil {
+		if err := ConvertAssign(tc.dest, tc.src); err == nil {
 			t.Errorf("convertAssign(%T, %T %v) succeeded, want an error", tc.dest, tc.src, tc.src)
 		}
 	}
@@ -86,8 +93,8 @@ func TestConvertAssignCopiesBytes(t *testing.T) {
 	src := []byte("abc")
 	var b []byte
 	var a any
-	_ = convertAssign(&b, src)
-	_ = convertAssign(&a, src)
+	_ = ConvertAssign(&b, src)
+	_ = ConvertAssign(&a, src)
 	src[0] = 'X'
 	if string(b) != "abc" || string(a.([]byte)) != "abc" {
 		t.Fatalf("Scan kept a reference to the read buffer: %q %q", b, a)

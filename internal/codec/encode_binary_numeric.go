@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"encoding/binary"

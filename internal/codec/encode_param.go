@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"encoding/binary"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// appendBinaryParam appends v in the binary format of a statement
+// AppendBinaryParam appends v in the binary format of a statement
 // parameter of type oid, when v's Go type is the natural one for the type
 // and the binary value means exactly what the text the driver would
 // otherwise send means to the server: Go integers for int2, int4 and int8
@@ -20,7 +20,7 @@ import (
 //
 // Binary arguments spare the client formatting and the server parsing:
 // a timestamptz in text costs the server a date parser run per execution.
-func appendBinaryParam(buf []byte, v any, oid uint32) ([]byte, bool) {
+func AppendBinaryParam(buf []byte, v any, oid uint32) ([]byte, bool) {
 	switch x := v.(type) {
 	case int64:
 		return appendBinaryIntParam(buf, x, oid)
@@ -47,11 +47,11 @@ func appendBinaryParam(buf []byte, v any, oid uint32) ([]byte, bool) {
 			return appendBinaryIntParam(buf, int64(x), oid)
 		}
 	case float64:
-		if oid == oidFloat8 {
+		if oid == OIDFloat8 {
 			return binary.BigEndian.AppendUint64(buf, math.Float64bits(x)), true
 		}
 	case bool:
-		if oid == oidBool {
+		if oid == OIDBool {
 			b := byte(0)
 			if x {
 				b = 1
@@ -59,7 +59,7 @@ func appendBinaryParam(buf []byte, v any, oid uint32) ([]byte, bool) {
 			return append(buf, b), true
 		}
 	case time.Time:
-		if oid == oidTimestamptz || oid == oidTimestamp || oid == oidDate {
+		if oid == OIDTimestamptz || oid == OIDTimestamp || oid == OIDDate {
 			out, err := encodeBinaryTime(buf, v, oid)
 			if err == nil {
 				return out, true
@@ -80,23 +80,23 @@ func appendBinaryParam(buf []byte, v any, oid uint32) ([]byte, bool) {
 // fits the type.
 func appendBinaryIntParam(buf []byte, n int64, oid uint32) ([]byte, bool) {
 	switch {
-	case oid == oidInt8:
+	case oid == OIDInt8:
 		return binary.BigEndian.AppendUint64(buf, uint64(n)), true
-	case oid == oidInt4 && n >= math.MinInt32 && n <= math.MaxInt32:
+	case oid == OIDInt4 && n >= math.MinInt32 && n <= math.MaxInt32:
 		return binary.BigEndian.AppendUint32(buf, uint32(n)), true
-	case oid == oidInt2 && n >= math.MinInt16 && n <= math.MaxInt16:
+	case oid == OIDInt2 && n >= math.MinInt16 && n <= math.MaxInt16:
 		return binary.BigEndian.AppendUint16(buf, uint16(n)), true
 	}
 	return buf, false
 }
 
-// binaryParamElems are the element types whose arrays appendBinaryParam
+// binaryParamElems are the element types whose arrays AppendBinaryParam
 // sends in binary: those whose binary encoders read each Go value as the
 // server reads the text the driver would send for it. Not text and bytea:
 // a []byte element is bytea's \x text in a text array, and a string is
 // read as that text in a bytea array, where the binary encoders take both
 // as they are.
 var binaryParamElems = map[uint32]bool{
-	oidBool: true, oidInt2: true, oidInt4: true, oidInt8: true, oidFloat4: true, oidFloat8: true,
-	oidDate: true, oidTimestamp: true, oidTimestamptz: true, oidUUID: true,
+	OIDBool: true, OIDInt2: true, OIDInt4: true, OIDInt8: true, OIDFloat4: true, OIDFloat8: true,
+	OIDDate: true, OIDTimestamp: true, OIDTimestamptz: true, OIDUUID: true,
 }

@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"database/sql"
@@ -11,14 +11,14 @@ import (
 	"time"
 )
 
-// encode runs v through checkArg and appendArg as the driver does.
+// encode runs v through CheckArg and AppendArg as the driver does.
 func encode(t *testing.T, v any) (text string, format int16, null bool) {
 	t.Helper()
-	checked, err := checkArg(v)
+	checked, err := CheckArg(v)
 	if err != nil {
 		t.Fatalf("checkArg(%#v): %v", v, err)
 	}
-	out, format, null, err := appendArg([]byte("prefix:"), checked)
+	out, format, null, err := AppendArg([]byte("prefix:"), checked)
 	if err != nil {
 		t.Fatalf("appendArg(%#v): %v", checked, err)
 	}
@@ -78,50 +78,50 @@ func TestAppendArgScalars(t *testing.T) {
 		format int16
 		null   bool
 	}{
-		{"nil", nil, "", formatText, true},
-		{"true", true, "t", formatText, false},
-		{"false", false, "f", formatText, false},
-		{"int", int(-42), "-42", formatText, false},
-		{"int8", int8(math.MinInt8), "-128", formatText, false},
-		{"int16", int16(math.MaxInt16), "32767", formatText, false},
-		{"int32", int32(math.MinInt32), "-2147483648", formatText, false},
-		{"int64 min", int64(math.MinInt64), "-9223372036854775808", formatText, false},
-		{"uint", uint(7), "7", formatText, false},
-		{"uint8", uint8(255), "255", formatText, false},
-		{"uint16", uint16(65535), "65535", formatText, false},
-		{"uint32", uint32(math.MaxUint32), "4294967295", formatText, false},
-		{"uint64 max", uint64(math.MaxUint64), "18446744073709551615", formatText, false},
-		{"float64", 0.1, "0.1", formatText, false},
-		{"float64 exponent", 1e21, "1e+21", formatText, false},
-		{"float64 -0", math.Copysign(0, -1), "-0", formatText, false},
-		{"float64 NaN", math.NaN(), "NaN", formatText, false},
-		{"float64 +Inf", math.Inf(1), "Infinity", formatText, false},
-		{"float64 -Inf", math.Inf(-1), "-Infinity", formatText, false},
-		{"float32 shortest", float32(0.1), "0.1", formatText, false},
-		{"float32 -Inf", float32(math.Inf(-1)), "-Infinity", formatText, false},
-		{"string", "a'b\"c\\", "a'b\"c\\", formatText, false},
-		{"empty string", "", "", formatText, false},
-		{"bytes", []byte{0, 1, 0xff}, "\x00\x01\xff", formatBinary, false},
-		{"empty bytes", []byte{}, "", formatBinary, false},
-		{"nil bytes", []byte(nil), "", formatBinary, true},
-		{"named bytes", blob("x"), "x", formatBinary, false},
-		{"raw JSON", json.RawMessage(`{"a":1}`), `{"a":1}`, formatText, false},
-		{"nil raw JSON", json.RawMessage(nil), "", formatText, true},
-		{"pointer", &s, "str", formatText, false},
-		{"nil pointer", nilPtr, "", formatText, true},
-		{"Valuer", upperValuer("abc"), "ABC", formatText, false},
-		{"NullString valid", nullString{String: "x", Valid: true}, "x", formatText, false},
-		{"NullString NULL", nullString{}, "", formatText, true},
-		{"nil pointer to value-receiver Valuer", (*upperValuer)(nil), "", formatText, true},
-		{"nil pointer-receiver Valuer is called", (*ptrValuer)(nil), "nil receiver", formatText, false},
-		{"Valuer returning a named scalar", statusValue{}, "named", formatText, false},
-		{"decimal", decimal{coef: []byte{0x30, 0x39}, exp: -2}, "123.45", formatText, false},
-		{"decimal small", decimal{neg: true, coef: []byte{5}, exp: -3}, "-0.005", formatText, false},
-		{"decimal zeros", decimal{coef: []byte{7}, exp: 3}, "7000", formatText, false},
-		{"decimal big exponent", decimal{coef: []byte{7}, exp: 100}, "7e100", formatText, false},
-		{"decimal zero", decimal{}, "0", formatText, false},
-		{"decimal Infinity", decimal{form: 1, neg: true}, "-Infinity", formatText, false},
-		{"decimal NaN", decimal{form: 2}, "NaN", formatText, false},
+		{"nil", nil, "", FormatText, true},
+		{"true", true, "t", FormatText, false},
+		{"false", false, "f", FormatText, false},
+		{"int", int(-42), "-42", FormatText, false},
+		{"int8", int8(math.MinInt8), "-128", FormatText, false},
+		{"int16", int16(math.MaxInt16), "32767", FormatText, false},
+		{"int32", int32(math.MinInt32), "-2147483648", FormatText, false},
+		{"int64 min", int64(math.MinInt64), "-9223372036854775808", FormatText, false},
+		{"uint", uint(7), "7", FormatText, false},
+		{"uint8", uint8(255), "255", FormatText, false},
+		{"uint16", uint16(65535), "65535", FormatText, false},
+		{"uint32", uint32(math.MaxUint32), "4294967295", FormatText, false},
+		{"uint64 max", uint64(math.MaxUint64), "18446744073709551615", FormatText, false},
+		{"float64", 0.1, "0.1", FormatText, false},
+		{"float64 exponent", 1e21, "1e+21", FormatText, false},
+		{"float64 -0", math.Copysign(0, -1), "-0", FormatText, false},
+		{"float64 NaN", math.NaN(), "NaN", FormatText, false},
+		{"float64 +Inf", math.Inf(1), "Infinity", FormatText, false},
+		{"float64 -Inf", math.Inf(-1), "-Infinity", FormatText, false},
+		{"float32 shortest", float32(0.1), "0.1", FormatText, false},
+		{"float32 -Inf", float32(math.Inf(-1)), "-Infinity", FormatText, false},
+		{"string", "a'b\"c\\", "a'b\"c\\", FormatText, false},
+		{"empty string", "", "", FormatText, false},
+		{"bytes", []byte{0, 1, 0xff}, "\x00\x01\xff", FormatBinary, false},
+		{"empty bytes", []byte{}, "", FormatBinary, false},
+		{"nil bytes", []byte(nil), "", FormatBinary, true},
+		{"named bytes", blob("x"), "x", FormatBinary, false},
+		{"raw JSON", json.RawMessage(`{"a":1}`), `{"a":1}`, FormatText, false},
+		{"nil raw JSON", json.RawMessage(nil), "", FormatText, true},
+		{"pointer", &s, "str", FormatText, false},
+		{"nil pointer", nilPtr, "", FormatText, true},
+		{"Valuer", upperValuer("abc"), "ABC", FormatText, false},
+		{"NullString valid", nullString{String: "x", Valid: true}, "x", FormatText, false},
+		{"NullString NULL", nullString{}, "", FormatText, true},
+		{"nil pointer to value-receiver Valuer", (*upperValuer)(nil), "", FormatText, true},
+		{"nil pointer-receiver Valuer is called", (*ptrValuer)(nil), "nil receiver", FormatText, false},
+		{"Valuer returning a named scalar", statusValue{}, "named", FormatText, false},
+		{"decimal", decimal{coef: []byte{0x30, 0x39}, exp: -2}, "123.45", FormatText, false},
+		{"decimal small", decimal{neg: true, coef: []byte{5}, exp: -3}, "-0.005", FormatText, false},
+		{"decimal zeros", decimal{coef: []byte{7}, exp: 3}, "7000", FormatText, false},
+		{"decimal big exponent", decimal{coef: []byte{7}, exp: 100}, "7e100", FormatText, false},
+		{"decimal zero", decimal{}, "0", FormatText, false},
+		{"decimal Infinity", decimal{form: 1, neg: true}, "-Infinity", FormatText, false},
+		{"decimal NaN", decimal{form: 2}, "NaN", FormatText, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,7 +175,7 @@ func TestAppendArgTimes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		text, format, null := encode(t, tc.t)
-		if text != tc.want || format != formatText || null {
+		if text != tc.want || format != FormatText || null {
 			t.Errorf("encode(%v) = %q, format %d, null %v; want %q in text", tc.t, text, format, null, tc.want)
 		}
 	}
@@ -222,7 +222,7 @@ func TestAppendArgArrays(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			text, format, null := encode(t, tc.v)
-			if text != tc.want || format != formatText || null {
+			if text != tc.want || format != FormatText || null {
 				t.Fatalf("encode(%#v) = %q, format %d, null %v; want %q in text", tc.v, text, format, null, tc.want)
 			}
 		})
@@ -248,11 +248,11 @@ func TestAppendArgRejectsRaggedSlices(t *testing.T) {
 		{[][]any{{1}, {2, 3}}, "v[1] has 2 elements"},
 	}
 	for _, tc := range cases {
-		checked, err := checkArg(tc.v)
+		checked, err := CheckArg(tc.v)
 		if err != nil {
 			t.Fatalf("checkArg(%#v): %v", tc.v, err)
 		}
-		_, _, _, err = appendArg(nil, checked)
+		_, _, _, err = AppendArg(nil, checked)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("appendArg(%#v) error = %v, want one containing %q", tc.v, err, tc.want)
 		}
@@ -271,11 +271,11 @@ func TestAppendArgRejectsUnsupportedElements(t *testing.T) {
 		{[]driver.Valuer{loopValuer{}}, "too many indirections"},
 	}
 	for _, tc := range cases {
-		checked, err := checkArg(tc.v)
+		checked, err := CheckArg(tc.v)
 		if err != nil {
 			t.Fatalf("checkArg(%#v): %v", tc.v, err)
 		}
-		_, _, _, err = appendArg(nil, checked)
+		_, _, _, err = AppendArg(nil, checked)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("appendArg(%#v) error = %v, want one containing %q", tc.v, err, tc.want)
 		}
@@ -283,7 +283,7 @@ func TestAppendArgRejectsUnsupportedElements(t *testing.T) {
 }
 
 func TestAppendArgRejectsUnknownTypes(t *testing.T) {
-	_, _, _, err := appendArg(nil, struct{}{})
+	_, _, _, err := AppendArg(nil, struct{}{})
 	if err == nil || err.Error() != "pgpipe: cannot send a value of type struct {}" {
 		t.Fatalf("err = %v", err)
 	}
@@ -294,25 +294,25 @@ func TestCheckArgKeepsBasicValuesUnconverted(t *testing.T) {
 		int(1), int8(1), int16(1), int32(1), int64(1), uint(1), uint8(1), uint16(1), uint32(1), uint64(1),
 		float32(1), float64(1), true, "s", time.Unix(0, 0),
 	} {
-		got, err := checkArg(v)
+		got, err := CheckArg(v)
 		if err != nil || got != v {
 			t.Errorf("checkArg(%T %v) = %T %v, %v; want it unchanged", v, v, got, got, err)
 		}
 	}
-	if got, err := checkArg(json.RawMessage("{}")); err != nil || string(got.(json.RawMessage)) != "{}" {
+	if got, err := CheckArg(json.RawMessage("{}")); err != nil || string(got.(json.RawMessage)) != "{}" {
 		t.Errorf("checkArg(json.RawMessage) = %T %v, %v", got, got, err)
 	}
-	if got, err := checkArg(blob("b")); err != nil || string(got.([]byte)) != "b" {
+	if got, err := CheckArg(blob("b")); err != nil || string(got.([]byte)) != "b" {
 		t.Errorf("checkArg(blob) = %T %v, %v; want []byte", got, got, err)
 	}
-	if got := testing.AllocsPerRun(100, func() { _, _ = checkArg(any(12345)) }); got != 0 {
+	if got := testing.AllocsPerRun(100, func() { _, _ = CheckArg(any(12345)) }); got != 0 {
 		t.Errorf("checkArg(int) allocates %v times", got)
 	}
 }
 
 func TestCheckArgSkipsTypesForTheDefaultConverter(t *testing.T) {
 	for _, v := range []any{status("a"), score(1), struct{}{}, map[string]int{}, [2]int{}, []struct{}{}, []map[int]int{}, make(chan int), &struct{}{}} {
-		if got, err := checkArg(v); !errors.Is(err, driver.ErrSkip) {
+		if got, err := CheckArg(v); !errors.Is(err, driver.ErrSkip) {
 			t.Errorf("checkArg(%T) = %v, %v; want driver.ErrSkip", v, got, err)
 		}
 	}
@@ -324,11 +324,11 @@ func TestCheckArgReportsValuerFailures(t *testing.T) {
 		want string
 	}{
 		{failValuer{}, "boom"},
-		{loopValuer{}, "pgpipe: cannot send pgpipe.loopValuer: Value methods nested more than 8 deep"},
-		{valuerOf(struct{}{}), "pgpipe: pgpipe.anyValuer.Value returned unsupported type struct {}"},
+		{loopValuer{}, "pgpipe: cannot send codec.loopValuer: Value methods nested more than 8 deep"},
+		{valuerOf(struct{}{}), "pgpipe: codec.anyValuer.Value returned unsupported type struct {}"},
 	}
 	for _, tc := range cases {
-		if got, err := checkArg(tc.v); err == nil || err.Error() != tc.want {
+		if got, err := CheckArg(tc.v); err == nil || err.Error() != tc.want {
 			t.Errorf("checkArg(%T) = %v, %v; want error %q", tc.v, got, err, tc.want)
 		}
 	}
@@ -358,7 +358,7 @@ func TestAppendArgDoesNotAllocateForScalars(t *testing.T) {
 		uint32(1), uint64(math.MaxUint64), float32(0.1), 3.14159, math.Inf(-1), "string", []byte("bytes"),
 		json.RawMessage("{}"), time.Now(), time.Now().In(berlin), utc(-100, 1, 1, 0, 0, 0, 1),
 	} {
-		if got := testing.AllocsPerRun(100, func() { _, _, _, _ = appendArg(buf[:0], v) }); got != 0 {
+		if got := testing.AllocsPerRun(100, func() { _, _, _, _ = AppendArg(buf[:0], v) }); got != 0 {
 			t.Errorf("appendArg(%T) allocates %v times", v, got)
 		}
 	}
@@ -368,7 +368,7 @@ func BenchmarkAppendArgTime(b *testing.B) {
 	buf := make([]byte, 0, 64)
 	var v any = time.Date(2024, 3, 31, 1, 2, 3, 123456000, time.UTC)
 	for b.Loop() {
-		_, _, _, _ = appendArg(buf[:0], v)
+		_, _, _, _ = AppendArg(buf[:0], v)
 	}
 }
 
@@ -379,7 +379,7 @@ func BenchmarkAppendArgInt64Array(b *testing.B) {
 		ids[i] = int64(i * 1000)
 	}
 	for b.Loop() {
-		v, _ := checkArg(ids)
-		_, _, _, _ = appendArg(buf[:0], v)
+		v, _ := CheckArg(ids)
+		_, _, _, _ = AppendArg(buf[:0], v)
 	}
 }

@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 // This file answers database/sql's column type questions (the
 // driver.RowsColumnType* interfaces) from a column's type OID and type
@@ -23,7 +23,7 @@ var (
 	scanTypeAny     = reflect.TypeFor[any]()
 )
 
-// scanType answers ColumnTypeScanType: the Go type a column of type oid
+// ScanType answers ColumnTypeScanType: the Go type a column of type oid
 // scans into without loss, as lib/pq and pgx's stdlib report it. It is
 // valueType narrowed to the column's own size: int16 for int2, int32 for
 // int4, float32 for float4 (the driver.Value is still an int64 or
@@ -31,19 +31,19 @@ var (
 // cannot hold more). date, timestamp and timestamptz report time.Time
 // although their infinite values arrive as the strings "infinity" and
 // "-infinity", which a *time.Time destination refuses with an error.
-func scanType(oid uint32) reflect.Type {
+func ScanType(oid uint32) reflect.Type {
 	switch oid {
-	case oidInt2:
+	case OIDInt2:
 		return scanTypeInt16
-	case oidInt4:
+	case OIDInt4:
 		return scanTypeInt32
-	case oidFloat4:
+	case OIDFloat4:
 		return scanTypeFloat32
 	}
 	return valueType(oid)
 }
 
-// valueType returns the Go type of the values decoderFor's decoder produces
+// valueType returns the Go type of the values DecoderFor's decoder produces
 // for a column of type oid: int64, float64, bool, []byte (bytea, json,
 // jsonb), time.Time (date, timestamp, timestamptz, whose infinite values
 // nevertheless come back as the strings "infinity" and "-infinity"), the
@@ -51,17 +51,17 @@ func scanType(oid uint32) reflect.Type {
 // including OIDs the driver does not know.
 func valueType(oid uint32) reflect.Type {
 	switch oid {
-	case oidInt2, oidInt4, oidInt8, oidOID:
+	case OIDInt2, OIDInt4, OIDInt8, OIDOID:
 		return scanTypeInt64
-	case oidFloat4, oidFloat8:
+	case OIDFloat4, OIDFloat8:
 		return scanTypeFloat64
-	case oidBool:
+	case OIDBool:
 		return scanTypeBool
-	case oidBytea, oidJSON, oidJSONB:
+	case OIDBytea, OIDJSON, OIDJSONB:
 		return scanTypeBytes
-	case oidDate, oidTimestamp, oidTimestamptz:
+	case OIDDate, OIDTimestamp, OIDTimestamptz:
 		return scanTypeTime
-	case oidVoid:
+	case OIDVoid:
 		return scanTypeAny
 	}
 	return scanTypeString
@@ -71,22 +71,22 @@ func valueType(oid uint32) reflect.Type {
 // of character(n) and varchar(n) in their type modifier.
 const varHeaderSize = 4
 
-// columnLength answers ColumnTypeLength: the declared length n of a
+// ColumnLength answers ColumnTypeLength: the declared length n of a
 // varchar(n) or character(n) column, in characters, and of a bit(n) or
 // varbit(n) column, in bits (as lib/pq and pgx's stdlib report it);
 // math.MaxInt64 for variable-length types with no declared limit (text,
 // bytea, json, jsonb, xml, varchar, bpchar and varbit without a length);
 // ok is false for every other type.
-func columnLength(oid uint32, typmod int32) (length int64, ok bool) {
+func ColumnLength(oid uint32, typmod int32) (length int64, ok bool) {
 	switch oid {
-	case oidText, oidBytea, oidJSON, oidJSONB, oidXML:
+	case OIDText, OIDBytea, OIDJSON, OIDJSONB, OIDXML:
 		return math.MaxInt64, true
-	case oidVarchar, oidBPChar:
+	case OIDVarchar, OIDBPChar:
 		if typmod < varHeaderSize {
 			return math.MaxInt64, true
 		}
 		return int64(typmod - varHeaderSize), true
-	case oidBit, oidVarbit:
+	case OIDBit, OIDVarbit:
 		// The modifier is the length in bits, without a header.
 		if typmod < 0 {
 			return math.MaxInt64, true
@@ -96,7 +96,7 @@ func columnLength(oid uint32, typmod int32) (length int64, ok bool) {
 	return 0, false
 }
 
-// precisionScale answers ColumnTypePrecisionScale for numeric(p, s): the
+// PrecisionScale answers ColumnTypePrecisionScale for numeric(p, s): the
 // precision p and the scale s (negative since PostgreSQL 15, for a column
 // rounded to tens or hundreds).
 //
@@ -109,8 +109,8 @@ func columnLength(oid uint32, typmod int32) (length int64, ok bool) {
 //
 // Every other type has ok false; time precisions such as timestamp(3) are
 // not reported, since database/sql describes the method as decimal-only.
-func precisionScale(oid uint32, typmod int32) (precision, scale int64, ok bool) {
-	if oid != oidNumeric {
+func PrecisionScale(oid uint32, typmod int32) (precision, scale int64, ok bool) {
+	if oid != OIDNumeric {
 		return 0, 0, false
 	}
 	if typmod < varHeaderSize {

@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"encoding/hex"
@@ -47,8 +47,8 @@ func fuzzLocation(t *testing.T, inZone bool) *time.Location {
 func checkDecodedType(t *testing.T, oid uint32, v any) {
 	t.Helper()
 	if v == nil {
-		if oid != oidVoid {
-			t.Fatalf("%s decoded to nil", typeName(oid))
+		if oid != OIDVoid {
+			t.Fatalf("%s decoded to nil", TypeName(oid))
 		}
 		return
 	}
@@ -56,7 +56,7 @@ func checkDecodedType(t *testing.T, oid uint32, v any) {
 		return
 	}
 	if got := reflect.TypeOf(v); got != valueType(oid) {
-		t.Fatalf("%s decoded to %T, valueType says %v", typeName(oid), v, valueType(oid))
+		t.Fatalf("%s decoded to %T, valueType says %v", TypeName(oid), v, valueType(oid))
 	}
 }
 
@@ -67,25 +67,25 @@ func FuzzDecodeText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, n uint32, inZone bool, src []byte) {
 		oid := fuzzOID(n)
 		loc := fuzzLocation(t, inZone)
-		v, err := decoderFor(oid, formatText)(src, loc)
+		v, err := DecoderFor(oid, FormatText)(src, loc)
 		if err != nil {
 			return
 		}
 		checkDecodedType(t, oid, v)
 		switch oid {
-		case oidInt2, oidInt4, oidInt8, oidOID:
+		case OIDInt2, OIDInt4, OIDInt8, OIDOID:
 			want, err := strconv.ParseInt(string(src), 10, 64)
 			if err != nil || want != v.(int64) {
 				t.Fatalf("%q decoded to %v; strconv says %v, %v", src, v, want, err)
 			}
-		case oidTimestamptz:
+		case OIDTimestamptz:
 			// What the decoder read, the encoder writes back the same way.
 			tm, ok := v.(time.Time)
 			if !ok || tm.Year() > 1e8 || tm.Year() < -1e8 {
 				return // years near the parser's limit of 9 digits may grow one in another zone
 			}
-			text, _, _, _ := appendArg(nil, tm)
-			again, err := decoderFor(oid, formatText)(text, loc)
+			text, _, _, _ := AppendArg(nil, tm)
+			again, err := DecoderFor(oid, FormatText)(text, loc)
 			if err != nil || !again.(time.Time).Equal(tm) {
 				t.Fatalf("%q decoded to %v, re-encoded as %q, decoded to %v, %v", src, tm, text, again, err)
 			}
@@ -103,15 +103,15 @@ func FuzzDecodeBinary(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, n uint32, inZone bool, src []byte) {
 		oid := fuzzOID(n)
-		v, err := decoderFor(oid, formatBinary)(src, fuzzLocation(t, inZone))
-		if err != nil || resultFormat(oid) != formatBinary {
+		v, err := DecoderFor(oid, FormatBinary)(src, fuzzLocation(t, inZone))
+		if err != nil || ResultFormat(oid) != FormatBinary {
 			return
 		}
 		checkDecodedType(t, oid, v)
 	})
 }
 
-// FuzzTimestampText encodes a time with appendArg and decodes the text with
+// FuzzTimestampText encodes a time with AppendArg and decodes the text with
 // the timestamptz text decoder, which must give back the same instant, to
 // the nanosecond, and the same offset. For years 1 to 9999 it also checks
 // both against package time: the encoder against time.Parse, and the
@@ -132,11 +132,11 @@ func FuzzTimestampText(f *testing.F) {
 		off := int(offset % maxTZOffset)
 		tm := time.Unix(sec, nsec).In(time.FixedZone("", off))
 
-		text, format, null, err := appendArg(nil, tm)
-		if err != nil || format != formatText || null {
+		text, format, null, err := AppendArg(nil, tm)
+		if err != nil || format != FormatText || null {
 			t.Fatalf("appendArg(%v) = %q, %d, %v, %v", tm, text, format, null, err)
 		}
-		v, err := decoderFor(oidTimestamptz, formatText)(text, nil)
+		v, err := DecoderFor(OIDTimestamptz, FormatText)(text, nil)
 		if err != nil {
 			t.Fatalf("decode(%q): %v", text, err)
 		}
@@ -176,7 +176,7 @@ func checkAgainstPackageTime(t *testing.T, tm time.Time, text string) {
 		zone = "-07:00"
 	}
 	pg := tm.Format("2006-01-02 15:04:05.999999" + zone)
-	v, err := decoderFor(oidTimestamptz, formatText)([]byte(pg), nil)
+	v, err := DecoderFor(OIDTimestamptz, FormatText)([]byte(pg), nil)
 	if err != nil {
 		t.Fatalf("decode(%q): %v", pg, err)
 	}
@@ -193,11 +193,11 @@ func FuzzArrayText(f *testing.F) {
 	f.Add("NULL", "", " {x,y} ")
 	f.Fuzz(func(t *testing.T, a, b, c string) {
 		for _, v := range []any{[]string{a, b, c}, []any{a, nil, b, c}, [][]string{{a, b}, {c, a}}} {
-			checked, err := checkArg(v)
+			checked, err := CheckArg(v)
 			if err != nil {
 				t.Fatal(err)
 			}
-			text, _, _, err := appendArg(nil, checked)
+			text, _, _, err := AppendArg(nil, checked)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,8 +1,8 @@
-package pgpipe
+package codec
 
 // This file encodes the arguments whose meaning depends on the type of the
 // parameter they are bound to, so the driver learns that type before it
-// encodes them (see core.learnParams):
+// encodes them (see the root package's core.learnParams):
 //
 //   - []byte: the raw bytes for bytea; the UTF-8 text for the character
 //     types and json; for jsonb, jsonb's binary form (a version byte, 1,
@@ -29,9 +29,9 @@ import (
 // create (FirstNormalObjectId); built-in types have smaller OIDs.
 const firstUserOID = 16384
 
-// typeDependent reports whether the encoding of argument v depends on the
+// TypeDependent reports whether the encoding of argument v depends on the
 // type of its parameter: a non-NULL []byte or a time.Duration.
-func typeDependent(v any) bool {
+func TypeDependent(v any) bool {
 	switch v := v.(type) {
 	case []byte:
 		return v != nil
@@ -41,13 +41,13 @@ func typeDependent(v any) bool {
 	return false
 }
 
-// appendTypedParam encodes v, when typeDependent, for a parameter of type
+// AppendTypedParam encodes v, when TypeDependent, for a parameter of type
 // oid (0: unknown). handled is false for any other v.
-func appendTypedParam(buf []byte, v any, oid uint32) (out []byte, format int16, handled bool, err error) {
+func AppendTypedParam(buf []byte, v any, oid uint32) (out []byte, format int16, handled bool, err error) {
 	switch v := v.(type) {
 	case []byte:
 		if v == nil {
-			return buf, formatText, false, nil
+			return buf, FormatText, false, nil
 		}
 		out, format, err = appendBytesParam(buf, v, oid)
 		return out, format, true, err
@@ -55,28 +55,28 @@ func appendTypedParam(buf []byte, v any, oid uint32) (out []byte, format int16, 
 		out, format = appendDurationParam(buf, v, oid)
 		return out, format, true, nil
 	}
-	return buf, formatText, false, nil
+	return buf, FormatText, false, nil
 }
 
 // appendBytesParam encodes a non-nil []byte for a parameter of type oid.
 func appendBytesParam(buf, b []byte, oid uint32) ([]byte, int16, error) {
 	switch {
-	case oid == oidJSONB:
-		return append(append(buf, 1), b...), formatBinary, nil
-	case oid == 0, oid >= firstUserOID, oid == oidBytea, oid == oidText, oid == oidVarchar,
-		oid == oidBPChar, oid == oidName, oid == oidJSON, oid == oidUnknown,
-		oid == oidUUID && len(b) == 16: // a uuid's 16 bytes are its binary form
-		return append(buf, b...), formatBinary, nil
+	case oid == OIDJSONB:
+		return append(append(buf, 1), b...), FormatBinary, nil
+	case oid == 0, oid >= firstUserOID, oid == OIDBytea, oid == OIDText, oid == OIDVarchar,
+		oid == OIDBPChar, oid == OIDName, oid == OIDJSON, oid == OIDUnknown,
+		oid == OIDUUID && len(b) == 16: // a uuid's 16 bytes are its binary form
+		return append(buf, b...), FormatBinary, nil
 	}
 	if i := bytes.IndexByte(b, 0); i >= 0 || !utf8.Valid(b) {
 		why := "it is not valid UTF-8"
 		if i >= 0 {
 			why = fmt.Sprintf("it holds a NUL byte at offset %d", i)
 		}
-		return buf, formatText, fmt.Errorf("pgpipe: cannot send []byte as %s: a []byte is sent as the value's text for this type, and %s (raw bytes go to bytea)",
+		return buf, FormatText, fmt.Errorf("pgpipe: cannot send []byte as %s: a []byte is sent as the value's text for this type, and %s (raw bytes go to bytea)",
 			binaryTypeName(oid), why)
 	}
-	return append(buf, b...), formatText, nil
+	return append(buf, b...), FormatText, nil
 }
 
 // appendDurationParam encodes d for a parameter of type oid: interval in
@@ -85,7 +85,7 @@ func appendBytesParam(buf, b []byte, oid uint32) ([]byte, int16, error) {
 // the decimal number of nanoseconds.
 func appendDurationParam(buf []byte, d time.Duration, oid uint32) ([]byte, int16) {
 	switch oid {
-	case oidInterval:
+	case OIDInterval:
 		us := d / time.Microsecond
 		if r := d % time.Microsecond; r >= time.Microsecond/2 {
 			us++
@@ -94,11 +94,11 @@ func appendDurationParam(buf []byte, d time.Duration, oid uint32) ([]byte, int16
 		}
 		buf = binary.BigEndian.AppendUint64(buf, uint64(us))
 		buf = binary.BigEndian.AppendUint32(buf, 0) // days
-		return binary.BigEndian.AppendUint32(buf, 0), formatBinary
-	case oidInt8, oidInt4, oidInt2:
+		return binary.BigEndian.AppendUint32(buf, 0), FormatBinary
+	case OIDInt8, OIDInt4, OIDInt2:
 		if out, ok := appendBinaryIntParam(buf, int64(d), oid); ok {
-			return out, formatBinary
+			return out, FormatBinary
 		}
 	}
-	return strconv.AppendInt(buf, int64(d), 10), formatText
+	return strconv.AppendInt(buf, int64(d), 10), FormatText
 }

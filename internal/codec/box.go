@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"database/sql/driver"
@@ -9,12 +9,12 @@ import (
 	"unsafe"
 )
 
-// Boxing row values without an allocation per value.
+// Boxer boxes row values without an allocation per value.
 //
 // database/sql receives each column as a driver.Value, an interface. Go
 // stores an int64, a float64, a string header or a time.Time held in an
 // interface in a heap object of its own: four allocations per row of
-// (int8, text, float8, timestamptz), plus the string's bytes. A boxer
+// (int8, text, float8, timestamptz), plus the string's bytes. A Boxer
 // instead stores values in slabs of boxSlab slots and makes interfaces that
 // point into them, one allocation per slab.
 //
@@ -27,7 +27,7 @@ import (
 // interface points into it; a value kept in an `any` keeps at most its
 // slab (about 1.5 KiB) alive. String bytes are allocated per value, so a
 // string kept from one row never holds other rows' data.
-type boxer struct {
+type Boxer struct {
 	ints   []int64
 	floats []float64
 	strs   []string
@@ -60,7 +60,7 @@ func iface(typ, p unsafe.Pointer) (v driver.Value) {
 	return v
 }
 
-func (b *boxer) int64(v int64) driver.Value {
+func (b *Boxer) int64(v int64) driver.Value {
 	if v >= 0 && v < 256 {
 		return v // the runtime boxes these without allocating
 	}
@@ -73,7 +73,7 @@ func (b *boxer) int64(v int64) driver.Value {
 	return iface(int64Word, unsafe.Pointer(p))
 }
 
-func (b *boxer) float64(v float64) driver.Value {
+func (b *Boxer) float64(v float64) driver.Value {
 	if len(b.floats) == 0 {
 		b.floats = make([]float64, boxSlab)
 	}
@@ -83,7 +83,7 @@ func (b *boxer) float64(v float64) driver.Value {
 	return iface(float64Word, unsafe.Pointer(p))
 }
 
-func (b *boxer) string(src []byte) driver.Value {
+func (b *Boxer) string(src []byte) driver.Value {
 	if len(src) == 0 {
 		return ""
 	}
@@ -96,7 +96,7 @@ func (b *boxer) string(src []byte) driver.Value {
 	return iface(stringWord, unsafe.Pointer(p))
 }
 
-func (b *boxer) time(v time.Time) driver.Value {
+func (b *Boxer) time(v time.Time) driver.Value {
 	if len(b.times) == 0 {
 		b.times = make([]time.Time, boxSlab)
 	}
@@ -106,12 +106,12 @@ func (b *boxer) time(v time.Time) driver.Value {
 	return iface(timeWord, unsafe.Pointer(p))
 }
 
-// fastKind selects a decoding of a column that boxes with a boxer; 0
+// FastKind selects a decoding of a column that boxes with a Boxer; 0
 // means the column's decoder is used.
-type fastKind uint8
+type FastKind uint8
 
 const (
-	fastNone fastKind = iota
+	FastNone FastKind = iota
 	fastInt2
 	fastInt4
 	fastInt8
@@ -128,57 +128,57 @@ const (
 	fastTextTimestamptz
 )
 
-// fastKindFor picks the fast decoding for a column, if it has one.
-func fastKindFor(oid uint32, format int16) fastKind {
+// FastKindFor picks the fast decoding for a column, if it has one.
+func FastKindFor(oid uint32, format int16) FastKind {
 	switch oid {
-	case oidText, oidVarchar, oidBPChar, oidName, oidUnknown:
+	case OIDText, OIDVarchar, OIDBPChar, OIDName, OIDUnknown:
 		return fastText
 	}
 	if format != 1 {
 		return textFastKind(oid)
 	}
 	switch oid {
-	case oidInt2:
+	case OIDInt2:
 		return fastInt2
-	case oidInt4:
+	case OIDInt4:
 		return fastInt4
-	case oidInt8:
+	case OIDInt8:
 		return fastInt8
-	case oidFloat4:
+	case OIDFloat4:
 		return fastFloat4
-	case oidFloat8:
+	case OIDFloat8:
 		return fastFloat8
-	case oidTimestamp:
+	case OIDTimestamp:
 		return fastTimestamp
-	case oidTimestamptz:
+	case OIDTimestamptz:
 		return fastTimestamptz
 	}
-	return fastNone
+	return FastNone
 }
 
 // textFastKind picks the fast decoding of a text-format column.
-func textFastKind(oid uint32) fastKind {
+func textFastKind(oid uint32) FastKind {
 	switch oid {
-	case oidInt2, oidInt4, oidInt8, oidOID:
+	case OIDInt2, OIDInt4, OIDInt8, OIDOID:
 		return fastTextInt
-	case oidFloat4:
+	case OIDFloat4:
 		return fastTextFloat4
-	case oidFloat8:
+	case OIDFloat8:
 		return fastTextFloat8
-	case oidTimestamp:
+	case OIDTimestamp:
 		return fastTextTimestamp
-	case oidTimestamptz:
+	case OIDTimestamptz:
 		return fastTextTimestamptz
-	case oidNumeric:
+	case OIDNumeric:
 		return fastText // the exact decimal text is the value
 	}
-	return fastNone
+	return FastNone
 }
 
-// decodeFast decodes src for a column of kind k; ok is false when src is
+// DecodeFast decodes src for a column of kind k; ok is false when src is
 // not what the kind expects (a wrong length), and the column's decoder
 // must report it.
-func (b *boxer) decodeFast(k fastKind, src []byte, loc *time.Location) (driver.Value, bool) {
+func (b *Boxer) DecodeFast(k FastKind, src []byte, loc *time.Location) (driver.Value, bool) {
 	switch k {
 	case fastText:
 		return b.string(src), true
@@ -223,7 +223,7 @@ func (b *boxer) decodeFast(k fastKind, src []byte, loc *time.Location) (driver.V
 
 // decodeText decodes the text form of a column of kind k; ok is false for
 // what the column's decoder must handle (infinite times, malformed text).
-func (b *boxer) decodeText(k fastKind, src []byte, loc *time.Location) (driver.Value, bool) {
+func (b *Boxer) decodeText(k FastKind, src []byte, loc *time.Location) (driver.Value, bool) {
 	switch k {
 	case fastTextInt:
 		if n, ok := parseInt(src); ok {

@@ -1,21 +1,24 @@
-package pgpipe
+package codec
 
 // This file encodes query arguments for the Bind message.
 //
-// The driver sends every parameter with type OID 0 (unspecified), so the
-// server infers each type from the query. A value must therefore be in a form
-// the input function of any plausible target type accepts: the text format.
+// The server infers each parameter's type from the query: the driver's
+// Parse names no types (OID 0, unspecified) when every argument goes in
+// text, and when one goes in binary it names the statement's parameter
+// types as the server described them, the types the binary values were
+// encoded for (the root's sendExecParse). A value in text must therefore
+// be in a form the input function of any plausible target type accepts.
 // The exceptions: once the parameter types are known, values of a fitting
 // Go type go in binary (encode_param.go); and []byte and time.Duration,
 // whose meaning depends on the type, are encoded for it
-// (encode_typed.go), the types being learned first when unknown (learn.go).
-// Without known types (in a pipeline) a []byte goes in binary as lib/pq
-// sends it: the binary form of bytea is the raw bytes and that of text,
-// varchar and json is the UTF-8 bytes.
+// (encode_typed.go), the types being learned first when unknown (the
+// root's learn.go). Without known types (in a pipeline) a []byte goes in
+// binary as lib/pq sends it, with OID 0: the binary form of bytea is the
+// raw bytes and that of text, varchar and json is the UTF-8 bytes.
 //
-// database/sql hands each argument to checkArg first (the driver's
-// NamedValueChecker) and, when checkArg answers driver.ErrSkip, to its own
-// default converter. Either way the result reaches appendArg.
+// database/sql hands each argument to CheckArg first (the driver's
+// NamedValueChecker) and, when CheckArg answers driver.ErrSkip, to its own
+// default converter. Either way the result reaches AppendArg.
 
 import (
 	"bytes"
@@ -35,12 +38,12 @@ import (
 // Format codes of the Bind and RowDescription messages (protocol section
 // "Message Formats").
 const (
-	formatText   int16 = 0
-	formatBinary int16 = 1
+	FormatText   int16 = 0
+	FormatBinary int16 = 1
 )
 
 // maxValuerDepth bounds how many driver.Valuer and pointer indirections
-// checkArg follows, so a Valuer that returns itself cannot loop forever.
+// CheckArg follows, so a Valuer that returns itself cannot loop forever.
 const maxValuerDepth = 8
 
 // decimalDecomposer is the interface database/sql accepts as a driver value
@@ -51,11 +54,21 @@ type decimalDecomposer interface {
 	Decompose(buf []byte) (form byte, negative bool, coefficient []byte, exponent int32)
 }
 
-// arrayArg is a Go slice that checkArg accepted as a PostgreSQL array.
-// appendArg writes it as an array literal in the text format.
+// arrayArg is a Go slice that CheckArg accepted as a PostgreSQL array.
+// AppendArg writes it as an array literal in the text format.
 type arrayArg struct {
 	v reflect.Value // a non-nil slice whose leaf element type is encodable
 }
+
+// BadArg stands for an argument the connection could not convert (its
+// CheckNamedValue); encoding it (AppendArg) fails with Err, so the
+// statement fails before anything is sent with a *pgpipe.ArgError that
+// names the argument.
+type BadArg struct{ Err error }
+
+// Value returns the conversion error, for any path that converts the
+// argument again.
+func (b BadArg) Value() (driver.Value, error) { return nil, b.Err }
 
 var (
 	valuerType     = reflect.TypeFor[driver.Valuer]()
@@ -64,17 +77,17 @@ var (
 	rawMessageType = reflect.TypeFor[json.RawMessage]()
 )
 
-// checkArg implements driver.NamedValueChecker's decision for one argument
+// CheckArg implements driver.NamedValueChecker's decision for one argument
 // value v. It returns:
 //
-//   - v itself, unconverted, when appendArg encodes its type directly: nil,
+//   - v itself, unconverted, when AppendArg encodes its type directly: nil,
 //     bool, every int and uint size, float32, float64, string, []byte,
 //     json.RawMessage, time.Time, time.Duration and decimal types implementing
 //     Decompose (as database/sql/driver.Value describes). Keeping an int as
 //     an int avoids the allocation of boxing a new int64.
 //   - for a driver.Valuer, the checked result of its Value method; a nil
 //     pointer whose element type implements Valuer yields nil (SQL NULL),
-//     as in database/sql. The result may be anything checkArg accepts,
+//     as in database/sql. The result may be anything CheckArg accepts,
 //     including a slice or a named scalar type such as `type Status string`.
 //   - for a nil pointer, nil; for another pointer, the checked value it
 //     points to.
@@ -83,7 +96,7 @@ var (
 //     included), []byte, json.RawMessage, time.Time, Valuers, pointers to
 //     those (nil pointers are NULL) or interface values (nil is NULL, a
 //     slice is a sub-array), and for rectangular slices of such slices (a
-//     multi-dimensional array), an arrayArg that appendArg writes as an
+//     multi-dimensional array), an arrayArg that AppendArg writes as an
 //     array literal. A nil slice is NULL.
 //   - driver.ErrSkip for any other type, so that database/sql's default
 //     converter runs: it converts named scalar types and reports "unsupported
@@ -91,7 +104,7 @@ var (
 //
 // It returns an error only when a Value method fails or returns a type the
 // driver cannot send.
-func checkArg(v any) (any, error) {
+func CheckArg(v any) (any, error) {
 	return checkArgDepth(v, 0)
 }
 
@@ -216,10 +229,10 @@ func implementsAny(t reflect.Type) bool {
 	return t.Implements(valuerType) || t.Implements(decomposerType)
 }
 
-// appendArg appends the wire encoding of v to buf for a Bind message. v is a
-// value checkArg returned or one database/sql's default converter produces
+// AppendArg appends the wire encoding of v to buf for a Bind message. v is a
+// value CheckArg returned or one database/sql's default converter produces
 // (nil, int64, float64, bool, []byte, string, time.Time). It returns the
-// extended buffer, the format code to send (formatText or formatBinary) and
+// extended buffer, the format code to send (FormatText or FormatBinary) and
 // whether v is SQL NULL, in which case nothing is appended and the caller
 // sends length -1. For an unsupported type or an array it cannot write (a
 // ragged multi-dimensional slice, an unsupported element) it returns an
@@ -243,31 +256,31 @@ func implementsAny(t reflect.Type) bool {
 //   - arrays: see appendArray.
 //
 // It does not allocate for scalar values when buf has room.
-func appendArg(buf []byte, v any) (out []byte, format int16, null bool, err error) {
+func AppendArg(buf []byte, v any) (out []byte, format int16, null bool, err error) {
 	switch v := v.(type) {
 	case nil:
-		return buf, formatText, true, nil
+		return buf, FormatText, true, nil
 	case []byte:
 		if v == nil {
-			return buf, formatBinary, true, nil
+			return buf, FormatBinary, true, nil
 		}
-		return append(buf, v...), formatBinary, false, nil
+		return append(buf, v...), FormatBinary, false, nil
 	case json.RawMessage:
 		if v == nil {
-			return buf, formatText, true, nil
+			return buf, FormatText, true, nil
 		}
-		return append(buf, v...), formatText, false, nil
+		return append(buf, v...), FormatText, false, nil
 	case arrayArg:
 		out, err := appendArray(buf, v.v)
-		return out, formatText, false, err
-	case badArg:
-		return buf, formatText, false, v.err
+		return out, FormatText, false, err
+	case BadArg:
+		return buf, FormatText, false, v.Err
 	}
 	out, ok := appendScalar(buf, v)
 	if !ok {
-		return buf, formatText, false, fmt.Errorf("pgpipe: cannot send a value of type %T", v)
+		return buf, FormatText, false, fmt.Errorf("pgpipe: cannot send a value of type %T", v)
 	}
-	return out, formatText, false, nil
+	return out, FormatText, false, nil
 }
 
 // appendScalar appends the text encoding of a non-NULL scalar value. It
@@ -488,7 +501,7 @@ type arrayWriter struct {
 // {"1","2",NULL} for one dimension, {{"1","2"},{"3","4"}} for a slice of
 // slices. Every non-NULL element is double-quoted with \ and " escaped, so
 // no element text is misread (the string "NULL", spaces, commas, braces);
-// NULL is unquoted. Elements are written as appendArg writes scalars, except
+// NULL is unquoted. Elements are written as AppendArg writes scalars, except
 // []byte, which becomes bytea's hex form \x... (its backslash escaped inside
 // the quotes), and json.RawMessage, which is text. A slice with no elements,
 // in any dimension, is the empty array {}. A slice of slices must be

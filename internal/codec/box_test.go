@@ -1,4 +1,4 @@
-package pgpipe
+package codec
 
 import (
 	"database/sql/driver"
@@ -12,7 +12,7 @@ import (
 )
 
 func TestBoxedValuesBehaveLikeCompilerBoxedOnes(t *testing.T) {
-	var b boxer
+	var b Boxer
 	now := time.Date(2024, 5, 6, 7, 8, 9, 10, time.FixedZone("X", 3600))
 	for _, tc := range []struct{ boxed, plain driver.Value }{
 		{b.int64(-5), int64(-5)},
@@ -42,11 +42,11 @@ func TestBoxedValuesBehaveLikeCompilerBoxedOnes(t *testing.T) {
 
 func TestBoxedValuesSurviveTheGarbageCollector(t *testing.T) {
 	var vals []driver.Value
-	var b boxer
+	var b Boxer
 	for i := 0; i < 10000; i++ {
 		vals = append(vals, b.int64(int64(i)*1000), b.string([]byte(fmt.Sprint("s", i))), b.float64(float64(i)/4), b.time(time.Unix(int64(i), 0)))
 		if i%1000 == 0 {
-			b = boxer{} // drop the slabs: only the interfaces keep them alive
+			b = Boxer{} // drop the slabs: only the interfaces keep them alive
 			runtime.GC()
 		}
 	}
@@ -60,7 +60,7 @@ func TestBoxedValuesSurviveTheGarbageCollector(t *testing.T) {
 }
 
 func TestFastDecodingMatchesTheDecoders(t *testing.T) {
-	var b boxer
+	var b Boxer
 	loc, _ := time.LoadLocation("Europe/Berlin")
 	i8 := binary.BigEndian.AppendUint64(nil, uint64(1<<40+3))
 	ts := binary.BigEndian.AppendUint64(nil, uint64(int64(770000000123456)))
@@ -71,30 +71,30 @@ func TestFastDecodingMatchesTheDecoders(t *testing.T) {
 		format int16
 		src    []byte
 	}{
-		{oidInt8, 1, i8}, {oidInt4, 1, i8[4:]}, {oidInt2, 1, i8[6:]}, {oidFloat8, 1, f8},
-		{oidFloat4, 1, binary.BigEndian.AppendUint32(nil, math.Float32bits(0.1))},
-		{oidTimestamptz, 1, ts}, {oidTimestamp, 1, ts}, {oidTimestamptz, 1, inf},
-		{oidText, 0, []byte("text")}, {oidVarchar, 1, []byte("vc")}, {oidName, 0, []byte("")},
+		{OIDInt8, 1, i8}, {OIDInt4, 1, i8[4:]}, {OIDInt2, 1, i8[6:]}, {OIDFloat8, 1, f8},
+		{OIDFloat4, 1, binary.BigEndian.AppendUint32(nil, math.Float32bits(0.1))},
+		{OIDTimestamptz, 1, ts}, {OIDTimestamp, 1, ts}, {OIDTimestamptz, 1, inf},
+		{OIDText, 0, []byte("text")}, {OIDVarchar, 1, []byte("vc")}, {OIDName, 0, []byte("")},
 	} {
-		k := fastKindFor(tc.oid, tc.format)
-		got, ok := b.decodeFast(k, tc.src, loc)
-		want, err := decoderFor(tc.oid, tc.format)(tc.src, loc)
+		k := FastKindFor(tc.oid, tc.format)
+		got, ok := b.DecodeFast(k, tc.src, loc)
+		want, err := DecoderFor(tc.oid, tc.format)(tc.src, loc)
 		if !ok || err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("oid %d: fast %#v (%v), decoder %#v (%v)", tc.oid, got, ok, want, err)
 		}
 	}
-	if _, ok := b.decodeFast(fastInt8, []byte{1, 2}, nil); ok {
+	if _, ok := b.DecodeFast(fastInt8, []byte{1, 2}, nil); ok {
 		t.Error("a wrong-length int8 was decoded by the fast path")
 	}
 }
 
 func TestBoxingAllocatesOncePerSlab(t *testing.T) {
-	var b boxer
+	var b Boxer
 	src := binary.BigEndian.AppendUint64(nil, 1<<33)
 	allocs := testing.AllocsPerRun(10000, func() {
-		b.decodeFast(fastInt8, src, nil)
-		b.decodeFast(fastFloat8, src, nil)
-		b.decodeFast(fastTimestamptz, src, time.UTC)
+		b.DecodeFast(fastInt8, src, nil)
+		b.DecodeFast(fastFloat8, src, nil)
+		b.DecodeFast(fastTimestamptz, src, time.UTC)
 	})
 	if allocs > 3.0/boxSlab*1.5 {
 		t.Fatalf("%.3f allocations per row of three values, want about %.3f", allocs, 3.0/boxSlab)
@@ -102,21 +102,21 @@ func TestBoxingAllocatesOncePerSlab(t *testing.T) {
 }
 
 func TestTextFastDecodingMatchesTheDecoders(t *testing.T) {
-	var b boxer
+	var b Boxer
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	for _, loc := range []*time.Location{nil, time.UTC, berlin} {
 		for _, tc := range []struct {
 			oid uint32
 			src string
 		}{
-			{oidInt8, "-9223372036854775808"}, {oidInt4, "2147483647"}, {oidInt2, "-7"}, {oidOID, "4294967295"},
-			{oidFloat8, "-1.25e-300"}, {oidFloat8, "NaN"}, {oidFloat8, "-Infinity"}, {oidFloat4, "0.1"},
-			{oidTimestamptz, "2024-03-31 03:30:00.123456+02"}, {oidTimestamptz, "1800-01-01 12:53:28+00:53:28 BC"},
-			{oidTimestamp, "2024-03-31 02:30:00.5"}, {oidNumeric, "-12345678901234567890.000001"},
+			{OIDInt8, "-9223372036854775808"}, {OIDInt4, "2147483647"}, {OIDInt2, "-7"}, {OIDOID, "4294967295"},
+			{OIDFloat8, "-1.25e-300"}, {OIDFloat8, "NaN"}, {OIDFloat8, "-Infinity"}, {OIDFloat4, "0.1"},
+			{OIDTimestamptz, "2024-03-31 03:30:00.123456+02"}, {OIDTimestamptz, "1800-01-01 12:53:28+00:53:28 BC"},
+			{OIDTimestamp, "2024-03-31 02:30:00.5"}, {OIDNumeric, "-12345678901234567890.000001"},
 		} {
-			k := fastKindFor(tc.oid, 0)
-			got, ok := b.decodeFast(k, []byte(tc.src), loc)
-			want, err := decoderFor(tc.oid, 0)([]byte(tc.src), loc)
+			k := FastKindFor(tc.oid, 0)
+			got, ok := b.DecodeFast(k, []byte(tc.src), loc)
+			want, err := DecoderFor(tc.oid, 0)([]byte(tc.src), loc)
 			nan := fmt.Sprint(got) == "NaN" && fmt.Sprint(want) == "NaN"
 			if !ok || err != nil || !reflect.DeepEqual(got, want) && !nan {
 				t.Errorf("oid %d %q: fast %#v (%v), decoder %#v (%v)", tc.oid, tc.src, got, ok, want, err)
@@ -127,20 +127,20 @@ func TestTextFastDecodingMatchesTheDecoders(t *testing.T) {
 	for _, tc := range []struct {
 		oid uint32
 		src string
-	}{{oidInt8, "99999999999999999999"}, {oidFloat8, "x"}, {oidTimestamptz, "infinity"}, {oidTimestamp, "-infinity"}} {
-		if v, ok := b.decodeFast(fastKindFor(tc.oid, 0), []byte(tc.src), nil); ok {
+	}{{OIDInt8, "99999999999999999999"}, {OIDFloat8, "x"}, {OIDTimestamptz, "infinity"}, {OIDTimestamp, "-infinity"}} {
+		if v, ok := b.DecodeFast(FastKindFor(tc.oid, 0), []byte(tc.src), nil); ok {
 			t.Errorf("oid %d %q: the fast path returned %#v", tc.oid, tc.src, v)
 		}
 	}
 }
 
 func TestTextBoxingAllocatesOncePerSlab(t *testing.T) {
-	var b boxer
+	var b Boxer
 	i, f, ts := []byte("123456789"), []byte("1234.5678"), []byte("2024-01-01 00:00:37.000001+00")
 	allocs := testing.AllocsPerRun(10000, func() {
-		b.decodeFast(fastTextInt, i, nil)
-		b.decodeFast(fastTextFloat8, f, nil)
-		b.decodeFast(fastTextTimestamptz, ts, time.UTC)
+		b.DecodeFast(fastTextInt, i, nil)
+		b.DecodeFast(fastTextFloat8, f, nil)
+		b.DecodeFast(fastTextTimestamptz, ts, time.UTC)
 	})
 	if allocs > 3.0/boxSlab*1.5 {
 		t.Fatalf("%.3f allocations per row of three text values, want about %.3f", allocs, 3.0/boxSlab)
