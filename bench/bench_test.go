@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,8 +135,10 @@ func BenchmarkWorkload(b *testing.B) {
 // package does for allocs/op; with Throughput, rows/s and the peak heap;
 // for pgpipe, its statement counters per operation. A workload's Reset
 // runs before each operation with every clock stopped. A workload with
-// Goroutines runs on a pool of connections: no server CPU time nor
-// statement counters, which are those of one connection.
+// Goroutines runs on a pool of connections: its server CPU time is that
+// of every client backend but the harness's (the pool's, and the idle
+// ones of other clients this process keeps), and it has no statement
+// counters, which are those of one connection.
 func runWorkload(b *testing.B, w Workload, e Entry) {
 	ctx := context.Background()
 	cl := client(b, w, e)
@@ -167,7 +170,9 @@ func runWorkload(b *testing.B, w Workload, e Entry) {
 	var m meter
 	var stats0 *pgpipe.StatementStats
 	if single {
-		m.backend, stats0 = backendPID(b, cl), statementStats(b, cl)
+		m.backends, stats0 = backendPID(b, cl), statementStats(b, cl)
+	} else {
+		m.backends = clientBackends(b)
 	}
 	var heap *heapSampler
 	if w.Throughput {
@@ -192,15 +197,17 @@ func runWorkload(b *testing.B, w Workload, e Entry) {
 	b.StopTimer()
 	m.pause()
 	var stats *pgpipe.StatementStats
-	backendAfter := 0
+	var backendsAfter []int
 	if single {
 		stats = statementStats(b, cl) // before backendPID's query counts
-		backendAfter = backendPID(b, cl)
+		backendsAfter = backendPID(b, cl)
+	} else {
+		backendsAfter = clientBackends(b)
 	}
 	if heap != nil {
 		heap.report(b)
 	}
-	m.report(b, w.RowsPerOp(), backendAfter)
+	m.report(b, w.RowsPerOp(), backendsAfter)
 	reportStatementStats(b, stats0, stats)
 	if w.Throughput {
 		b.ReportMetric(float64(b.N)*float64(w.RowsPerOp())/b.Elapsed().Seconds(), "rows/s")
@@ -288,10 +295,10 @@ func admin(b *testing.B) *sql.DB {
 }
 
 // backendPID returns the pid of the server process serving cl's
-// connection, or 0 when the server is not local.
-func backendPID(b *testing.B, cl *Client) int {
+// connection, or none when the server is not local.
+func backendPID(b *testing.B, cl *Client) []int {
 	if !localServer {
-		return 0
+		return nil
 	}
 	var pid int
 	var err error
@@ -303,7 +310,33 @@ func backendPID(b *testing.B, cl *Client) int {
 	if err != nil {
 		b.Fatalf("pg_backend_pid(): %v", err)
 	}
-	return pid
+	return []int{pid}
+}
+
+// clientBackends returns the pids of the server's client backends but
+// the harness's own, in order, or none when the server is not local.
+func clientBackends(b *testing.B) []int {
+	if !localServer {
+		return nil
+	}
+	rows, err := admin(b).Query(`SELECT pid FROM pg_stat_activity
+		WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() ORDER BY pid`)
+	if err != nil {
+		b.Fatalf("client backends: %v", err)
+	}
+	defer rows.Close()
+	var pids []int
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			b.Fatalf("client backends: %v", err)
+		}
+		pids = append(pids, pid)
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatalf("client backends: %v", err)
+	}
+	return pids
 }
 
 // statementStats returns the prepared-statement counters of a pgpipe
@@ -338,9 +371,9 @@ func reportStatementStats(b *testing.B, before, after *pgpipe.StatementStats) {
 }
 
 // meter adds up the client's CPU time and allocations and the server
-// backend's CPU time while running: resume and pause bracket what counts.
+// backends' CPU time while running: resume and pause bracket what counts.
 type meter struct {
-	backend                int
+	backends               []int
 	cpu, serverCPU, sys    int64
 	mallocs, bytes         uint64
 	cpu0, serverCPU0, sys0 int64
@@ -349,11 +382,11 @@ type meter struct {
 
 func (m *meter) resume() {
 	runtime.ReadMemStats(&m.ms)
-	m.cpu0, m.serverCPU0, m.sys0 = CPUTime(), ProcessCPUTime(m.backend), IOSyscalls()
+	m.cpu0, m.serverCPU0, m.sys0 = CPUTime(), m.backendsCPU(), IOSyscalls()
 }
 
 func (m *meter) pause() {
-	cpu, server, sys := CPUTime(), ProcessCPUTime(m.backend), IOSyscalls()
+	cpu, server, sys := CPUTime(), m.backendsCPU(), IOSyscalls()
 	mallocs, bytes := m.ms.Mallocs, m.ms.TotalAlloc
 	runtime.ReadMemStats(&m.ms)
 	m.cpu += cpu - m.cpu0
@@ -363,10 +396,19 @@ func (m *meter) pause() {
 	m.bytes += m.ms.TotalAlloc - bytes
 }
 
-// report reports cpu-ns/op, server-cpu-ns/op (when the backend is known
+// backendsCPU is the CPU time the server backends have used so far.
+func (m *meter) backendsCPU() int64 {
+	var ns int64
+	for _, pid := range m.backends {
+		ns += ProcessCPUTime(pid)
+	}
+	return ns
+}
+
+// report reports cpu-ns/op, server-cpu-ns/op (when the backends are known
 // and did not change), syscalls/op (the process's read and write system
 // calls, sockets and files alike) and the per-row metrics.
-func (m *meter) report(b *testing.B, rows, backendAfter int) {
+func (m *meter) report(b *testing.B, rows int, backendsAfter []int) {
 	ops := float64(b.N)
 	if m.cpu > 0 {
 		b.ReportMetric(float64(m.cpu)/ops, "cpu-ns/op")
@@ -374,7 +416,7 @@ func (m *meter) report(b *testing.B, rows, backendAfter int) {
 	if m.sys > 0 {
 		b.ReportMetric(float64(m.sys)/ops, "syscalls/op")
 	}
-	if m.backend > 0 && m.serverCPU > 0 && backendAfter == m.backend {
+	if len(m.backends) > 0 && m.serverCPU > 0 && slices.Equal(backendsAfter, m.backends) {
 		b.ReportMetric(float64(m.serverCPU)/ops, "server-cpu-ns/op")
 	}
 	if rows > 0 {
