@@ -166,19 +166,34 @@ func runWorkload(b *testing.B, w Workload, e Entry) {
 			do(1)
 		}
 	}
-	single := w.Goroutines <= 1
-	var m meter
-	var stats0 *pgpipe.StatementStats
-	if single {
-		m.backends, stats0 = backendPID(b, cl), statementStats(b, cl)
-	} else {
-		m.backends = clientBackends(b)
+	m := meter{backends: backends(b, w, cl)}
+	var stats0, stats *pgpipe.StatementStats
+	if w.Goroutines <= 1 {
+		stats0 = statementStats(b, cl)
 	}
 	var heap *heapSampler
 	if w.Throughput {
 		cl.progress.Store(0)
 		heap = startHeapSampler(cl, w.RowsPerOp())
 	}
+	timeOps(b, w, &m, do, reset)
+	if w.Goroutines <= 1 {
+		stats = statementStats(b, cl) // before backendPID's query counts
+	}
+	backendsAfter := backends(b, w, cl)
+	if heap != nil {
+		heap.report(b)
+	}
+	m.report(b, w.RowsPerOp(), backendsAfter)
+	reportStatementStats(b, stats0, stats)
+	if w.Throughput {
+		b.ReportMetric(float64(b.N)*float64(w.RowsPerOp())/b.Elapsed().Seconds(), "rows/s")
+	}
+}
+
+// timeOps times b.N operations, done by do; with a workload's Reset,
+// reset runs before each with every clock stopped.
+func timeOps(b *testing.B, w Workload, m *meter, do func(n int), reset func()) {
 	b.ReportAllocs()
 	m.resume()
 	b.ResetTimer()
@@ -196,22 +211,6 @@ func runWorkload(b *testing.B, w Workload, e Entry) {
 	}
 	b.StopTimer()
 	m.pause()
-	var stats *pgpipe.StatementStats
-	var backendsAfter []int
-	if single {
-		stats = statementStats(b, cl) // before backendPID's query counts
-		backendsAfter = backendPID(b, cl)
-	} else {
-		backendsAfter = clientBackends(b)
-	}
-	if heap != nil {
-		heap.report(b)
-	}
-	m.report(b, w.RowsPerOp(), backendsAfter)
-	reportStatementStats(b, stats0, stats)
-	if w.Throughput {
-		b.ReportMetric(float64(b.N)*float64(w.RowsPerOp())/b.Elapsed().Seconds(), "rows/s")
-	}
 }
 
 // runOps runs n operations of e on cl, numbered from first: one after
@@ -311,6 +310,16 @@ func backendPID(b *testing.B, cl *Client) []int {
 		b.Fatalf("pg_backend_pid(): %v", err)
 	}
 	return []int{pid}
+}
+
+// backends returns the server processes whose CPU time counts for w's
+// operations: cl's connection's, or with Goroutines, every client
+// backend but the harness's.
+func backends(b *testing.B, w Workload, cl *Client) []int {
+	if w.Goroutines <= 1 {
+		return backendPID(b, cl)
+	}
+	return clientBackends(b)
 }
 
 // clientBackends returns the pids of the server's client backends but
