@@ -9,7 +9,10 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/metrics"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,9 +91,9 @@ func routeDSN(b *testing.B, r Route) string {
 	}
 	var err error
 	switch r {
-	case Proxy:
+	case Proxy, Proxy12:
 		var stop func()
-		if env.dsn[r], stop, err = StartProxy(env.dsn[Direct]); err == nil {
+		if env.dsn[r], stop, err = StartProxy(env.dsn[Direct], ProxyDelays[r]); err == nil {
 			env.stops = append(env.stops, stop)
 		}
 	case PgBouncer:
@@ -131,7 +134,11 @@ func BenchmarkWorkload(b *testing.B) {
 // it reports per-row metrics, counting allocations as the testing
 // package does for allocs/op; with Throughput, rows/s and the peak heap;
 // for pgpipe, its statement counters per operation. A workload's Reset
-// runs before each operation with every clock stopped.
+// runs before each operation with every clock stopped. A workload with
+// Goroutines runs on a pool of connections: its server CPU time is that
+// of every client backend but the harness's (the pool's, and the idle
+// ones of other clients this process keeps), and it has no statement
+// counters, which are those of one connection.
 func runWorkload(b *testing.B, w Workload, e Entry) {
 	ctx := context.Background()
 	cl := client(b, w, e)
@@ -141,54 +148,109 @@ func runWorkload(b *testing.B, w Workload, e Entry) {
 			b.Fatalf("%s: reset: %v", key, err)
 		}
 	}
-	do := func() {
-		cl.progress.Store(0)
-		if err := e.Op(ctx, cl, env.next[key]); err != nil {
-			b.Fatalf("%s: operation %d: %v", key, env.next[key], err)
+	do := func(n int) {
+		if err := runOps(ctx, w, e, cl, env.next[key], n); err != nil {
+			b.Fatalf("%s: %v", key, err)
 		}
-		env.next[key]++
+		env.next[key] += n
 	}
 	n := 1
 	if !env.warm[key] {
-		n, env.warm[key] = w.Warmups, true
+		n, env.warm[key] = w.Warmups*max(1, w.Goroutines), true
 	}
-	for range n {
-		if w.Reset != nil {
+	if w.Reset == nil {
+		do(n)
+	} else {
+		for range n {
 			reset()
+			do(1)
 		}
-		do()
 	}
-	m := meter{backend: backendPID(b, cl)}
-	stats0 := statementStats(b, cl)
+	m := meter{backends: backends(b, w, cl)}
+	var stats0, stats *pgpipe.StatementStats
+	if w.Goroutines <= 1 {
+		stats0 = statementStats(b, cl)
+	}
 	var heap *heapSampler
 	if w.Throughput {
 		cl.progress.Store(0)
 		heap = startHeapSampler(cl, w.RowsPerOp())
 	}
+	timeOps(b, w, &m, do, reset)
+	if w.Goroutines <= 1 {
+		stats = statementStats(b, cl) // before backendPID's query counts
+	}
+	backendsAfter := backends(b, w, cl)
+	if heap != nil {
+		heap.report(b)
+	}
+	m.report(b, w.RowsPerOp(), backendsAfter)
+	reportStatementStats(b, stats0, stats)
+	if w.Throughput {
+		b.ReportMetric(float64(b.N)*float64(w.RowsPerOp())/b.Elapsed().Seconds(), "rows/s")
+	}
+}
+
+// timeOps times b.N operations, done by do; with a workload's Reset,
+// reset runs before each with every clock stopped.
+func timeOps(b *testing.B, w Workload, m *meter, do func(n int), reset func()) {
 	b.ReportAllocs()
 	m.resume()
 	b.ResetTimer()
-	for range b.N {
-		if w.Reset != nil {
+	if w.Reset == nil {
+		do(b.N)
+	} else {
+		for range b.N {
 			b.StopTimer()
 			m.pause()
 			reset()
 			m.resume()
 			b.StartTimer()
+			do(1)
 		}
-		do()
 	}
 	b.StopTimer()
 	m.pause()
-	stats := statementStats(b, cl) // before backendPID's query counts
-	if heap != nil {
-		heap.report(b)
+}
+
+// runOps runs n operations of e on cl, numbered from first: one after
+// the other, or, when w has Goroutines, from that many goroutines each
+// taking the next number as it finishes an operation. It returns the
+// first error; after one, the goroutines start no more operations.
+func runOps(ctx context.Context, w Workload, e Entry, cl *Client, first, n int) error {
+	if w.Goroutines <= 1 {
+		for i := first; i < first+n; i++ {
+			cl.progress.Store(0)
+			if err := e.Op(ctx, cl, i); err != nil {
+				return fmt.Errorf("operation %d: %w", i, err)
+			}
+		}
+		return nil
 	}
-	m.report(b, w.RowsPerOp(), backendPID(b, cl))
-	reportStatementStats(b, stats0, stats)
-	if w.Throughput {
-		b.ReportMetric(float64(b.N)*float64(w.RowsPerOp())/b.Elapsed().Seconds(), "rows/s")
+	var (
+		next     atomic.Int64
+		failed   atomic.Bool
+		firstErr error
+		once     sync.Once
+		wg       sync.WaitGroup
+	)
+	for range w.Goroutines {
+		wg.Go(func() {
+			for !failed.Load() {
+				k := int(next.Add(1)) - 1
+				if k >= n {
+					return
+				}
+				if err := e.Op(ctx, cl, first+k); err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("operation %d: %w", first+k, err) })
+					failed.Store(true)
+					return
+				}
+			}
+		})
 	}
+	wg.Wait()
+	return firstErr
 }
 
 // client returns e's client on w's route, opening it on first use and
@@ -201,7 +263,8 @@ func client(b *testing.B, w Workload, e Entry) *Client {
 		}
 	}
 	env.setUp[w.Name] = true
-	key := e.Contender + "@" + string(w.RouteOrDirect())
+	conns := max(1, e.Conns)
+	key := fmt.Sprintf("%s@%s/%d", e.Contender, w.RouteOrDirect(), conns)
 	if cl, ok := env.clients[key]; ok {
 		return cl
 	}
@@ -209,7 +272,7 @@ func client(b *testing.B, w Workload, e Entry) *Client {
 	if !ok {
 		b.Fatalf("entry %s/%s: no contender %q", w.Name, e.Name, e.Contender)
 	}
-	cl, err := c.Open(context.Background(), routeDSN(b, w.RouteOrDirect()))
+	cl, err := c.OpenPool(context.Background(), routeDSN(b, w.RouteOrDirect()), conns)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -231,10 +294,10 @@ func admin(b *testing.B) *sql.DB {
 }
 
 // backendPID returns the pid of the server process serving cl's
-// connection, or 0 when the server is not local.
-func backendPID(b *testing.B, cl *Client) int {
+// connection, or none when the server is not local.
+func backendPID(b *testing.B, cl *Client) []int {
 	if !localServer {
-		return 0
+		return nil
 	}
 	var pid int
 	var err error
@@ -246,7 +309,43 @@ func backendPID(b *testing.B, cl *Client) int {
 	if err != nil {
 		b.Fatalf("pg_backend_pid(): %v", err)
 	}
-	return pid
+	return []int{pid}
+}
+
+// backends returns the server processes whose CPU time counts for w's
+// operations: cl's connection's, or with Goroutines, every client
+// backend but the harness's.
+func backends(b *testing.B, w Workload, cl *Client) []int {
+	if w.Goroutines <= 1 {
+		return backendPID(b, cl)
+	}
+	return clientBackends(b)
+}
+
+// clientBackends returns the pids of the server's client backends but
+// the harness's own, in order, or none when the server is not local.
+func clientBackends(b *testing.B) []int {
+	if !localServer {
+		return nil
+	}
+	rows, err := admin(b).Query(`SELECT pid FROM pg_stat_activity
+		WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() ORDER BY pid`)
+	if err != nil {
+		b.Fatalf("client backends: %v", err)
+	}
+	defer rows.Close()
+	var pids []int
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			b.Fatalf("client backends: %v", err)
+		}
+		pids = append(pids, pid)
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatalf("client backends: %v", err)
+	}
+	return pids
 }
 
 // statementStats returns the prepared-statement counters of a pgpipe
@@ -281,38 +380,52 @@ func reportStatementStats(b *testing.B, before, after *pgpipe.StatementStats) {
 }
 
 // meter adds up the client's CPU time and allocations and the server
-// backend's CPU time while running: resume and pause bracket what counts.
+// backends' CPU time while running: resume and pause bracket what counts.
 type meter struct {
-	backend          int
-	cpu, serverCPU   int64
-	mallocs, bytes   uint64
-	cpu0, serverCPU0 int64
-	ms               runtime.MemStats
+	backends               []int
+	cpu, serverCPU, sys    int64
+	mallocs, bytes         uint64
+	cpu0, serverCPU0, sys0 int64
+	ms                     runtime.MemStats
 }
 
 func (m *meter) resume() {
 	runtime.ReadMemStats(&m.ms)
-	m.cpu0, m.serverCPU0 = CPUTime(), ProcessCPUTime(m.backend)
+	m.cpu0, m.serverCPU0, m.sys0 = CPUTime(), m.backendsCPU(), IOSyscalls()
 }
 
 func (m *meter) pause() {
-	cpu, server := CPUTime(), ProcessCPUTime(m.backend)
+	cpu, server, sys := CPUTime(), m.backendsCPU(), IOSyscalls()
 	mallocs, bytes := m.ms.Mallocs, m.ms.TotalAlloc
 	runtime.ReadMemStats(&m.ms)
 	m.cpu += cpu - m.cpu0
 	m.serverCPU += server - m.serverCPU0
+	m.sys += sys - m.sys0
 	m.mallocs += m.ms.Mallocs - mallocs
 	m.bytes += m.ms.TotalAlloc - bytes
 }
 
-// report reports cpu-ns/op, server-cpu-ns/op (when the backend is known
-// and did not change) and the per-row metrics.
-func (m *meter) report(b *testing.B, rows, backendAfter int) {
+// backendsCPU is the CPU time the server backends have used so far.
+func (m *meter) backendsCPU() int64 {
+	var ns int64
+	for _, pid := range m.backends {
+		ns += ProcessCPUTime(pid)
+	}
+	return ns
+}
+
+// report reports cpu-ns/op, server-cpu-ns/op (when the backends are known
+// and did not change), syscalls/op (the process's read and write system
+// calls, sockets and files alike) and the per-row metrics.
+func (m *meter) report(b *testing.B, rows int, backendsAfter []int) {
 	ops := float64(b.N)
 	if m.cpu > 0 {
 		b.ReportMetric(float64(m.cpu)/ops, "cpu-ns/op")
 	}
-	if m.backend > 0 && m.serverCPU > 0 && backendAfter == m.backend {
+	if m.sys > 0 {
+		b.ReportMetric(float64(m.sys)/ops, "syscalls/op")
+	}
+	if len(m.backends) > 0 && m.serverCPU > 0 && slices.Equal(backendsAfter, m.backends) {
 		b.ReportMetric(float64(m.serverCPU)/ops, "server-cpu-ns/op")
 	}
 	if rows > 0 {
@@ -410,10 +523,69 @@ func TestWorkloadsAreWellFormed(t *testing.T) {
 		if baselines != 1 {
 			t.Errorf("%s: %d entries are marked Baseline, want 1", w.Name, baselines)
 		}
+		if w.Goroutines > 1 && w.Reset != nil {
+			t.Errorf("%s: runs from %d goroutines and has a Reset, which runs between operations", w.Name, w.Goroutines)
+		}
+		for _, e := range w.Entries {
+			if e.Conns > 1 && w.Goroutines <= 1 {
+				t.Errorf("%s/%s: a pool of %d connections for one goroutine", w.Name, e.Name, e.Conns)
+			}
+		}
 		for _, bd := range w.Target.Bounds {
 			if !entries[bd.Of] || bd.Max <= 0 {
 				t.Errorf("%s: bound %+v names no entry or has no maximum", w.Name, bd)
 			}
+		}
+	}
+}
+
+func TestRunOpsRunsEveryOperationOnceFromEveryGoroutine(t *testing.T) {
+	const first, n, goroutines = 100, 1000, 64
+	var mu sync.Mutex
+	seen := map[int]int{}
+	var running, most atomic.Int64
+	release := make(chan struct{})
+	var once sync.Once
+	op := func(_ context.Context, _ *Client, i int) error {
+		if running.Add(1) == goroutines {
+			once.Do(func() { close(release) }) // every goroutine is inside an operation
+		}
+		<-release
+		mu.Lock()
+		seen[i]++
+		most.Store(max(most.Load(), running.Load()))
+		mu.Unlock()
+		running.Add(-1)
+		return nil
+	}
+	w := Workload{Goroutines: goroutines}
+	if err := runOps(context.Background(), w, Entry{Op: op}, &Client{}, first, n); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != n || most.Load() != goroutines {
+		t.Fatalf("ran %d distinct operations, at most %d at once; want %d and %d", len(seen), most.Load(), n, goroutines)
+	}
+	for i := first; i < first+n; i++ {
+		if seen[i] != 1 {
+			t.Errorf("operation %d ran %d times", i, seen[i])
+		}
+	}
+}
+
+func TestRunOpsStopsAtTheFirstError(t *testing.T) {
+	var ran atomic.Int64
+	op := func(_ context.Context, _ *Client, i int) error {
+		ran.Add(1)
+		if i == 3 {
+			return fmt.Errorf("wrong row")
+		}
+		return nil
+	}
+	for _, g := range []int{0, 4} {
+		ran.Store(0)
+		err := runOps(context.Background(), Workload{Goroutines: g}, Entry{Op: op}, &Client{}, 0, 1_000_000)
+		if err == nil || !strings.Contains(err.Error(), "operation 3: wrong row") || ran.Load() >= 1_000_000 {
+			t.Errorf("goroutines %d: err %v after %d operations; want operation 3's error, and the others stopped", g, err, ran.Load())
 		}
 	}
 }

@@ -46,6 +46,7 @@ type Contender struct {
 var Contenders = []Contender{
 	{Name: "pgpipe", Label: "pgpipe", Driver: "pgpipe"},
 	{Name: "pgpipe-none", Label: "pgpipe prepare_threshold=none", Driver: "pgpipe", Params: []string{"prepare_threshold=none"}},
+	{Name: "pgpipe-mux8", Label: "pgpipe multiplex=8", Driver: "pgpipe", Params: []string{"multiplex=8"}},
 	{Name: "pgx-stdlib", Label: "pgx stdlib", Driver: "pgx"},
 	{Name: "pgx-exec", Label: "pgx stdlib, default_query_exec_mode=exec", Driver: "pgx", Params: []string{"default_query_exec_mode=exec"}},
 	{Name: "lib-pq", Label: "lib/pq", Driver: "postgres"},
@@ -68,7 +69,8 @@ func ContenderNamed(name string) (c Contender, ok bool) {
 }
 
 // Client is one open connection of a contender: a database/sql pool
-// limited to one connection, or a native pgx connection.
+// limited to one connection (or to an entry's [Entry.Conns]), or a
+// native pgx connection.
 type Client struct {
 	// DB is set for database/sql contenders.
 	DB *sql.DB
@@ -93,6 +95,14 @@ func (cl *Client) Close() error {
 // is limited to one connection: every workload runs on one connection,
 // so all contenders pay the same pool overhead.
 func (c Contender) Open(ctx context.Context, dsn string) (*Client, error) {
+	return c.OpenPool(ctx, dsn, 1)
+}
+
+// OpenPool is [Contender.Open] with a database/sql pool of conns
+// connections (SetMaxOpenConns and SetMaxIdleConns), for the workloads
+// that run operations from many goroutines. It is ignored for pgx's
+// native API.
+func (c Contender) OpenPool(ctx context.Context, dsn string, conns int) (*Client, error) {
 	full, err := withParams(dsn, c.Params)
 	if err != nil {
 		return nil, err
@@ -108,8 +118,8 @@ func (c Contender) Open(ctx context.Context, dsn string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: opening %s: %w", c.Name, err)
 	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("bench: connecting with %s: %w", c.Name, err)

@@ -7,3 +7,6 @@ func CPUTime() int64 { return 0 }
 
 // ProcessCPUTime returns 0: it reads /proc on Unix systems only.
 func ProcessCPUTime(pid int) int64 { return 0 }
+
+// IOSyscalls returns 0: it reads /proc on Unix systems only.
+func IOSyscalls() int64 { return 0 }

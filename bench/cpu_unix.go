@@ -3,8 +3,11 @@
 package bench
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"os"
+	"strconv"
 	"syscall"
 )
 
@@ -31,4 +34,24 @@ func ProcessCPUTime(pid int) int64 {
 		return 0
 	}
 	return ns
+}
+
+// IOSyscalls returns how many read and write system calls (read, write,
+// recvfrom, sendto, ...) this process has made so far, from
+// /proc/self/io (Linux), or 0 when that cannot be read.
+func IOSyscalls() int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, _ := bytes.Cut(sc.Bytes(), []byte(": "))
+		if string(k) == "syscr" || string(k) == "syscw" {
+			c, _ := strconv.ParseInt(string(v), 10, 64)
+			n += c
+		}
+	}
+	return n
 }

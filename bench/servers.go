@@ -41,21 +41,33 @@ const (
 	Proxy Route = "proxy"
 	// PgBouncer goes through PgBouncer in transaction pooling mode.
 	PgBouncer Route = "pgbouncer"
+	// Proxy12 goes through a proxy adding [Proxy12Delay] in each
+	// direction: the 1.2 ms round trip of the multiplexing workloads.
+	Proxy12 Route = "proxy-1.2ms"
 )
 
 // ProxyDelay is the delay the [Proxy] route adds in each direction.
 const ProxyDelay = 500 * time.Microsecond
 
+// Proxy12Delay is the delay the [Proxy12] route adds in each direction.
+const Proxy12Delay = 600 * time.Microsecond
+
+// ProxyDelays are the latency proxy routes and the delay each adds in
+// each direction.
+var ProxyDelays = map[Route]time.Duration{Proxy: ProxyDelay, Proxy12: Proxy12Delay}
+
 // RouteEnv names, per route, the environment variable holding its DSN.
 var RouteEnv = map[Route]string{
 	Direct:    DSNEnv,
 	Proxy:     "PGPIPE_BENCH_PROXY_DSN",
+	Proxy12:   "PGPIPE_BENCH_PROXY12_DSN",
 	PgBouncer: "PGPIPE_BENCH_PGBOUNCER_DSN",
 }
 
-// StartProxy starts a latency proxy in this process in front of the
-// server of dsn and returns the DSN that goes through it. stop closes it.
-func StartProxy(dsn string) (proxyDSN string, stop func(), err error) {
+// StartProxy starts a latency proxy adding delay in each direction, in
+// this process, in front of the server of dsn, and returns the DSN that
+// goes through it. stop closes it.
+func StartProxy(dsn string, delay time.Duration) (proxyDSN string, stop func(), err error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return "", nil, fmt.Errorf("bench: reading the DSN's host and port: %w", err)
@@ -64,7 +76,7 @@ func StartProxy(dsn string) (proxyDSN string, stop func(), err error) {
 		return "", nil, fmt.Errorf("bench: the proxy route needs a TCP server, not the socket %s", cfg.Host)
 	}
 	target := cfg.Host + ":" + strconv.Itoa(int(cfg.Port))
-	p, err := latencyproxy.Start(target, ProxyDelay)
+	p, err := latencyproxy.Start(target, delay)
 	if err != nil {
 		return "", nil, fmt.Errorf("bench: starting the latency proxy: %w", err)
 	}

@@ -27,8 +27,17 @@ type Workload struct {
 	// Warmups is how many untimed operations run the first time a process
 	// runs an entry: enough to reach the steady state of a long-running
 	// program (statements prepared). Later calls of the same benchmark
-	// function (b.N = 1, 100, ...) run one.
+	// function (b.N = 1, 100, ...) run one. With Goroutines, each
+	// goroutine runs Warmups operations (Warmups × Goroutines in all), so
+	// that every connection of the pool is open and warm.
 	Warmups int
+	// Goroutines, when above 1, is how many goroutines run the
+	// operations at the same time, taking the next one as they finish
+	// one: b.N operations in all, so that time/op is the wall-clock time
+	// per operation overall (the inverse of the throughput) and allocs/op
+	// the allocations per operation. Such a workload has no Reset, and
+	// its entries say the size of their pool ([Entry.Conns]).
+	Goroutines int
 	// Setup prepares the server once (tables, data). It must be idempotent
 	// and cheap when the work was already done. Nil when not needed.
 	Setup func(ctx context.Context, db *sql.DB) error
@@ -98,6 +107,9 @@ type Entry struct {
 	// Slow marks an entry that takes many seconds per operation and
 	// that quick runs (pgpipe-bench -quick) leave out.
 	Slow bool
+	// Conns is the database/sql pool's size (SetMaxOpenConns and
+	// SetMaxIdleConns) on a workload with Goroutines; zero means one.
+	Conns int
 }
 
 // Title is the entry's label in reports.
@@ -185,7 +197,8 @@ func baseline(e Entry) Entry { e.Baseline = true; return e }
 func subject(e Entry) Entry { e.Subject = true; return e }
 
 // Workloads are the workloads measured, in the order they run.
-var Workloads = append(append(append(append(preparedWorkloads(), readWorkloads()...), fewWorkloads()...), pipelineWorkloads()...), copyWorkloads()...)
+var Workloads = append(append(append(append(append(preparedWorkloads(), readWorkloads()...), fewWorkloads()...),
+	pipelineWorkloads()...), copyWorkloads()...), multiplexWorkloads()...)
 
 // readWorkloads read many rows.
 func readWorkloads() []Workload {

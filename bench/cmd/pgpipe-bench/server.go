@@ -99,13 +99,13 @@ func (s *server) startRoute(ctx context.Context, r bench.Route) error {
 		return nil
 	}
 	switch r {
-	case bench.Proxy:
-		dsn, stop, err := bench.StartProxy(s.dsn)
+	case bench.Proxy, bench.Proxy12:
+		dsn, stop, err := bench.StartProxy(s.dsn, bench.ProxyDelays[r])
 		if err != nil {
 			return err
 		}
 		s.routes[r], s.stops = dsn, append(s.stops, stop)
-		logf("latency proxy (%v each way) on %s", bench.ProxyDelay, dsn)
+		logf("latency proxy (%v each way) on %s", bench.ProxyDelays[r], dsn)
 	case bench.PgBouncer:
 		if s.cluster == nil {
 			return fmt.Errorf("no PgBouncer: set $%s", bench.RouteEnv[r])
@@ -149,8 +149,8 @@ func (s *server) routeInfo(ctx context.Context) map[string]string {
 		switch {
 		case err != nil:
 			info[string(r)] = "ping failed: " + err.Error()
-		case r == bench.Proxy:
-			info[string(r)] = fmt.Sprintf("latency proxy adding %v each way; SELECT 1 round trip %v (median of 200)", bench.ProxyDelay, rtt.Round(time.Microsecond))
+		case bench.ProxyDelays[r] > 0:
+			info[string(r)] = fmt.Sprintf("latency proxy adding %v each way; SELECT 1 round trip %v (median of 200)", bench.ProxyDelays[r], rtt.Round(time.Microsecond))
 		default:
 			info[string(r)] = fmt.Sprintf("SELECT 1 round trip %v (median of 200)", rtt.Round(time.Microsecond))
 		}

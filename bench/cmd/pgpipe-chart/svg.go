@@ -37,6 +37,7 @@ var family = []struct {
 }{
 	{[]string{"pgpipe"}, "pgpipe", "#1d4ed8"},
 	{[]string{"pgpipe-none"}, "pgpipe, prepare_threshold=none", "#7fb0f5"},
+	{[]string{"pgpipe-mux8"}, "pgpipe, multiplex=8", "#0f766e"},
 	{[]string{"pgx-stdlib", "pgx-exec", "pgx"}, "pgx (baseline family)", "#6b7280"},
 	{[]string{"lib-pq"}, "lib/pq", "#e69512"},
 	{[]string{"pgbench", "psql"}, "libpq, C (pgbench, psql)", "#8b5cf6"},
@@ -333,7 +334,7 @@ func footerLines(r *results) []string {
 		fmt.Sprintf("Drivers: pgx %s, lib/pq %s; one connection each, over TCP loopback unless the panel names a route. Drawn by bench/cmd/pgpipe-chart.",
 			r.Machine.Drivers["github.com/jackc/pgx/v5"], r.Machine.Drivers["github.com/lib/pq"]),
 	}
-	for _, route := range []string{"proxy", "pgbouncer"} {
+	for _, route := range []string{"proxy", "proxy-1.2ms", "pgbouncer"} {
 		if v := s.Routes[route]; v != "" {
 			lines = append(lines, "Route "+route+": "+v+".")
 		}
