@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/pgpipe/pgpipe/internal/codec"
+
 	"github.com/pgpipe/pgpipe/internal/pgtest"
 )
 
@@ -63,7 +65,7 @@ func binaryPlanFor(oids ...uint32) *copyBinary {
 	b := &copyBinary{}
 	for _, oid := range oids {
 		b.cols = append(b.cols, column{oid: oid})
-		b.encs = append(b.encs, binaryEncoderFor(oid))
+		b.encs = append(b.encs, codec.BinaryEncoderFor(oid))
 		b.kinds = append(b.kinds, copyKindOf(oid))
 	}
 	return b
@@ -75,14 +77,14 @@ func TestCopyRowOfUsualValuesIsWhatTheColumnEncodersWrite(t *testing.T) {
 		oid uint32
 		v   any
 	}{
-		{oidInt8, int64(-1 << 40)}, {oidInt8, int32(7)}, {oidFloat8, 2.5}, {oidFloat8, math.Inf(-1)},
-		{oidText, "tab\there, é"}, {oidText, ""}, {oidVarchar, "v"}, {oidText, 42},
-		{oidTimestamptz, at}, {oidTimestamp, at}, {oidDate, at}, {oidTimestamptz, "infinity"},
-		{oidInt8, nil},
+		{codec.OIDInt8, int64(-1 << 40)}, {codec.OIDInt8, int32(7)}, {codec.OIDFloat8, 2.5}, {codec.OIDFloat8, math.Inf(-1)},
+		{codec.OIDText, "tab\there, é"}, {codec.OIDText, ""}, {codec.OIDVarchar, "v"}, {codec.OIDText, 42},
+		{codec.OIDTimestamptz, at}, {codec.OIDTimestamp, at}, {codec.OIDDate, at}, {codec.OIDTimestamptz, "infinity"},
+		{codec.OIDInt8, nil},
 	} {
 		b := binaryPlanFor(tc.oid)
 		want := binary.BigEndian.AppendUint16(nil, 1)
-		if isNullArg(tc.v) {
+		if codec.IsNull(tc.v) {
 			want = binary.BigEndian.AppendUint32(want, 0xffffffff)
 		} else {
 			val, err := b.encs[0](nil, tc.v)
@@ -104,7 +106,7 @@ func TestCopyRowOfUsualValuesIsWhatTheColumnEncodersWrite(t *testing.T) {
 
 func TestCopyRowWithTextTheEncoderRefusesAppendsNothing(t *testing.T) {
 	for _, v := range []string{"nul\x00byte", "bad\xffutf8"} {
-		s := &copyStmt{w: &copyWriter{}, bin: binaryPlanFor(oidInt8, oidText)}
+		s := &copyStmt{w: &copyWriter{}, bin: binaryPlanFor(codec.OIDInt8, codec.OIDText)}
 		ok, err := s.binaryRow([]driver.NamedValue{{Ordinal: 1, Value: int64(1)}, {Ordinal: 2, Value: v}})
 		if ok || err != nil || len(s.w.buf) != 5 {
 			t.Errorf("%q: ok %v, err %v, %d bytes buffered; want the row refused (it goes in text) and nothing appended", v, ok, err, len(s.w.buf)-5)
@@ -115,7 +117,7 @@ func TestCopyRowWithTextTheEncoderRefusesAppendsNothing(t *testing.T) {
 // BenchmarkCopyStmtBinaryRow is the driver's own work for one row of
 // lib/pq's COPY idiom (int8, text, float8, timestamptz), past database/sql.
 func BenchmarkCopyStmtBinaryRow(b *testing.B) {
-	s := &copyStmt{w: &copyWriter{}, bin: binaryPlanFor(oidInt8, oidText, oidFloat8, oidTimestamptz)}
+	s := &copyStmt{w: &copyWriter{}, bin: binaryPlanFor(codec.OIDInt8, codec.OIDText, codec.OIDFloat8, codec.OIDTimestamptz)}
 	row := []driver.NamedValue{{Ordinal: 1, Value: int64(1 << 40)}, {Ordinal: 2, Value: "abcdef ghijklmnop"},
 		{Ordinal: 3, Value: 12.5}, {Ordinal: 4, Value: time.Unix(1700000000, 123456000)}}
 	b.ReportAllocs()
