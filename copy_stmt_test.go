@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgpipe/pgpipe/internal/codec"
-
 	"github.com/pgpipe/pgpipe/internal/pgtest"
 )
 
