@@ -84,6 +84,11 @@ func (s *copyStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (d
 		return nil, errors.New("pgpipe: the COPY statement already ended")
 	}
 	if !s.started {
+		// With multiplex on, the session pinned by Prepare may have ended
+		// when database/sql took the connection back.
+		if err := s.c.session(ctx, true); err != nil {
+			return nil, err
+		}
 		err := s.start(ctx)
 		s.c.core.watch.stop()
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -418,6 +419,10 @@ func (m *mconn) run() {
 	c := m.core
 	c.interrupted = m.takeInterrupt
 	for {
+		// Let the callers that are ready hand over their statements
+		// first: they go out in one write, and their replies come back
+		// in as few reads.
+		runtime.Gosched()
 		batch, stop := m.next()
 		if stop {
 			return
@@ -509,6 +514,17 @@ func (m *mconn) maybeCancelLocked() {
 // before it was written, ends without being sent.
 func (m *mconn) write(batch []*mreq) error {
 	c := m.core
+	if len(batch) > 0 && c.inFlight() == c.q.unsent && time.Since(c.lastUsed) >= idleCheckAfter {
+		// One look at the socket of a connection that sat idle: a server
+		// that ended the session meanwhile has said so by now, and the
+		// statements, never written, run on another connection.
+		if err := c.checkIdle(); err != nil {
+			for _, r := range batch {
+				m.finish(r, driver.ErrBadConn)
+			}
+			return err
+		}
+	}
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			m.finish(r, err)
@@ -592,6 +608,10 @@ func (m *mconn) written(r *mreq) bool {
 func (m *mconn) read() error {
 	for {
 		m.mu.Lock()
+		if m.mode == muxGone {
+			m.mu.Unlock()
+			return errPoolClosed // the pool was closed: lost ends the rest
+		}
 		m.maybeCancelLocked()
 		if len(m.sent) == 0 || len(m.pending) > 0 {
 			m.mu.Unlock()
@@ -653,6 +673,7 @@ func (m *mconn) takeInterrupt() bool {
 // request the server lost its statement for, before running anything, is
 // written again unnamed.
 func (m *mconn) synced() {
+	m.core.lastUsed = time.Now()
 	m.mu.Lock()
 	r := m.sent[0]
 	if r.res.state != resDone {

@@ -110,7 +110,11 @@ func (c *conn) runShared(ctx context.Context, query string, args []driver.NamedV
 		case abandonUnsent:
 			return nil, nil, ctx.Err()
 		case abandonSent:
-			c.mux.req = nil // the owner may still write into it
+			// The owner may still write into the request's result: this
+			// connection lets go of it, and of the buffers the rows of an
+			// earlier query shared with it.
+			c.mux.req = nil
+			c.rows.res.colBuf, c.rows.res.buf = nil, rowBuffer{}
 			return nil, nil, &SharedCancelError{Query: query, Err: ctx.Err()}
 		}
 		<-r.done

@@ -321,17 +321,21 @@ func (r *rows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
 func (r *rows) ColumnTypeNullable(i int) (nullable, ok bool) { return false, false }
 
 // rowBuffer holds DataRows read ahead of their consumer (a pipeline whose
-// later result was read first). Values are copied out of the read buffer.
+// later result was read first, a multiplexed query's rows). Values are
+// copied out of the read buffer. Rows without columns (SELECT FROM t) are
+// counted: they have no values to hold.
 type rowBuffer struct {
 	data  []byte
 	spans []span // per value; end -1 is NULL
 	ncols int
-	read  int // values handed out
+	nrows int // rows added
+	read  int // rows handed out
 	vals  [][]byte
 }
 
 func (b *rowBuffer) add(values [][]byte) {
 	b.ncols = len(values)
+	b.nrows++
 	for _, v := range values {
 		if v == nil {
 			b.spans = append(b.spans, span{len(b.data), -1})
@@ -343,18 +347,19 @@ func (b *rowBuffer) add(values [][]byte) {
 	}
 }
 
-func (b *rowBuffer) empty() bool { return b.read >= len(b.spans) }
+func (b *rowBuffer) empty() bool { return b.read >= b.nrows }
 
 // next returns the next buffered row, valid until the next call.
 func (b *rowBuffer) next() ([][]byte, bool) {
-	if b.empty() || b.ncols == 0 {
+	if b.empty() {
 		return nil, false
 	}
 	b.vals = b.vals[:0]
-	for _, s := range b.spans[b.read : b.read+b.ncols] {
+	at := b.read * b.ncols
+	for _, s := range b.spans[at : at+b.ncols] {
 		b.vals = append(b.vals, spanValue(b.data, s))
 	}
-	b.read += b.ncols
+	b.read++
 	return b.vals, true
 }
 
@@ -362,5 +367,5 @@ func (b *rowBuffer) reset() {
 	if cap(b.data) > 1<<20 {
 		b.data = nil
 	}
-	b.data, b.spans, b.read, b.ncols = b.data[:0], b.spans[:0], 0, 0
+	b.data, b.spans, b.read, b.ncols, b.nrows = b.data[:0], b.spans[:0], 0, 0, 0
 }

@@ -321,3 +321,22 @@ func TestMultiplexCancelQueuedStatement(t *testing.T) {
 		t.Errorf("the long statement of the other caller: %v", err)
 	}
 }
+
+// TestMultiplexRowsWithoutColumns: rows that have no columns (SELECT
+// FROM t) are counted on a shared connection too, where rows are
+// buffered.
+func TestMultiplexRowsWithoutColumns(t *testing.T) {
+	db := openMux(t, 1, 4)
+	rows, err := db.Query("SELECT FROM generate_series(1, 3)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err != nil || n != 3 {
+		t.Fatalf("%d rows, %v; want 3", n, err)
+	}
+}

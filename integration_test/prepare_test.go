@@ -248,7 +248,9 @@ func TestStatementDroppedBehindTheDriversBackOutsideATransactionIsRetried(t *tes
 
 func TestExplicitPrepareUsesANamedStatementUntilClose(t *testing.T) {
 	t.Parallel()
-	conn := openConn(t)
+	// With multiplex on, Prepare prepares nothing on the server (the
+	// statement may run on any server connection).
+	conn := openConn(t, "multiplex=0")
 	stmt, err := conn.PrepareContext(context.Background(), "SELECT $1::int + $2::int")
 	if err != nil {
 		t.Fatal(err)

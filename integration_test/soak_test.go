@@ -49,7 +49,9 @@ func (s *soakStats) fail(err error) {
 // connection or goroutine is left, and the heap has not grown.
 func TestSoak(t *testing.T) {
 	app := fmt.Sprintf("soak_%d", time.Now().UnixNano())
-	db := openDB(t, "application_name="+app)
+	// It counts server connections against database/sql's, one each:
+	// without multiplexing (TestMultiplexSoak is the multiplexed soak).
+	db := openDB(t, "application_name="+app, "multiplex=0")
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	tbl := newTable(t, db, "g int, i int, v text")
