@@ -4,13 +4,13 @@ FUZZTIME ?= 5s
 # FUZZERS lists package:fuzzer pairs.
 FUZZERS  := .:FuzzParseDSN ./internal/codec:FuzzDecodeText ./internal/codec:FuzzDecodeBinary ./internal/codec:FuzzTimestampText ./internal/codec:FuzzArrayText ./internal/codec:FuzzArrayTextRoundTrip ./internal/codec:FuzzParseTextArray ./internal/scram:FuzzSASLprep ./internal/sqltext:FuzzMultipleStatementsNeverPanics ./internal/sqltext:FuzzClassifyNeverPanics ./internal/codec:FuzzNumericBinary .:FuzzResultDecoder .:FuzzServerReplies
 
-.PHONY: test vet unit integration fuzz demo bench soak
+.PHONY: test vet unit integration integration-multiplex fuzz demo bench soak
 
 # test: vet, unit and integration tests with the race detector, and each
 # fuzzer for FUZZTIME. Every step runs even when an earlier one fails (a
 # red integration run must not hide a fuzzer's finding); the target fails
 # at the end and names the steps that failed.
-TESTSTEPS := vet unit integration fuzz
+TESTSTEPS := vet unit integration integration-multiplex fuzz
 
 test:
 	@failed=""; \
@@ -36,6 +36,15 @@ unit:
 
 integration:
 	cd integration_test && $(GO) test -race -count=1 -timeout 45m ./...
+
+# integration-multiplex runs the tests of queries, transactions, types,
+# result sets and the ORMs again with multiplex=4 (integration already ran
+# the multiplexing tests themselves).
+MUXFILES := query_test.go types_test.go tx_test.go resultsets_test.go compat_test.go \
+	typed_args_test.go binary_args_test.go array_scan_test.go coltype_test.go $(wildcard integration_test/orm_*_test.go)
+integration-multiplex:
+	cd integration_test && PGPIPE_TEST_MULTIPLEX=4 $(GO) test -race -count=1 -timeout 30m \
+	  -run "^($$(grep -ho '^func Test[A-Za-z0-9_]*' $(notdir $(MUXFILES)) | sed 's/^func //' | paste -sd'|'))$$" ./...
 
 fuzz:
 	@failed=""; \
