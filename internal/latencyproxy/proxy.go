@@ -105,11 +105,15 @@ func (p *Proxy) accept() {
 // wakes up when the kernel's timer fires (see wait_linux.go).
 
 const (
-	// bufSize is the size of a pooled read buffer.
-	bufSize = 32 << 10
-	// maxBufs bounds the buffers, so the bytes in flight, of a direction:
-	// the reader waits for one to come back beyond it.
-	maxBufs = 32
+	// bufSize is the size of a pooled read buffer: a read returns at most
+	// that much, one chunk.
+	bufSize = 16 << 10
+	// maxBufs bounds the buffers, so the chunks in flight, of a direction;
+	// the reader waits for one to come back beyond it. A pipeline's many
+	// small writes each make a chunk: with 32 the proxy forwarded only 32
+	// of them per delay and slowed RunPipeline sevenfold. Buffers are
+	// allocated as needed, so a quiet connection keeps a few.
+	maxBufs = 1024
 )
 
 // chunk is what one read returned, due for writing delay later.
