@@ -264,3 +264,21 @@ func TestPgBouncerPassesTheCancelOnAndKeepsTheConnection(t *testing.T) {
 		t.Fatalf("next query on the same sql.Conn: pid %d (was %d), %v", pid2, pid1, err)
 	}
 }
+
+// TestPgBouncerTransactionModeMultiplexed: the mixed load, pipelines and
+// ExecBatch included, through PgBouncer in transaction mode with
+// multiplex on: statements of many callers share 4 client connections
+// to the pooler.
+func TestPgBouncerTransactionModeMultiplexed(t *testing.T) {
+	b := startBouncer(t, "transaction")
+	db, err := sql.Open("pgpipe", b.DSN(pgcluster.SuperUser, "", "dbname=pgpipe", "sslmode=disable", "multiplex=4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(32)
+	errs, wrong := mixedLoad(t, db, 16, 500)
+	if len(errs) > 0 || wrong > 0 {
+		t.Fatalf("%d wrong results; errors (first %d): %v", wrong, len(errs), errs)
+	}
+}
