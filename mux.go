@@ -6,7 +6,6 @@ import (
 	"errors"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -48,7 +47,9 @@ type muxPool struct {
 	mu      sync.Mutex
 	conns   []*mconn // open server connections, shared or pinned
 	opening int      // connections being opened, counted against size
-	closed  bool
+	// pinOpening counts the connections being opened for a session.
+	pinOpening int
+	closed     bool
 	// changed is closed, and replaced, whenever a waiter may find what it
 	// waits for: a connection freed, drained, lost, or the pool closed.
 	changed chan struct{}
@@ -85,6 +86,14 @@ type mconn struct {
 	wake chan struct{}
 	// handed is closed when a reserved connection's owner stopped.
 	handed chan struct{}
+	// encMu is held by the owner while it reads a request's arguments
+	// (queueOne, learn).
+	encMu sync.Mutex
+	// doomed: a CancelRequest may or may not have reached the server (its
+	// connection failed after writing it): it may still land on any later
+	// statement, so the connection takes no new requests and is closed
+	// once it has answered those it holds.
+	doomed bool
 }
 
 // mreq is one statement of a caller on a shared connection.
@@ -102,6 +111,9 @@ type mreq struct {
 	// written; its result is dropped when it arrives.
 	abandoned bool
 	retried   bool
+	// queued: the owner took the request's arguments into its send
+	// buffer (claim); from then on it counts as written.
+	queued bool
 	// exposed: a CancelRequest for another request was under way while
 	// this one was on the server, and may have hit it (see synced).
 	exposed bool
@@ -118,6 +130,10 @@ func (p *muxPool) notify() {
 }
 
 var errPoolClosed = errors.New("pgpipe: the connector was closed")
+
+// errCancelUnsure closes a shared connection whose CancelRequest may
+// still arrive.
+var errCancelUnsure = errors.New("pgpipe: a cancel request's outcome is unknown: connection closed")
 
 // wait releases p.mu until something changes or ctx ends, then takes it
 // again.
@@ -196,7 +212,7 @@ func (p *muxPool) route(ctx context.Context) (*mconn, error) {
 func (m *mconn) shareLoad() (int, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.pending) + len(m.sent), m.mode == muxShared
+	return len(m.pending) + len(m.sent), m.mode == muxShared && !m.doomed
 }
 
 // pin takes a server connection out of the shared set for one session: an
@@ -210,14 +226,30 @@ func (p *muxPool) pin(ctx context.Context) (*mconn, error) {
 			return nil, errPoolClosed
 		}
 		var best *mconn
-		bestLoad := 0
+		bestLoad, sessions := 0, p.pinOpening
 		for _, m := range p.conns {
-			if load, ok := m.shareLoad(); ok && (best == nil || load < bestLoad) {
+			load, ok := m.shareLoad()
+			if ok && (best == nil || load < bestLoad) {
 				best, bestLoad = m, load
 			}
+			if !ok {
+				sessions++
+			}
 		}
-		if best == nil && len(p.conns)+p.opening < p.size {
-			return p.open(ctx, muxPinned)
+		if p.size >= 2 && sessions >= p.size-1 {
+			// One server connection always stays shared: a session whose
+			// body runs statements outside it (db.QueryRow inside a
+			// transaction) must not wait for itself.
+			if err := p.wait(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if (best == nil || bestLoad > 0) && len(p.conns)+p.opening < p.size {
+			p.pinOpening++
+			m, err := p.open(ctx, muxPinned)
+			p.pinOpening--
+			return m, err
 		}
 		if best != nil {
 			if m, err := p.takeOver(ctx, best); m != nil || err != nil {
@@ -235,6 +267,10 @@ func (p *muxPool) pin(ctx context.Context) (*mconn, error) {
 // it over. It returns nil, nil when m was lost meanwhile.
 func (p *muxPool) takeOver(ctx context.Context, m *mconn) (*mconn, error) {
 	m.mu.Lock()
+	if m.mode != muxShared { // lost since shareLoad
+		m.mu.Unlock()
+		return nil, nil
+	}
 	m.mode = muxReserved
 	m.handed = make(chan struct{})
 	handed := m.handed
@@ -264,6 +300,7 @@ func (p *muxPool) takeOver(ctx context.Context, m *mconn) (*mconn, error) {
 			m.mode = muxShared
 		}
 		m.pokeLocked()
+		p.notify()
 		return nil, err
 	}
 	m.mode = muxPinned
@@ -373,7 +410,7 @@ func (m *mconn) pokeLocked() {
 func (m *mconn) submit(r *mreq) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.mode != muxShared {
+	if m.mode != muxShared || m.doomed {
 		return false
 	}
 	m.pending = append(m.pending, r)
@@ -393,14 +430,16 @@ func (m *mconn) abandon(r *mreq) abandonment {
 		m.pending = slices.Delete(m.pending, i, i+1)
 		return abandonUnsent
 	}
-	if !slices.Contains(m.sent, r) {
+	i := slices.Index(m.sent, r)
+	if i < 0 {
 		return abandonEnded // its done is (or will be) signalled
 	}
-	r.abandoned = true
-	if m.cancelling == nil {
-		m.cancelling, m.cancelSent, m.cancelDone = r, false, false
-		m.pokeLocked()
+	if !r.queued {
+		m.sent = slices.Delete(m.sent, i, i+1) // the owner's claim fails
+		return abandonUnsent
 	}
+	r.abandoned = true
+	m.pokeLocked() // the owner cancels it once it is the one the server runs
 	return abandonSent
 }
 
@@ -450,6 +489,10 @@ func (m *mconn) next() (batch []*mreq, stop bool) {
 			m.mu.Unlock()
 			m.lost(errPoolClosed)
 			return nil, true
+		case m.doomed && len(m.pending) == 0 && len(m.sent) == 0:
+			m.mu.Unlock()
+			m.lost(errCancelUnsure)
+			return nil, true
 		case m.mode == muxReserved && len(m.pending) == 0 && len(m.sent) == 0 && m.cancelling == nil:
 			close(m.handed)
 			m.mu.Unlock()
@@ -482,6 +525,9 @@ func (m *mconn) next() (batch []*mreq, stop bool) {
 // ended just before, that is the next one written. Every request on the
 // server meanwhile is marked exposed, and re-run if the cancel hit it.
 func (m *mconn) maybeCancelLocked() {
+	if m.cancelling == nil && len(m.sent) > 0 && m.sent[0].abandoned {
+		m.cancelling, m.cancelSent, m.cancelDone = m.sent[0], false, false
+	}
 	r := m.cancelling
 	if r == nil {
 		return
@@ -490,19 +536,26 @@ func (m *mconn) maybeCancelLocked() {
 	switch {
 	case ended && (!m.cancelSent || m.cancelDone):
 		m.cancelling = nil
+		if len(m.sent) > 0 && m.sent[0].abandoned {
+			m.maybeCancelLocked()
+		}
 	case !ended && !m.cancelSent && m.sent[0] == r:
 		m.cancelSent = true
 		for _, x := range m.sent[1:] {
 			x.exposed = true
 		}
 		go func() {
-			_, _ = m.core.key.sendCancel(m.p.cfg.CancelGrace, func() bool {
+			sent, err := m.core.key.sendCancel(m.p.cfg.CancelGrace, func() bool {
 				m.mu.Lock()
 				defer m.mu.Unlock()
 				return slices.Contains(m.sent, r)
 			})
 			m.mu.Lock()
-			m.cancelDone = true
+			if sent && err != nil {
+				m.doomed = true // cancelDone stays false: all later ones are exposed
+			} else {
+				m.cancelDone = true
+			}
 			m.pokeLocked()
 			m.mu.Unlock()
 		}()
@@ -526,24 +579,9 @@ func (m *mconn) write(batch []*mreq) error {
 		}
 	}
 	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			m.finish(r, err)
-			continue
+		if err := m.queueOne(r); err != nil {
+			return err
 		}
-		if anyTypeDependent(r.args) {
-			queued, err := m.learn(r)
-			if err != nil {
-				return err
-			}
-			if queued {
-				continue
-			}
-		}
-		if err := c.queueExec(&r.res, r.args, execOpts{force: r.force, describe: r.describe}); err != nil {
-			m.finish(r, err)
-			continue
-		}
-		c.queueSync()
 	}
 	if !c.hasUnsent() {
 		return nil
@@ -556,51 +594,93 @@ func (m *mconn) write(batch []*mreq) error {
 	return c.flush()
 }
 
-// learn asks the server for the parameter types of r's statement when its
-// arguments' encoding depends on them (learn.go). It runs alone on the
-// connection: the requests written before it are read first. queued
-// reports that learn queued r's execution itself, or ended r.
-func (m *mconn) learn(r *mreq) (queued bool, err error) {
+// queueOne queues r's execution and its Sync, unless its caller gave up
+// first. Its arguments are read only here, under encMu: a caller that
+// gives up afterwards waits for encMu before it returns, so it may reuse
+// them at once.
+func (m *mconn) queueOne(r *mreq) error {
 	c := m.core
-	if _, known := c.prep.paramTypes(r.res.sql, nil); known {
-		return false, nil
+	if err := r.ctx.Err(); err != nil {
+		m.finish(r, err)
+		return nil
 	}
+	if anyTypeDependent(r.args) {
+		if _, known := c.prep.paramTypes(r.res.sql, nil); !known {
+			return m.learn(r)
+		}
+	}
+	m.encMu.Lock()
+	defer m.encMu.Unlock()
+	if !m.claim(r) {
+		return nil
+	}
+	if err := c.queueExec(&r.res, r.args, execOpts{force: r.force, describe: r.describe}); err != nil {
+		m.finish(r, err)
+		return nil
+	}
+	c.queueSync()
+	return nil
+}
+
+// claim marks r queued unless its caller gave up on it before; abandon
+// then treats it as written.
+func (m *mconn) claim(r *mreq) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.abandoned || !slices.Contains(m.sent, r) {
+		return false
+	}
+	r.queued = true
+	return true
+}
+
+// learn asks the server for the parameter types of r's statement when its
+// arguments' encoding depends on them (learn.go), then queues r. It runs
+// alone on the connection: the requests written before it are read
+// first.
+func (m *mconn) learn(r *mreq) error {
+	c := m.core
 	if c.hasUnsent() {
 		if err := c.flush(); err != nil {
-			return false, err
+			return err
 		}
 	}
 	for m.written(r) {
 		if err := m.readOne(); err != nil {
-			return false, err
+			return err
 		}
+	}
+	m.encMu.Lock()
+	defer m.encMu.Unlock()
+	if !m.claim(r) {
+		return nil
 	}
 	parsed, err := c.learnParams(r.res.sql, r.args, nil)
 	if c.broken != nil {
-		return false, c.broken
+		return c.broken
 	}
 	if err != nil {
 		m.finish(r, err)
-		return true, nil
+		return nil
 	}
-	if !parsed {
-		return false, nil
-	}
-	// The unnamed statement holds the query; the unit stays open for the
-	// execution that binds it.
-	if err := c.queueExec(&r.res, r.args, execOpts{force: r.force, describe: r.describe, parsed: true}); err != nil {
+	// When parsed, the unnamed statement holds the query and the unit
+	// stays open for the execution that binds it.
+	if err := c.queueExec(&r.res, r.args, execOpts{force: r.force, describe: r.describe, parsed: parsed}); err != nil {
 		m.finish(r, err)
-		return true, c.endUnit()
+		if parsed {
+			return c.endUnit()
+		}
+		return nil
 	}
 	c.queueSync()
-	return true, nil
+	return nil
 }
 
 // written reports whether requests written before r are still awaited.
 func (m *mconn) written(r *mreq) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.sent) > 0 && m.sent[0] != r
+	return slices.Index(m.sent, r) > 0
 }
 
 // read reads replies until the first request written has ended, or a
@@ -685,14 +765,14 @@ func (m *mconn) synced() {
 	m.sent = m.sent[1:]
 	m.mu.Unlock()
 	c := m.core
-	if res := &r.res; res.err != nil && !r.retried && !r.abandoned && (res.retry || r.exposed && cancelledByUs(res.err)) {
+	if res := &r.res; res.err != nil && !r.abandoned && (res.retry && !r.retried || r.exposed && interrupted(res.err)) {
 		if res.retry {
 			c.prep.stmts.Recovered()
 		}
 		sql := res.sql
 		res.reset(sql)
 		res.discard = !r.describe
-		r.retried, r.force = true, cache.Never
+		r.retried, r.force, r.queued, r.exposed = true, cache.Never, false, false
 		m.mu.Lock()
 		m.pending = append([]*mreq{r}, m.pending...)
 		m.mu.Unlock()
@@ -704,12 +784,14 @@ func (m *mconn) synced() {
 	m.finish(r, nil)
 }
 
-// cancelledByUs reports the error of a statement a CancelRequest
-// interrupted (not a statement_timeout): with its own Sync, the statement
-// was its own transaction, rolled back, so running it again runs it once.
-func cancelledByUs(err error) bool {
+// interrupted reports the error of a statement that was cancelled
+// (57014): by a CancelRequest, or by statement_timeout. With its own Sync
+// the statement was its own transaction and rolled back: running it again
+// runs it once (what it did outside its transaction, such as nextval,
+// happens again).
+func interrupted(err error) bool {
 	var pgErr *Error
-	return errors.As(err, &pgErr) && pgErr.Code == "57014" && strings.Contains(pgErr.Message, "user request")
+	return errors.As(err, &pgErr) && pgErr.Code == "57014"
 }
 
 // finish ends r; err is a failure of the request itself rather than of
@@ -732,6 +814,13 @@ func (m *mconn) lost(err error) {
 	m.mu.Lock()
 	pending, sent := m.pending, m.sent
 	m.pending, m.sent = nil, nil
+	if m.handed != nil {
+		select {
+		case <-m.handed:
+		default:
+			close(m.handed) // a pin waiting in takeOver finds muxGone
+		}
+	}
 	m.mode = muxGone
 	m.mu.Unlock()
 	for _, r := range pending {

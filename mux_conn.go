@@ -115,6 +115,10 @@ func (c *conn) runShared(ctx context.Context, query string, args []driver.NamedV
 			// earlier query shared with it.
 			c.mux.req = nil
 			c.rows.res.colBuf, c.rows.res.buf = nil, rowBuffer{}
+			// The owner may be encoding the arguments: once it is done,
+			// they are the caller's again.
+			m.encMu.Lock()
+			m.encMu.Unlock() //nolint:staticcheck // a barrier, not a critical section
 			return nil, nil, &SharedCancelError{Query: query, Err: ctx.Err()}
 		}
 		<-r.done

@@ -340,3 +340,52 @@ func TestMultiplexRowsWithoutColumns(t *testing.T) {
 		t.Fatalf("%d rows, %v; want 3", n, err)
 	}
 }
+
+// TestMultiplexSessionsLeaveOneConnectionShared: sessions take at most
+// N-1 server connections, so a statement run outside an open transaction
+// (db.QueryRow inside the transaction's code) never waits for the
+// transactions, which wait for it.
+func TestMultiplexSessionsLeaveOneConnectionShared(t *testing.T) {
+	db := openMux(t, 2, 8)
+	tx1, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx1.Exec("SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	tx2done := make(chan error, 1)
+	go func() {
+		tx2, err := db.Begin()
+		if err == nil {
+			_, err = tx2.Exec("SELECT 2")
+			if cerr := tx2.Commit(); err == nil {
+				err = cerr
+			}
+		}
+		tx2done <- err
+	}()
+	got := make(chan error, 1)
+	go func() {
+		var n int
+		err := db.QueryRow("SELECT 3").Scan(&n)
+		if err == nil && n != 3 {
+			err = fmt.Errorf("got %d", n)
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(hangGuard):
+		t.Fatal("a shared statement waits while transactions hold every server connection")
+	}
+	if err := tx1.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-tx2done; err != nil {
+		t.Fatal(err)
+	}
+}

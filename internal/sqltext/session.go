@@ -12,9 +12,9 @@ package sqltext
 //     CLOSE, LOAD, LOCK and the transaction statements (BEGIN, COMMIT,
 //     SAVEPOINT, ...);
 //   - DO and CALL, whose bodies may do any of that;
-//   - anything naming a temporary relation (TEMP, TEMPORARY: CREATE TEMP
-//     TABLE, SELECT INTO TEMP), calling set_config or an advisory lock
-//     function;
+//   - anything naming a temporary relation (TEMP, TEMPORARY, the pg_temp
+//     schema: CREATE TEMP TABLE, SELECT INTO TEMP, CREATE VIEW pg_temp.v),
+//     calling set_config, setseed, an advisory lock or dblink function;
 //   - several statements in one text.
 //
 // What it cannot see is documented where multiplex is: a function whose
@@ -29,8 +29,10 @@ func Shareable(sql string) bool {
 	if containsFoldASCII(sql, "temp") && namesTemp(sql) {
 		return false
 	}
-	if containsFoldASCII(sql, "set_config") || containsFoldASCII(sql, "advisory") {
-		return false
+	for _, name := range [...]string{"set_config", "advisory", "setseed", "dblink"} {
+		if containsFoldASCII(sql, name) {
+			return false
+		}
 	}
 	return !MultipleStatements(sql)
 }
@@ -55,7 +57,7 @@ func shareableVerb(w string) bool {
 }
 
 // namesTemp reports whether a token of sql, outside quotes and comments,
-// is TEMP or TEMPORARY.
+// is TEMP, TEMPORARY or the pg_temp schema (pg_temp, pg_temp_3).
 func namesTemp(sql string) bool {
 	s := sqlScanner{sql: sql}
 	for {
@@ -64,6 +66,8 @@ func namesTemp(sql string) bool {
 		case t == "":
 			return false
 		case EqualFoldASCII(t, "temp"), EqualFoldASCII(t, "temporary"):
+			return true
+		case len(t) >= 7 && EqualFoldASCII(t[:7], "pg_temp") && (len(t) == 7 || t[7] == '_'):
 			return true
 		}
 	}

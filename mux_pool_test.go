@@ -1,0 +1,210 @@
+package pgpipe
+
+import (
+	"context"
+	"errors"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeMconn is a shared mconn with one request in flight and no owner
+// goroutine: the test plays the owner.
+func fakeMconn(t *testing.T, p *muxPool) *mconn {
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	c := newCore(p.cfg, a, a)
+	c.broken = errors.New("test: no server") // close skips Terminate
+	c.key.dial = func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("test: no cancel connection")
+	}
+	m := &mconn{p: p, core: c, mode: muxShared, wake: make(chan struct{}, 1),
+		sent: []*mreq{{done: make(chan struct{}, 1), queued: true}}}
+	p.conns = append(p.conns, m)
+	return m
+}
+
+func waitReserved(m *mconn) {
+	for {
+		m.mu.Lock()
+		mode := m.mode
+		m.mu.Unlock()
+		if mode == muxReserved {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// A pin that reserved a busy shared connection must not wait forever when
+// that connection is lost (backend killed, network error) before its owner
+// hands it over.
+func TestMuxPinReservedConnectionLost(t *testing.T) {
+	cn, err := NewConnector("host=/nonexistent-mux-test-dir port=1 user=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newMuxPool(cn.cfg, 1)
+	m := fakeMconn(t, p)
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.pin(context.Background()) // BeginTx(context.Background())
+		done <- err
+	}()
+	waitReserved(m)
+	m.lost(errors.New("test: the server closed the connection")) // what the owner does on a read error
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("pin still waits for a connection that was lost while reserved (handed never closed)")
+	}
+}
+
+// The same when the pool is closed while the pin waits: the owner sees
+// muxGone in next and calls lost.
+func TestMuxPinReservedPoolClosed(t *testing.T) {
+	cn, err := NewConnector("host=/nonexistent-mux-test-dir port=1 user=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newMuxPool(cn.cfg, 1)
+	m := fakeMconn(t, p)
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.pin(context.Background())
+		done <- err
+	}()
+	waitReserved(m)
+	_ = p.close()
+	if _, stop := m.next(); !stop { // the owner's next turn
+		t.Fatal("owner did not stop")
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("pin still waits after the pool was closed")
+	}
+}
+
+// With room for another server connection, a pin must not wait for a busy
+// shared one (a long statement of another caller) to drain: it opens one.
+func TestMuxPinOpensWhenRoomInsteadOfWaitingForBusy(t *testing.T) {
+	cn, err := NewConnector("host=/nonexistent-mux-test-dir port=1 user=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newMuxPool(cn.cfg, 2)
+	m := fakeMconn(t, p) // one shared connection, one statement in flight
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.pin(ctx)
+		done <- err
+	}()
+	for {
+		select {
+		case <-done:
+			return // it tried to open a connection (fails here: no server)
+		default:
+		}
+		m.mu.Lock()
+		mode := m.mode
+		m.mu.Unlock()
+		if mode == muxReserved {
+			t.Fatal("pin reserved the busy connection (waits for its statement to end) while 1 of 2 connections is open")
+		}
+		runtime.Gosched()
+	}
+}
+
+// waitBlockedIn waits until some goroutine's stack shows fn.
+func waitBlockedIn(fn string) {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if strings.Contains(string(buf[:n]), fn) {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// A pin that gives up (its context ended) puts the reserved connection
+// back into sharing; a caller that waited in route because every
+// connection was reserved must be woken.
+func TestMuxRouteWokenWhenTakeOverGivesUp(t *testing.T) {
+	cn, err := NewConnector("host=/nonexistent-mux-test-dir port=1 user=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newMuxPool(cn.cfg, 1)
+	m := fakeMconn(t, p)
+	pctx, cancel := context.WithCancel(context.Background())
+	pinDone := make(chan error, 1)
+	go func() {
+		_, err := p.pin(pctx) // BeginTx whose context ends while it waits
+		pinDone <- err
+	}()
+	waitReserved(m)
+	routed := make(chan error, 1)
+	go func() {
+		_, err := p.route(context.Background()) // db.Exec from another caller
+		routed <- err
+	}()
+	waitBlockedIn("(*muxPool).wait")
+	cancel()
+	<-pinDone
+	select {
+	case err := <-routed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("route still waits: the connection is shared again but nobody notified the pool")
+	}
+}
+
+// Two written statements abandoned on one connection (two long queries
+// whose contexts end): the second must get its CancelRequest too once the
+// first one's cancel is over, or it runs to its end, holding the
+// connection for every caller behind it.
+func TestMuxSecondAbandonedStatementIsCancelled(t *testing.T) {
+	cn, err := NewConnector("host=/nonexistent-mux-test-dir port=1 user=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newMuxPool(cn.cfg, 1)
+	m := fakeMconn(t, p)
+	r1 := m.sent[0]
+	r2 := &mreq{done: make(chan struct{}, 1), queued: true}
+	m.sent = append(m.sent, r2)
+	if m.abandon(r1) != abandonSent || m.abandon(r2) != abandonSent {
+		t.Fatal("not abandoned as sent")
+	}
+	m.mu.Lock()
+	// The owner's turn: r1 is the one the server runs, its cancel goes out.
+	m.maybeCancelLocked()
+	m.mu.Unlock()
+	// The cancel goroutine ends (here the dial fails); r1 then ends.
+	for {
+		m.mu.Lock()
+		done := m.cancelDone
+		m.mu.Unlock()
+		if done {
+			break
+		}
+		runtime.Gosched()
+	}
+	m.mu.Lock()
+	m.sent = m.sent[1:] // r1's ReadyForQuery: r2 now runs on the server
+	m.maybeCancelLocked()
+	m.maybeCancelLocked()
+	cancelling := m.cancelling
+	m.mu.Unlock()
+	if cancelling != r2 {
+		t.Fatalf("the abandoned statement the server now runs is never cancelled (cancelling=%p, r2=%p)", cancelling, r2)
+	}
+}
