@@ -86,6 +86,9 @@ type mconn struct {
 	wake chan struct{}
 	// handed is closed when a reserved connection's owner stopped.
 	handed chan struct{}
+	// unread counts the bytes written since the owner last read a
+	// reply (owner only).
+	unread int
 	// encMu is held by the owner while it reads a request's arguments
 	// (queueOne, learn).
 	encMu sync.Mutex
@@ -586,9 +589,11 @@ func (m *mconn) write(batch []*mreq) error {
 	if !c.hasUnsent() {
 		return nil
 	}
-	if c.out.buffered() > 32<<10 {
-		// A large write while replies may be coming: the background
-		// reader keeps the server from blocking on its output.
+	m.unread += c.out.buffered()
+	if c.out.buffered() > 32<<10 || m.unread > 64<<10 {
+		// A large write, or many written since the owner last read:
+		// the server may be blocked sending replies nobody reads, and
+		// stop reading. The background reader drains them meanwhile.
 		return c.flushReading()
 	}
 	return c.flush()
@@ -600,6 +605,11 @@ func (m *mconn) write(batch []*mreq) error {
 // them at once.
 func (m *mconn) queueOne(r *mreq) error {
 	c := m.core
+	m.encMu.Lock()
+	defer m.encMu.Unlock()
+	if !m.claim(r) {
+		return nil // given up before: r is its caller's again, untouched
+	}
 	if err := r.ctx.Err(); err != nil {
 		m.finish(r, err)
 		return nil
@@ -608,11 +618,6 @@ func (m *mconn) queueOne(r *mreq) error {
 		if _, known := c.prep.paramTypes(r.res.sql, nil); !known {
 			return m.learn(r)
 		}
-	}
-	m.encMu.Lock()
-	defer m.encMu.Unlock()
-	if !m.claim(r) {
-		return nil
 	}
 	if err := c.queueExec(&r.res, r.args, execOpts{force: r.force, describe: r.describe}); err != nil {
 		m.finish(r, err)
@@ -637,7 +642,7 @@ func (m *mconn) claim(r *mreq) bool {
 // learn asks the server for the parameter types of r's statement when its
 // arguments' encoding depends on them (learn.go), then queues r. It runs
 // alone on the connection: the requests written before it are read
-// first.
+// first. r is claimed and encMu held (queueOne).
 func (m *mconn) learn(r *mreq) error {
 	c := m.core
 	if c.hasUnsent() {
@@ -649,11 +654,6 @@ func (m *mconn) learn(r *mreq) error {
 		if err := m.readOne(); err != nil {
 			return err
 		}
-	}
-	m.encMu.Lock()
-	defer m.encMu.Unlock()
-	if !m.claim(r) {
-		return nil
 	}
 	parsed, err := c.learnParams(r.res.sql, r.args, nil)
 	if c.broken != nil {
@@ -731,6 +731,7 @@ func (m *mconn) readOne() error {
 	if err != nil {
 		return err
 	}
+	m.unread = 0
 	if ev == evSync {
 		m.synced()
 	}
