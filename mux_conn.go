@@ -111,10 +111,8 @@ func (c *conn) runShared(ctx context.Context, query string, args []driver.NamedV
 			return nil, nil, ctx.Err()
 		case abandonSent:
 			// The owner may still write into the request's result: this
-			// connection lets go of it, and of the buffers the rows of an
-			// earlier query shared with it.
+			// connection lets go of it.
 			c.mux.req = nil
-			c.rows.res.colBuf, c.rows.res.buf = nil, rowBuffer{}
 			// The owner may be encoding the arguments: once it is done,
 			// they are the caller's again.
 			m.encMu.Lock()
@@ -183,7 +181,9 @@ func (c *conn) queryShared(ctx context.Context, query string, args []driver.Name
 	span.end(&req.res, req.res.rowsAffected, req.res.err)
 	r := &c.rows
 	r.reset(c, query)
-	r.res = req.res
+	// The result and its buffers move to the rows, and the rows' old ones
+	// to the request for its next statement: no buffer has two owners.
+	r.res, req.res = req.res, r.res
 	r.decoder = m.core
 	r.finished = true
 	c.state.holdRows(r)
