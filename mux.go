@@ -188,13 +188,7 @@ func (p *muxPool) route(ctx context.Context) (*mconn, error) {
 		if p.closed {
 			return nil, errPoolClosed
 		}
-		var best *mconn
-		bestLoad := 0
-		for _, m := range p.conns {
-			if load, ok := m.shareLoad(); ok && (best == nil || load < bestLoad) {
-				best, bestLoad = m, load
-			}
-		}
+		best, bestLoad, _ := p.leastLoaded()
 		if best != nil && bestLoad == 0 {
 			return best, nil
 		}
@@ -208,6 +202,23 @@ func (p *muxPool) route(ctx context.Context) (*mconn, error) {
 			return nil, err
 		}
 	}
+}
+
+// leastLoaded returns the shared connection with the fewest requests and
+// their number (nil when none is shared), and how many connections serve
+// sessions or are being opened for one; p.mu is held.
+func (p *muxPool) leastLoaded() (best *mconn, bestLoad, sessions int) {
+	sessions = p.pinOpening
+	for _, m := range p.conns {
+		load, ok := m.shareLoad()
+		switch {
+		case !ok:
+			sessions++
+		case best == nil || load < bestLoad:
+			best, bestLoad = m, load
+		}
+	}
+	return best, bestLoad, sessions
 }
 
 // shareLoad reports how many requests m holds, and whether it takes new
@@ -228,17 +239,7 @@ func (p *muxPool) pin(ctx context.Context) (*mconn, error) {
 		if p.closed {
 			return nil, errPoolClosed
 		}
-		var best *mconn
-		bestLoad, sessions := 0, p.pinOpening
-		for _, m := range p.conns {
-			load, ok := m.shareLoad()
-			if ok && (best == nil || load < bestLoad) {
-				best, bestLoad = m, load
-			}
-			if !ok {
-				sessions++
-			}
-		}
+		best, bestLoad, sessions := p.leastLoaded()
 		if p.size >= 2 && sessions >= p.size-1 {
 			// One server connection always stays shared: a session whose
 			// body runs statements outside it (db.QueryRow inside a
@@ -459,7 +460,7 @@ const (
 // replies until the connection is reserved and empty, or lost.
 func (m *mconn) run() {
 	c := m.core
-	c.interrupted = m.takeInterrupt
+	c.interrupted = m.interruptedBySubmitter
 	for {
 		// Let the callers that are ready hand over their statements
 		// first: they go out in one write, and their replies come back
@@ -742,9 +743,10 @@ func (m *mconn) readOne() error {
 // owner: pgproto3 keeps the part of a message read so far.
 var errInterrupted = errors.New("pgpipe: internal: read interrupted")
 
-// takeInterrupt reports, for the core's read failing with a deadline,
-// whether a submitter set it, and clears the mark.
-func (m *mconn) takeInterrupt() bool {
+// interruptedBySubmitter reports, for the core's read failing with a
+// deadline, whether a submitter set that deadline to wake the owner
+// (readOneInterruptible clears the mark).
+func (m *mconn) interruptedBySubmitter() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.interrupted
