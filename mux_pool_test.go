@@ -10,6 +10,18 @@ import (
 	"time"
 )
 
+// muxHangGuard bounds the waits of these tests: only a hang trips it.
+const muxHangGuard = time.Minute
+
+// fakePool is a pool of size connections whose Config points at no server.
+func fakePool(t *testing.T, size int) *muxPool {
+	cn, err := NewConnector("host=/nonexistent-mux-test-dir port=1 user=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newMuxPool(cn.cfg, size)
+}
+
 // fakeMconn is a shared mconn with one request in flight and no owner
 // goroutine: the test plays the owner.
 func fakeMconn(t *testing.T, p *muxPool) *mconn {
@@ -42,11 +54,7 @@ func waitReserved(m *mconn) {
 // that connection is lost (backend killed, network error) before its owner
 // hands it over.
 func TestMuxPinReservedConnectionLost(t *testing.T) {
-	cn, err := NewConnector("host=/nonexistent-mux-test-dir port=1 user=x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newMuxPool(cn.cfg, 1)
+	p := fakePool(t, 1)
 	m := fakeMconn(t, p)
 	done := make(chan error, 1)
 	go func() {
@@ -57,7 +65,7 @@ func TestMuxPinReservedConnectionLost(t *testing.T) {
 	m.lost(errors.New("test: the server closed the connection")) // what the owner does on a read error
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(muxHangGuard):
 		t.Fatal("pin still waits for a connection that was lost while reserved (handed never closed)")
 	}
 }
@@ -65,11 +73,7 @@ func TestMuxPinReservedConnectionLost(t *testing.T) {
 // The same when the pool is closed while the pin waits: the owner sees
 // muxGone in next and calls lost.
 func TestMuxPinReservedPoolClosed(t *testing.T) {
-	cn, err := NewConnector("host=/nonexistent-mux-test-dir port=1 user=x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newMuxPool(cn.cfg, 1)
+	p := fakePool(t, 1)
 	m := fakeMconn(t, p)
 	done := make(chan error, 1)
 	go func() {
@@ -83,7 +87,7 @@ func TestMuxPinReservedPoolClosed(t *testing.T) {
 	}
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(muxHangGuard):
 		t.Fatal("pin still waits after the pool was closed")
 	}
 }
@@ -91,11 +95,7 @@ func TestMuxPinReservedPoolClosed(t *testing.T) {
 // With room for another server connection, a pin must not wait for a busy
 // shared one (a long statement of another caller) to drain: it opens one.
 func TestMuxPinOpensWhenRoomInsteadOfWaitingForBusy(t *testing.T) {
-	cn, err := NewConnector("host=/nonexistent-mux-test-dir port=1 user=x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newMuxPool(cn.cfg, 2)
+	p := fakePool(t, 2)
 	m := fakeMconn(t, p) // one shared connection, one statement in flight
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -136,11 +136,7 @@ func waitBlockedIn(fn string) {
 // back into sharing; a caller that waited in route because every
 // connection was reserved must be woken.
 func TestMuxRouteWokenWhenTakeOverGivesUp(t *testing.T) {
-	cn, err := NewConnector("host=/nonexistent-mux-test-dir port=1 user=x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newMuxPool(cn.cfg, 1)
+	p := fakePool(t, 1)
 	m := fakeMconn(t, p)
 	pctx, cancel := context.WithCancel(context.Background())
 	pinDone := make(chan error, 1)
@@ -162,7 +158,7 @@ func TestMuxRouteWokenWhenTakeOverGivesUp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(muxHangGuard):
 		t.Fatal("route still waits: the connection is shared again but nobody notified the pool")
 	}
 }
@@ -172,11 +168,7 @@ func TestMuxRouteWokenWhenTakeOverGivesUp(t *testing.T) {
 // first one's cancel is over, or it runs to its end, holding the
 // connection for every caller behind it.
 func TestMuxSecondAbandonedStatementIsCancelled(t *testing.T) {
-	cn, err := NewConnector("host=/nonexistent-mux-test-dir port=1 user=x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := newMuxPool(cn.cfg, 1)
+	p := fakePool(t, 1)
 	m := fakeMconn(t, p)
 	r1 := m.sent[0]
 	r2 := &mreq{done: make(chan struct{}, 1), queued: true}
