@@ -29,37 +29,23 @@ func TestMultiplexSharesFewServerConnections(t *testing.T) {
 	var (
 		mu   sync.Mutex
 		pids = map[int]bool{}
-		wg   sync.WaitGroup
 	)
-	errs := make(chan error, 32)
-	for g := 0; g < 32; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; i < 200; i++ {
-				want := g*1000 + i
-				var got, pid int
-				var text string
-				err := db.QueryRow("SELECT $1::int, pg_backend_pid(), $2::text", want, fmt.Sprint("v", want)).Scan(&got, &pid, &text)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if got != want || text != fmt.Sprint("v", want) {
-					errs <- fmt.Errorf("caller %d got %d %q, want %d", g, got, text, want)
-					return
-				}
-				mu.Lock()
-				pids[pid] = true
-				mu.Unlock()
-			}
-		}(g)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	eachCaller(t, 32, 200, func(g, i int) error {
+		want := g*1000 + i
+		var got, pid int
+		var text string
+		err := db.QueryRow("SELECT $1::int, pg_backend_pid(), $2::text", want, fmt.Sprint("v", want)).Scan(&got, &pid, &text)
+		if err != nil {
+			return err
+		}
+		if got != want || text != fmt.Sprint("v", want) {
+			return fmt.Errorf("caller %d got %d %q, want %d", g, got, text, want)
+		}
+		mu.Lock()
+		pids[pid] = true
+		mu.Unlock()
+		return nil
+	})
 	if len(pids) > 2 {
 		t.Errorf("%d server connections served the statements, want at most 2", len(pids))
 	}
@@ -70,22 +56,33 @@ func TestMultiplexSharesFewServerConnections(t *testing.T) {
 // caller sees its own outcome.
 func TestMultiplexErrorsStayWithTheirStatement(t *testing.T) {
 	db := openMux(t, 1, 16)
+	eachCaller(t, 16, 100, func(g, i int) error {
+		var n int
+		err := db.QueryRow("SELECT 10 / $1::int", (g+i)%2).Scan(&n)
+		var pgErr *pgpipe.Error
+		switch {
+		case (g+i)%2 == 0 && !(errors.As(err, &pgErr) && pgErr.Code == "22012"):
+			return fmt.Errorf("division by zero: got %v", err)
+		case (g+i)%2 == 1 && (err != nil || n != 10):
+			return fmt.Errorf("10/1: got %d, %v", n, err)
+		}
+		return nil
+	})
+}
+
+// eachCaller runs op(g, i) for i < ops in each of callers goroutines g at
+// once; a goroutine stops at its first error, which fails the test.
+func eachCaller(t *testing.T, callers, ops int, op func(g, i int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for g := 0; g < 16; g++ {
+	errs := make(chan error, callers)
+	for g := 0; g < callers; g++ {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
-			for i := 0; i < 100; i++ {
-				var n int
-				err := db.QueryRow("SELECT 10 / $1::int", (g+i)%2).Scan(&n)
-				var pgErr *pgpipe.Error
-				switch {
-				case (g+i)%2 == 0 && !(errors.As(err, &pgErr) && pgErr.Code == "22012"):
-					errs <- fmt.Errorf("division by zero: got %v", err)
-					return
-				case (g+i)%2 == 1 && (err != nil || n != 10):
-					errs <- fmt.Errorf("10/1: got %d, %v", n, err)
+			for i := 0; i < ops; i++ {
+				if err := op(g, i); err != nil {
+					errs <- err
 					return
 				}
 			}
@@ -212,26 +209,13 @@ func TestMultiplexPreparedStatements(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; i < 50; i++ {
-				var n int
-				if err := st.QueryRow(g*100 + i).Scan(&n); err != nil || n != g*100+i+1 {
-					errs <- fmt.Errorf("got %d, %v", n, err)
-					return
-				}
-			}
-		}(g)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	eachCaller(t, 8, 50, func(g, i int) error {
+		var n int
+		if err := st.QueryRow(g*100 + i).Scan(&n); err != nil || n != g*100+i+1 {
+			return fmt.Errorf("got %d, %v", n, err)
+		}
+		return nil
+	})
 }
 
 // backendPID returns the backend of the only server connection of a
@@ -293,20 +277,34 @@ func TestMultiplexCancelLongStatement(t *testing.T) {
 
 // TestMultiplexCancelQueuedStatement: a statement whose context ends
 // while it waits behind another caller's long statement returns at once;
-// the long statement is not disturbed.
+// the long statement is not disturbed. The long statement waits for a row
+// lock another session holds until B's outcome is known: no timing.
 func TestMultiplexCancelQueuedStatement(t *testing.T) {
 	db := openMux(t, 1, 4)
 	admin := openDB(t)
+	table := newTable(t, admin, "id int, v int")
+	if _, err := admin.Exec("INSERT INTO " + table + " VALUES (1, 0)"); err != nil {
+		t.Fatal(err)
+	}
 	pid := backendPID(t, db)
-	stop := make(chan struct{})
-	defer close(stop)
-	sleeping := backendSleeps(admin, pid, stop)
+	lock, err := admin.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+	if _, err := lock.Exec("SELECT v FROM " + table + " WHERE id = 1 FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
 	resA := make(chan error, 1)
 	go func() {
 		var s string
-		resA <- db.QueryRow("SELECT pg_sleep(0.2)::text || 'done'").Scan(&s)
+		resA <- db.QueryRow("UPDATE " + table + " SET v = v + 1 WHERE id = 1 RETURNING 'done'").Scan(&s)
 	}()
-	<-sleeping
+	waitUntil(t, "the long statement waits for the row lock", func() (bool, string, error) {
+		var n int
+		err := admin.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", pid).Scan(&n)
+		return n > 0, "not waiting yet", err
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	errB := make(chan error, 1)
 	go func() {
@@ -314,8 +312,16 @@ func TestMultiplexCancelQueuedStatement(t *testing.T) {
 		errB <- err
 	}()
 	cancel()
-	if err := <-errB; !errors.Is(err, context.Canceled) {
-		t.Errorf("the queued statement returned %v, want an error wrapping context.Canceled", err)
+	select {
+	case err := <-errB:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the queued statement returned %v, want an error wrapping context.Canceled", err)
+		}
+	case <-time.After(hangGuard):
+		t.Error("the cancelled statement still waits behind the long one")
+	}
+	if err := lock.Commit(); err != nil {
+		t.Fatal(err)
 	}
 	if err := <-resA; err != nil {
 		t.Errorf("the long statement of the other caller: %v", err)
