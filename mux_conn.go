@@ -78,7 +78,9 @@ func (s *muxSession) request(ctx context.Context, query string, args []driver.Na
 		s.req = r
 	}
 	r.ctx, r.args, r.force, r.describe = ctx, args, force(ctx), describe
-	r.err, r.abandoned, r.retried, r.exposed = nil, false, false, false
+	// Nothing of the previous statement's course carries over: a request
+	// still marked queued would count as written before it was.
+	r.err, r.abandoned, r.retried, r.queued, r.exposed = nil, false, false, false, false
 	r.res.reset(query)
 	r.res.discard = !describe
 	return r

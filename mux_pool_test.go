@@ -200,3 +200,50 @@ func TestMuxSecondAbandonedStatementIsCancelled(t *testing.T) {
 		t.Fatalf("the abandoned statement the server now runs is never cancelled (cancelling=%p, r2=%p)", cancelling, r2)
 	}
 }
+
+// A database/sql connection reuses its request from statement to
+// statement. One whose context ends after the owner took it from the
+// pending list but before the owner claimed it was never written: the
+// caller gets a plain context error and the request leaves the
+// connection. Marked written by its previous statement, it stayed behind
+// instead, unclaimed and unanswered, and every later statement on the
+// connection waited behind it forever.
+func TestMuxReusedRequestGivenUpBeforeItsWriteLeavesTheConnection(t *testing.T) {
+	p := fakePool(t, 1)
+	m := fakeMconn(t, p)
+	m.sent = nil
+	s := &muxSession{p: p}
+	ownerTakes := func(r *mreq) {
+		if !m.submit(r) {
+			t.Fatal("submit refused")
+		}
+		if batch, stop := m.next(); stop || len(batch) != 1 || batch[0] != r {
+			t.Fatalf("owner took %v (stop %v)", batch, stop)
+		}
+	}
+	first := s.request(context.Background(), "SELECT 1", nil, false)
+	ownerTakes(first)
+	if !m.claim(first) {
+		t.Fatal("first statement not claimed")
+	}
+	m.finish(first, nil) // answered
+	<-first.done
+
+	second := s.request(context.Background(), "SELECT 2", nil, false)
+	if second != first {
+		t.Fatal("the request is not reused: the test no longer covers the case")
+	}
+	ownerTakes(second)
+	if got := m.abandon(second); got != abandonUnsent {
+		t.Errorf("abandon before the write says %d, want abandonUnsent (%d): the caller is told it may have run", got, abandonUnsent)
+	}
+	if m.claim(second) {
+		t.Error("the owner writes a statement its caller gave up on")
+	}
+	m.mu.Lock()
+	left := len(m.sent)
+	m.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d requests left on the connection: the statements behind them wait forever", left)
+	}
+}
