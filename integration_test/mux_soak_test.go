@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -58,7 +60,7 @@ func TestMultiplexSoak(t *testing.T) {
 			}
 		}(w)
 	}
-	wg.Wait()
+	waitOrDump(t, &wg, 10*time.Minute)
 	close(errs)
 	for err := range errs {
 		t.Error(err)
@@ -197,4 +199,22 @@ func muxSoakOp(db *sql.DB, table string, l *muxLedger, ids *atomic.Int64, rng *r
 		}
 	}
 	return nil
+}
+
+// waitOrDump waits for wg; if that takes longer than limit (only a hang
+// does), it writes every goroutine's stack to stderr and stops the test,
+// so the rest of the suite still runs.
+func waitOrDump(t *testing.T, wg *sync.WaitGroup, limit time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
+		t.Fatalf("the workers still run after %v: hung (stacks above)", limit)
+	}
 }
