@@ -765,22 +765,25 @@ func (m *mconn) synced() {
 		m.mu.Unlock()
 		return
 	}
-	m.sent = m.sent[1:]
-	m.mu.Unlock()
-	c := m.core
 	if res := &r.res; res.err != nil && !r.abandoned && (res.retry && !r.retried || r.exposed && interrupted(res.err)) {
+		// Written again, in front of what waits, without leaving the
+		// lists: a caller giving up meanwhile finds it pending.
 		if res.retry {
-			c.prep.stmts.Recovered()
+			m.core.prep.stmts.Recovered()
 		}
 		sql := res.sql
 		res.reset(sql)
 		res.discard = !r.describe
 		r.retried, r.force, r.queued, r.exposed = true, cache.Never, false, false
-		m.mu.Lock()
+		m.sent[0] = nil
+		m.sent = m.sent[1:]
 		m.pending = append([]*mreq{r}, m.pending...)
 		m.mu.Unlock()
 		return
 	}
+	m.sent[0] = nil
+	m.sent = m.sent[1:]
+	m.mu.Unlock()
 	if r.res.err != nil {
 		r.res.err = explainLost(&r.res)
 	}
