@@ -576,10 +576,8 @@ func (m *mconn) write(batch []*mreq) error {
 		// that ended the session meanwhile has said so by now, and the
 		// statements, never written, run on another connection.
 		if err := c.checkIdle(); err != nil {
-			for _, r := range batch {
-				m.finish(r, driver.ErrBadConn)
-			}
-			return err
+			m.unsend(batch)
+			return err // lost ends them with driver.ErrBadConn
 		}
 	}
 	for _, r := range batch {
@@ -598,6 +596,22 @@ func (m *mconn) write(batch []*mreq) error {
 		return c.flushReading()
 	}
 	return c.flush()
+}
+
+// unsend puts the requests of a batch nothing of which was written back
+// in front of the pending ones; those their callers gave up on meanwhile
+// are left alone.
+func (m *mconn) unsend(batch []*mreq) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var back []*mreq
+	for _, r := range batch {
+		if i := slices.Index(m.sent, r); i >= 0 {
+			m.sent = slices.Delete(m.sent, i, i+1)
+			back = append(back, r)
+		}
+	}
+	m.pending = append(back, m.pending...)
 }
 
 // queueOne queues r's execution and its Sync, unless its caller gave up
@@ -633,7 +647,7 @@ func (m *mconn) queueOne(r *mreq) error {
 func (m *mconn) claim(r *mreq) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if r.abandoned || !slices.Contains(m.sent, r) {
+	if !slices.Contains(m.sent, r) || r.abandoned {
 		return false
 	}
 	r.queued = true

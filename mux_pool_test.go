@@ -247,3 +247,83 @@ func TestMuxReusedRequestGivenUpBeforeItsWriteLeavesTheConnection(t *testing.T) 
 		t.Errorf("%d requests left on the connection: the statements behind them wait forever", left)
 	}
 }
+
+// The owner may still hold a request in the batch it is writing after the
+// request's caller gave up on it unsent and reused it for its next
+// statement. The owner's claim must look at the connection's lists, which
+// the caller changes under the lock, before the request's own fields,
+// which the caller now rewrites without it (go test -race).
+func TestMuxClaimOfAReusedRequestReadsNothingTheCallerRewrites(t *testing.T) {
+	p := fakePool(t, 1)
+	m := fakeMconn(t, p)
+	m.sent = nil
+	s := &muxSession{p: p}
+	r := s.request(context.Background(), "SELECT 1", nil, false)
+	if !m.submit(r) {
+		t.Fatal("submit refused")
+	}
+	if batch, stop := m.next(); stop || len(batch) != 1 {
+		t.Fatal("owner took nothing")
+	}
+	if m.abandon(r) != abandonUnsent {
+		t.Fatal("not dropped unsent")
+	}
+	claimed := make(chan bool, 1)
+	go func() { claimed <- m.claim(r) }() // the owner, still on its batch
+	s.request(context.Background(), "SELECT 2", nil, false)
+	if <-claimed {
+		t.Error("a request its caller gave up on was claimed")
+	}
+}
+
+// A connection that sat idle is looked at before the owner writes its
+// batch; when the server ended the session meanwhile, the batch's
+// statements were never written and go elsewhere. A request of that batch
+// whose caller gave up on it unsent, and reuses it for its next
+// statement, is no longer the owner's: it must not be told anything.
+func TestMuxFailedIdleCheckTellsNothingToARequestItsCallerGaveUpOn(t *testing.T) {
+	p := fakePool(t, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server.Close() // the server ended the session while it sat idle
+	c := newCore(p.cfg, client, client)
+	for !c.pendingInput() { // its end of the session has arrived
+		runtime.Gosched()
+	}
+	c.lastUsed = time.Now().Add(-time.Hour)
+	m := &mconn{p: p, core: c, mode: muxShared, wake: make(chan struct{}, 1)}
+	p.conns = append(p.conns, m)
+	s := &muxSession{p: p}
+	r := s.request(context.Background(), "SELECT 1", nil, false)
+	if !m.submit(r) {
+		t.Fatal("submit refused")
+	}
+	batch, stop := m.next()
+	if stop || len(batch) != 1 {
+		t.Fatal("owner took nothing")
+	}
+	if m.abandon(r) != abandonUnsent {
+		t.Fatal("not dropped unsent")
+	}
+	s.request(context.Background(), "SELECT 2", nil, false) // its next statement
+	if err := m.write(batch); err == nil {
+		t.Fatal("the idle check passed on a connection the server closed")
+	}
+	select {
+	case <-r.done:
+		t.Errorf("the reused request was told its statement ended (err %v)", r.err)
+	default:
+	}
+}
