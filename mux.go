@@ -843,6 +843,12 @@ func (m *mconn) lost(err error) {
 	}
 	m.mode = muxGone
 	m.mu.Unlock()
+	if err == errPoolClosed && len(sent) > 0 {
+		// The server still runs statements nobody will read: cancelled,
+		// the one it runs ends now, rather than holding its snapshot and
+		// locks for the rest of its course after the socket closed.
+		go m.core.key.sendCancel(m.p.cfg.CancelGrace, func() bool { return true })
+	}
 	for _, r := range pending {
 		m.finish(r, driver.ErrBadConn)
 	}

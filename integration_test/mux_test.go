@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -394,4 +395,34 @@ func TestMultiplexSessionsLeaveOneConnectionShared(t *testing.T) {
 	if err := <-tx2done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMultiplexCloseCancelsWhatTheServerStillRuns: a pool closed while a
+// shared connection's statement runs on the server cancels it, so it does
+// not run its course after the socket closed, holding its snapshot (a
+// CREATE INDEX CONCURRENTLY elsewhere waits for it) and its locks.
+func TestMultiplexCloseCancelsWhatTheServerStillRuns(t *testing.T) {
+	db := openMux(t, 1, 4)
+	admin := openDB(t, "multiplex=0")
+	pid := backendPID(t, db)
+	stop := make(chan struct{})
+	defer close(stop)
+	sleeping := backendSleeps(admin, pid, stop)
+	errA := make(chan error, 1)
+	go func() {
+		_, err := db.Exec("SELECT pg_sleep(3600)")
+		errA <- err
+	}()
+	<-sleeping
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errA; err == nil {
+		t.Error("the statement of a closed pool returned no error")
+	}
+	waitUntil(t, "the closed pool's statement to stop on the server", func() (bool, string, error) {
+		var state string
+		err := admin.QueryRow("SELECT coalesce((SELECT state || ': ' || query FROM pg_stat_activity WHERE pid = $1), '')", pid).Scan(&state)
+		return !strings.Contains(state, "pg_sleep"), state, err
+	})
 }
