@@ -22,7 +22,9 @@ import (
 // answer to the cancel comes within it on any machine.
 func TestTimeoutCancelsTheQueryAndKeepsTheConnection(t *testing.T) {
 	t.Parallel()
-	conn := openConn(t, "cancel_grace=120s")
+	// The statement's own backend and its 57014: a dedicated connection
+	// (TestMultiplexCancelLongStatement is the shared one's case).
+	conn := openConn(t, "cancel_grace=120s", "multiplex=0")
 	var pid1, pid2 int
 	if err := conn.QueryRowContext(context.Background(), "SELECT pg_backend_pid()").Scan(&pid1); err != nil {
 		t.Fatal(err)
@@ -40,7 +42,9 @@ func TestTimeoutCancelsTheQueryAndKeepsTheConnection(t *testing.T) {
 
 func TestCancelWhileReadingRows(t *testing.T) {
 	t.Parallel()
-	conn := openConn(t)
+	// Rows streamed from the wire: a dedicated connection (a shared one
+	// reads them in full before Query returns).
+	conn := openConn(t, "multiplex=0")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rows, err := conn.QueryContext(ctx, "SELECT g, pg_sleep(0.0001) FROM generate_series(1, 1000000) g")
