@@ -181,14 +181,14 @@ func appendUsual(buf []byte, k copyKind, oid uint32, v any) (out []byte, fast bo
 			return binary.BigEndian.AppendUint64(append(buf, 0, 0, 0, 8), math.Float64bits(x)), true
 		}
 	case copyText:
-		if x, ok := v.(string); ok && strings.IndexByte(x, 0) < 0 && utf8.ValidString(x) {
+		if x, ok := v.(string); ok && plainText(x) {
 			return append(binary.BigEndian.AppendUint32(buf, uint32(len(x))), x...), true
 		}
 	case copyTime:
-		if _, ok := v.(time.Time); ok {
+		if x, ok := v.(time.Time); ok {
 			at := len(buf)
-			out, err := codec.EncodeBinaryTime(append(buf, 0, 0, 0, 0), v, oid)
-			if err != nil {
+			out, ok := codec.AppendBinaryTime(append(buf, 0, 0, 0, 0), x, oid)
+			if !ok {
 				return buf, false
 			}
 			binary.BigEndian.PutUint32(out[at:], uint32(len(out)-at-4))
@@ -196,6 +196,29 @@ func appendUsual(buf []byte, k copyKind, oid uint32, v any) (out []byte, fast bo
 		}
 	}
 	return buf, false
+}
+
+// plainText reports whether s is text the binary text encoder takes:
+// valid UTF-8 without a NUL byte. ASCII is checked 8 bytes at a time (the
+// idiom checks every text value of every row); from the first byte that
+// is not ASCII on, the general checks run.
+func plainText(s string) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if x&hi != 0 || (x-lo)&^x&hi != 0 {
+			break // not ASCII, or a NUL byte
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			rest := s[i:]
+			return strings.IndexByte(rest, 0) < 0 && utf8.ValidString(rest)
+		}
+	}
+	return true
 }
 
 // binaryTrailer ends binary COPY data: a field count of -1.
