@@ -200,26 +200,39 @@ func appendUsual(buf []byte, k copyKind, oid uint32, v any) (out []byte, fast bo
 
 // plainText reports whether s is text the binary text encoder takes:
 // valid UTF-8 without a NUL byte. ASCII is checked 8 bytes at a time (the
-// idiom checks every text value of every row); from the first byte that
-// is not ASCII on, the general checks run.
+// idiom checks every text value of every row), the last 8 bytes of a
+// string of 8 or more overlapping the words before; text that is not all
+// ASCII gets the general checks.
 func plainText(s string) bool {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		if x&hi != 0 || (x-lo)&^x&hi != 0 {
-			break // not ASCII, or a NUL byte
+		if !asciiWord(s, i) {
+			return validText(s)
 		}
+	}
+	if i == len(s) {
+		return true
+	}
+	if len(s) >= 8 {
+		return asciiWord(s, len(s)-8) || validText(s)
 	}
 	for ; i < len(s); i++ {
 		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
-			rest := s[i:]
-			return strings.IndexByte(rest, 0) < 0 && utf8.ValidString(rest)
+			return validText(s)
 		}
 	}
 	return true
 }
+
+// asciiWord reports whether the 8 bytes of s at i are ASCII and not NUL.
+func asciiWord(s string, i int) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	x := binary.LittleEndian.Uint64([]byte(s[i : i+8])) // no copy: the bytes are only read
+	return x&hi == 0 && (x-lo)&^x&hi == 0
+}
+
+// validText is plainText's check for text that is not all ASCII.
+func validText(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
 
 // binaryTrailer ends binary COPY data: a field count of -1.
 var binaryTrailer = []byte{0xff, 0xff}
