@@ -126,6 +126,11 @@ func (s *copyStmt) binaryRow(args []driver.NamedValue) (ok bool, err error) {
 			buf = binary.BigEndian.AppendUint32(buf, 0xffffffff)
 			continue
 		}
+		if bad, ok := v.(codec.BadArg); ok {
+			// A value the connection could not convert: the text format
+			// cannot send it either.
+			return false, &ArgError{Position: i + 1, Err: bad.Err}
+		}
 		at := len(buf)
 		out, err := b.encs[i](append(buf, 0, 0, 0, 0), v)
 		if err != nil {

@@ -115,6 +115,16 @@ func TestCopyRowWithTextTheEncoderRefusesAppendsNothing(t *testing.T) {
 	}
 }
 
+func TestCopyRowWithAValueTheConnectionCouldNotConvertFailsWithoutGoingToText(t *testing.T) {
+	s := &copyStmt{w: &copyWriter{}, bin: binaryPlanFor(codec.OIDInt8, codec.OIDText)}
+	cause := errors.New("pgpipe: cannot send a value of type chan int")
+	ok, err := s.binaryRow([]driver.NamedValue{{Ordinal: 1, Value: int64(1)}, {Ordinal: 2, Value: codec.BadArg{Err: cause}}})
+	var ae *ArgError
+	if ok || !errors.As(err, &ae) || ae.Position != 2 || !errors.Is(err, cause) || len(s.w.buf) != 5 {
+		t.Errorf("ok %v, err %v, %d bytes buffered; want an *ArgError for $2 and nothing appended (a text COPY could not send it either)", ok, err, len(s.w.buf)-5)
+	}
+}
+
 func TestPlainTextIsValidUTF8WithoutNUL(t *testing.T) {
 	bases := []string{"", "a", "abcdefg", "abcdefgh", "abcdefghijklmnopq", "héllo wörld, 8 bytes", "日本語のテキスト"}
 	marks := []string{"\x00", "\xff", "\xc3", "\xe6\x97", "é", "\x7f"}
