@@ -26,7 +26,9 @@ import (
 // statement names its columns (copy_stmt_binary.go), else in text. From then until the final Exec the connection is
 // busy with the COPY. Closing the statement before the final Exec aborts
 // the COPY (inside a transaction block, that aborts the transaction, as
-// any failed statement does).
+// any failed statement does); so does ending the sql.Tx before it, which
+// database/sql does before it closes the statement (tx.abortCopy): Commit
+// then rolls back and returns ErrTxRolledBack.
 //
 // Run the idiom on a sql.Tx (as lib/pq requires: it refuses COPY outside
 // a transaction) or on a sql.Conn. On a *sql.DB, database/sql puts the
