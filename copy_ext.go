@@ -33,8 +33,14 @@ import (
 // transaction aborted, as any failed statement does; it is never committed
 // or rolled back by the driver. COPY cannot run inside a pipeline.
 
-// copyChunk is the size of the CopyData messages the driver sends.
+// copyChunk is the size of the CopyData messages the driver sends: a
+// message goes out once it holds copyChunk bytes of data.
 const copyChunk = 64 << 10
+
+// copyRowSlack is the room a COPY's buffer has past copyChunk, so the row
+// that fills a chunk fits without the buffer growing (rows are written
+// whole; one longer than this grows it once).
+const copyRowSlack = 4 << 10
 
 // RowSource yields the rows of a COPY FROM from Go values ([CopyFromRows]).
 type RowSource interface {
@@ -225,7 +231,7 @@ type copyWriter struct {
 func (w *copyWriter) space() []byte {
 	if len(w.buf) == 0 {
 		if w.buf == nil {
-			w.buf = make([]byte, 5, copyChunk+5)
+			w.buf = make([]byte, 5, 5+copyChunk+copyRowSlack)
 		}
 		w.buf = w.buf[:5]
 	}

@@ -26,7 +26,9 @@ import (
 // statement names its columns (copy_stmt_binary.go), else in text. From then until the final Exec the connection is
 // busy with the COPY. Closing the statement before the final Exec aborts
 // the COPY (inside a transaction block, that aborts the transaction, as
-// any failed statement does).
+// any failed statement does); so does ending the sql.Tx before it, which
+// database/sql does before it closes the statement (tx.abortCopy): Commit
+// then rolls back and returns ErrTxRolledBack.
 //
 // Run the idiom on a sql.Tx (as lib/pq requires: it refuses COPY outside
 // a transaction) or on a sql.Conn. On a *sql.DB, database/sql puts the
@@ -98,24 +100,34 @@ func (s *copyStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (d
 	} else if s.c.core.broken != nil {
 		return nil, s.c.core.broken
 	}
-	s.w.ctx = ctx
-	watch := &s.c.core.watch
 	if len(args) == 0 {
-		watch.start(ctx)
-		defer watch.stop()
-		return s.finish()
+		return s.watchedFinish(ctx)
 	}
 	err := ctx.Err()
 	if err == nil {
 		err = s.row(ctx, args)
 	}
 	if err != nil {
-		watch.start(ctx)
-		defer watch.stop()
-		s.abort(err)
+		s.watchedAbort(ctx, err)
 		return nil, err
 	}
 	return driver.RowsAffected(0), nil
+}
+
+// watchedFinish is finish with ctx watched.
+func (s *copyStmt) watchedFinish(ctx context.Context) (driver.Result, error) {
+	s.w.ctx = ctx
+	s.c.core.watch.start(ctx)
+	defer s.c.core.watch.stop()
+	return s.finish()
+}
+
+// watchedAbort is abort with ctx watched.
+func (s *copyStmt) watchedAbort(ctx context.Context, cause error) {
+	s.w.ctx = ctx
+	s.c.core.watch.start(ctx)
+	defer s.c.core.watch.stop()
+	s.abort(cause)
 }
 
 // watched runs f, which waits on the connection, with ctx watched.
@@ -173,7 +185,8 @@ func (s *copyStmt) textRow(args []driver.NamedValue) error {
 
 // row buffers one row, in binary while the COPY is binary and the values
 // allow it, else in text, and sends the chunk once it is full. ctx is
-// watched while it does.
+// watched (and the writer's) only while the connection is waited on: a
+// row that only goes into the buffer stores nothing, not even ctx.
 func (s *copyStmt) row(ctx context.Context, args []driver.NamedValue) error {
 	if s.bin != nil {
 		ok, err := s.binaryRow(args)
@@ -181,6 +194,7 @@ func (s *copyStmt) row(ctx context.Context, args []driver.NamedValue) error {
 			return err
 		}
 		if !ok {
+			s.w.ctx = ctx
 			if err := s.watched(ctx, s.toText); err != nil {
 				return err
 			}
@@ -194,6 +208,7 @@ func (s *copyStmt) row(ctx context.Context, args []driver.NamedValue) error {
 	if len(s.w.buf) < copyChunk {
 		return nil
 	}
+	s.w.ctx = ctx
 	return s.watched(ctx, s.w.flush)
 }
 

@@ -126,6 +126,11 @@ func (s *copyStmt) binaryRow(args []driver.NamedValue) (ok bool, err error) {
 			buf = binary.BigEndian.AppendUint32(buf, 0xffffffff)
 			continue
 		}
+		if bad, ok := v.(codec.BadArg); ok {
+			// A value the connection could not convert: the text format
+			// cannot send it either.
+			return false, &ArgError{Position: i + 1, Err: bad.Err}
+		}
 		at := len(buf)
 		out, err := b.encs[i](append(buf, 0, 0, 0, 0), v)
 		if err != nil {
@@ -181,14 +186,14 @@ func appendUsual(buf []byte, k copyKind, oid uint32, v any) (out []byte, fast bo
 			return binary.BigEndian.AppendUint64(append(buf, 0, 0, 0, 8), math.Float64bits(x)), true
 		}
 	case copyText:
-		if x, ok := v.(string); ok && strings.IndexByte(x, 0) < 0 && utf8.ValidString(x) {
+		if x, ok := v.(string); ok && plainText(x) {
 			return append(binary.BigEndian.AppendUint32(buf, uint32(len(x))), x...), true
 		}
 	case copyTime:
-		if _, ok := v.(time.Time); ok {
+		if x, ok := v.(time.Time); ok {
 			at := len(buf)
-			out, err := codec.EncodeBinaryTime(append(buf, 0, 0, 0, 0), v, oid)
-			if err != nil {
+			out, ok := codec.AppendBinaryTime(append(buf, 0, 0, 0, 0), x, oid)
+			if !ok {
 				return buf, false
 			}
 			binary.BigEndian.PutUint32(out[at:], uint32(len(out)-at-4))
@@ -197,6 +202,42 @@ func appendUsual(buf []byte, k copyKind, oid uint32, v any) (out []byte, fast bo
 	}
 	return buf, false
 }
+
+// plainText reports whether s is text the binary text encoder takes:
+// valid UTF-8 without a NUL byte. ASCII is checked 8 bytes at a time (the
+// idiom checks every text value of every row), the last 8 bytes of a
+// string of 8 or more overlapping the words before; text that is not all
+// ASCII gets the general checks.
+func plainText(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if !asciiWord(s, i) {
+			return validText(s)
+		}
+	}
+	if i == len(s) {
+		return true
+	}
+	if len(s) >= 8 {
+		return asciiWord(s, len(s)-8) || validText(s)
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			return validText(s)
+		}
+	}
+	return true
+}
+
+// asciiWord reports whether the 8 bytes of s at i are ASCII and not NUL.
+func asciiWord(s string, i int) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	x := binary.LittleEndian.Uint64([]byte(s[i : i+8])) // no copy: the bytes are only read
+	return x&hi == 0 && (x-lo)&^x&hi == 0
+}
+
+// validText is plainText's check for text that is not all ASCII.
+func validText(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
 
 // binaryTrailer ends binary COPY data: a field count of -1.
 var binaryTrailer = []byte{0xff, 0xff}

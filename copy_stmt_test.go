@@ -8,8 +8,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
@@ -113,6 +115,35 @@ func TestCopyRowWithTextTheEncoderRefusesAppendsNothing(t *testing.T) {
 	}
 }
 
+func TestCopyRowWithAValueTheConnectionCouldNotConvertFailsWithoutGoingToText(t *testing.T) {
+	s := &copyStmt{w: &copyWriter{}, bin: binaryPlanFor(codec.OIDInt8, codec.OIDText)}
+	cause := errors.New("pgpipe: cannot send a value of type chan int")
+	ok, err := s.binaryRow([]driver.NamedValue{{Ordinal: 1, Value: int64(1)}, {Ordinal: 2, Value: codec.BadArg{Err: cause}}})
+	var ae *ArgError
+	if ok || !errors.As(err, &ae) || ae.Position != 2 || !errors.Is(err, cause) || len(s.w.buf) != 5 {
+		t.Errorf("ok %v, err %v, %d bytes buffered; want an *ArgError for $2 and nothing appended (a text COPY could not send it either)", ok, err, len(s.w.buf)-5)
+	}
+}
+
+func TestPlainTextIsValidUTF8WithoutNUL(t *testing.T) {
+	bases := []string{"", "a", "abcdefg", "abcdefgh", "abcdefghijklmnopq", "héllo wörld, 8 bytes", "日本語のテキスト"}
+	marks := []string{"\x00", "\xff", "\xc3", "\xe6\x97", "é", "\x7f"}
+	check := func(s string) {
+		want := strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
+		if got := plainText(s); got != want {
+			t.Errorf("plainText(%q) = %v, want %v", s, got, want)
+		}
+	}
+	for _, b := range bases {
+		check(b)
+		for i := 0; i <= len(b); i++ {
+			for _, m := range marks {
+				check(b[:i] + m + b[i:]) // may also split a rune of b: invalid
+			}
+		}
+	}
+}
+
 // BenchmarkCopyStmtBinaryRow is the driver's own work for one row of
 // lib/pq's COPY idiom (int8, text, float8, timestamptz), past database/sql.
 func BenchmarkCopyStmtBinaryRow(b *testing.B) {
@@ -205,6 +236,50 @@ func TestCopyIdiomRowAfterTheContextEndedAbortsTheCopyAndKeepsTheConnection(t *t
 		cancel()
 		if _, err := st.ExecContext(ctx, row); !errors.Is(err, context.Canceled) {
 			t.Fatalf("a row after the context ended: %v, want context.Canceled", err)
+		}
+	})
+	mustQueryOne(t, sc)
+}
+
+func TestCopyIdiomSendsChunksOfOneSizeFromABufferThatNeverGrows(t *testing.T) {
+	const rows, chunks = 30000, 4 // 9 bytes a row in text: 4 full chunks and a rest
+	chunk := pgtest.ExpectFunc("a CopyData of one chunk", func(m pgproto3.FrontendMessage) error {
+		d, ok := m.(*pgproto3.CopyData)
+		if !ok || len(d.Data) < copyChunk-5 || len(d.Data) > copyChunk+copyRowSlack {
+			return errors.New("want a CopyData of one chunk")
+		}
+		return nil
+	})
+	steps := []pgtest.Step{
+		pgtest.Expect(&pgproto3.Query{String: "COPY t (a) FROM STDIN"}),
+		pgtest.Send(&pgproto3.CopyInResponse{ColumnFormatCodes: []uint16{0}}),
+	}
+	for range chunks {
+		steps = append(steps, chunk)
+	}
+	steps = append(steps, pgtest.ExpectType(&pgproto3.CopyData{}), pgtest.Expect(&pgproto3.CopyDone{}),
+		pgtest.Send(pgtest.CommandComplete("COPY 30000"), pgtest.ReadyForQuery('I')))
+	sc := scriptConn(t, script(t, append(steps, oneQuery()...)...))
+	rawCopyStmt(t, sc, "COPY t (a) FROM STDIN", func(st driver.StmtExecContext) {
+		ctx := context.Background()
+		s := st.(*copyStmt)
+		capacity := 0
+		for i := range rows {
+			if _, err := st.ExecContext(ctx, []driver.NamedValue{{Ordinal: 1, Value: int64(10000000 + i)}}); err != nil {
+				t.Fatal(err)
+			}
+			if capacity == 0 {
+				capacity = cap(s.w.buf)
+			} else if cap(s.w.buf) != capacity {
+				t.Fatalf("row %d: the buffer grew from %d to %d bytes", i+1, capacity, cap(s.w.buf))
+			}
+		}
+		res, err := st.ExecContext(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n != rows {
+			t.Fatalf("%d rows, want %d", n, rows)
 		}
 	})
 	mustQueryOne(t, sc)

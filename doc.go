@@ -92,7 +92,9 @@
 // a sql.Conn; on a *sql.DB, whose connection goes back to the pool after
 // each Exec, the COPY is aborted when the pool hands the connection out
 // again, nothing of it committed, and the statement returns an
-// [*AbandonedCopyError] (lib/pq refuses COPY outside a transaction). Whatever
+// [*AbandonedCopyError] (lib/pq refuses COPY outside a transaction). A
+// transaction that ends before the final Exec() aborts the COPY: nothing
+// of it is committed, and Commit returns [ErrTxRolledBack]. Whatever
 // fails, the connection is left ready for the next command, and the
 // caller's transaction is never committed or rolled back behind its back.
 //

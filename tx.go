@@ -80,6 +80,7 @@ func (t *tx) Commit() error {
 	if core.txn.dropDeferred() {
 		return nil
 	}
+	t.abortCopy()
 	if core.broken != nil {
 		return core.broken
 	}
@@ -102,6 +103,7 @@ func (t *tx) Rollback() error {
 	if core.txn.dropDeferred() {
 		return nil
 	}
+	t.abortCopy()
 	if core.broken != nil {
 		return core.broken
 	}
@@ -109,4 +111,16 @@ func (t *tx) Rollback() error {
 		return nil // already ended, e.g. by a COMMIT sent as a statement
 	}
 	return core.simpleInternal("ROLLBACK")
+}
+
+// abortCopy aborts lib/pq's COPY idiom left open in the transaction: no
+// final Exec() ended it, and database/sql ends a transaction before it
+// closes the statements prepared in it. Nothing of the COPY is committed:
+// the CopyFail aborts the transaction block, so a COMMIT that follows
+// rolls back and Commit returns ErrTxRolledBack with this cause.
+func (t *tx) abortCopy() {
+	if t.c.state.holder == holdCopyStmt {
+		s := t.c.state.copy
+		s.abort(errors.New("pgpipe: the transaction ended before the final Exec() of the COPY (" + shortSQL(s.sql) + ")"))
+	}
 }

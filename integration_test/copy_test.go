@@ -517,3 +517,165 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	w.n += int64(len(p))
 	return len(p), nil
 }
+
+// copyIdiomTx begins a transaction on a connection of its own and
+// prepares lib/pq's COPY idiom into columns a and b of tbl in it: the
+// binary format, as the columns are named.
+func copyIdiomTx(t *testing.T, db *sql.DB, tbl string) (*sql.Conn, *sql.Tx, *sql.Stmt) {
+	t.Helper()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	tx, err := conn.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmt, err := tx.Prepare(`COPY ` + tbl + ` (a, b) FROM STDIN`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, tx, stmt
+}
+
+// Every way a row of lib/pq's COPY idiom fails in a transaction (the
+// binary format) is reported by the Exec of that row, or by a later one
+// for an error the server finds, and never lost: no later Exec succeeds,
+// the final Exec reports the failure too, nothing of the COPY is
+// committed, and the connection runs the next statement.
+func TestLibpqStyleCopyInATransactionReportsAFailedRow(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		bad  []any
+		want func(error) bool
+	}{
+		{"a row with too few values", []any{int64(1)}, func(err error) bool {
+			return strings.Contains(err.Error(), "the row has 1 values for 2 columns")
+		}},
+		{"a row with too many values", []any{int64(1), "x", "y"}, func(err error) bool {
+			return strings.Contains(err.Error(), "the row has 3 values for 2 columns")
+		}},
+		{"a value of a type pgpipe cannot send", []any{make(chan int), "x"}, func(err error) bool {
+			var ae *pgpipe.ArgError
+			return errors.As(err, &ae) && ae.Position == 1
+		}},
+		{"a value the server rejects", []any{int64(-1), "x"}, func(err error) bool {
+			var pe *pgpipe.Error
+			return errors.As(err, &pe) && pe.SQLState() == "23514"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := openDB(t)
+			tbl := newTable(t, db, "a int8 CHECK (a >= 0), b text")
+			conn, tx, stmt := copyIdiomTx(t, db, tbl)
+			defer tx.Rollback()
+			const rows = 20000 // several chunks after the bad row: the server's error comes back mid-COPY
+			var failed error
+			for i := range rows {
+				args := []any{int64(i), "row"}
+				if i == 100 {
+					args = tc.bad
+				}
+				if _, err := stmt.Exec(args...); err != nil {
+					if failed == nil && !tc.want(err) {
+						t.Fatalf("row %d: %v", i, err)
+					}
+					if failed == nil {
+						failed = err
+					}
+				} else if failed != nil {
+					t.Fatalf("row %d went in after the COPY failed (%v)", i, failed)
+				}
+			}
+			_, err := stmt.Exec()
+			if err == nil || failed == nil && !tc.want(err) {
+				t.Fatalf("final Exec: %v, after the rows' %v", err, failed)
+			}
+			stmt.Close()
+			if err := tx.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			stillWorks(t, conn)
+			if n := countRows(t, db, tbl); n != 0 {
+				t.Fatalf("%d rows of a failed COPY", n)
+			}
+		})
+	}
+}
+
+// A context that ended is reported by the Exec given it; the row is not
+// sent, and the COPY goes on with the next Exec: every other row is
+// committed.
+func TestLibpqStyleCopyRowWithAnEndedContextIsNotSent(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	tbl := newTable(t, db, "a int8, b text")
+	conn, tx, stmt := copyIdiomTx(t, db, tbl)
+	defer tx.Rollback()
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := range 1000 {
+		ctx := context.Background()
+		if i == 500 {
+			ctx = ended
+		}
+		_, err := stmt.ExecContext(ctx, int64(i), "row")
+		if i == 500 && !errors.Is(err, context.Canceled) || i != 500 && err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+	}
+	res, err := stmt.Exec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 999 {
+		t.Fatalf("final Exec reported %d rows, want 999", n)
+	}
+	stmt.Close()
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var n, sum int
+	if err := conn.QueryRowContext(context.Background(), "SELECT count(*), sum(a) FROM "+tbl).Scan(&n, &sum); err != nil || n != 999 || sum != 999*1000/2-500 {
+		t.Fatalf("%d rows, sum %d (%v); want every row but the one given the ended context", n, sum, err)
+	}
+}
+
+// A transaction that ends with lib/pq's COPY idiom still open (no final
+// Exec): database/sql commits or rolls back before it closes the
+// statements prepared in the transaction. Nothing of the COPY is
+// committed, Commit says why, and the connection is ready.
+func TestATransactionEndedBeforeTheFinalExecOfTheCopyIdiomCommitsNothingOfIt(t *testing.T) {
+	t.Parallel()
+	for _, end := range []string{"Commit", "Rollback"} {
+		t.Run(end, func(t *testing.T) {
+			t.Parallel()
+			db := openDB(t)
+			tbl := newTable(t, db, "a int8, b text")
+			conn, tx, stmt := copyIdiomTx(t, db, tbl)
+			for i := range 10 {
+				if _, err := stmt.Exec(int64(i), "row"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if end == "Commit" {
+				err := tx.Commit()
+				if !errors.Is(err, pgpipe.ErrTxRolledBack) || !strings.Contains(err.Error(), "final Exec") {
+					t.Fatalf("Commit with the COPY open: %v; want ErrTxRolledBack saying the COPY had no final Exec", err)
+				}
+			} else if err := tx.Rollback(); err != nil {
+				t.Fatalf("Rollback with the COPY open: %v", err)
+			}
+			if _, err := stmt.Exec(int64(11), "late"); err == nil {
+				t.Fatal("the COPY took a row after the transaction ended")
+			}
+			stillWorks(t, conn)
+			if n := countRows(t, db, tbl); n != 0 {
+				t.Fatalf("%d rows committed of a COPY without its final Exec", n)
+			}
+		})
+	}
+}

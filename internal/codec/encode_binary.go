@@ -643,15 +643,10 @@ func encodeBinaryTime(buf []byte, v any, oid uint32) ([]byte, error) {
 	var nsec int
 	switch x := v.(type) {
 	case time.Time:
-		sec, nsec = x.Unix(), x.Nanosecond()
-		if sec < -1<<62 || sec > 1<<62 { // far beyond every type's range; keeps the arithmetic below exact
-			return buf, errOutOfRange(v, oid)
+		if out, ok := AppendBinaryTime(buf, x, oid); ok {
+			return out, nil
 		}
-		if oid != OIDTimestamptz {
-			if _, offset := x.Zone(); offset > -maxTZOffset && offset < maxTZOffset {
-				sec += int64(offset) // the wall clock
-			}
-		}
+		return buf, errOutOfRange(v, oid)
 	case string:
 		var ok bool
 		if buf, ok = appendTimeInfinity(buf, x, oid); ok {
@@ -663,26 +658,54 @@ func encodeBinaryTime(buf []byte, v any, oid uint32) ([]byte, error) {
 	default:
 		return retryByKind(buf, v, oid, encodeBinaryTime)
 	}
+	if out, ok := appendBinaryTime(buf, sec, nsec, oid); ok {
+		return out, nil
+	}
+	return buf, errOutOfRange(v, oid)
+}
+
+// AppendBinaryTime appends t in the binary format of timestamptz,
+// timestamp or date (oid), as [EncodeBinaryTime] does; ok is false, with
+// buf unchanged, when t is out of the type's range. It is
+// EncodeBinaryTime without the interface, for callers that encode many
+// times (lib/pq's COPY idiom).
+func AppendBinaryTime(buf []byte, t time.Time, oid uint32) (out []byte, ok bool) {
+	sec, nsec := t.Unix(), t.Nanosecond()
+	if sec < -1<<62 || sec > 1<<62 { // far beyond every type's range; keeps the arithmetic below exact
+		return buf, false
+	}
+	if oid != OIDTimestamptz {
+		if _, offset := t.Zone(); offset > -maxTZOffset && offset < maxTZOffset {
+			sec += int64(offset) // the wall clock
+		}
+	}
+	return appendBinaryTime(buf, sec, nsec, oid)
+}
+
+// appendBinaryTime appends the date, time or timestamp of sec Unix
+// seconds (of the instant, or of the wall clock read as UTC) and nsec;
+// ok is false, with buf unchanged, when it is out of the type's range.
+func appendBinaryTime(buf []byte, sec int64, nsec int, oid uint32) ([]byte, bool) {
 	switch oid {
 	case OIDDate:
 		days := floorDiv(sec, secondsPerDay) - unixToPGDays
 		if days < minPGDate || days >= endPGDate {
-			return buf, errOutOfRange(v, oid)
+			return buf, false
 		}
-		return binary.BigEndian.AppendUint32(buf, uint32(days)), nil
+		return binary.BigEndian.AppendUint32(buf, uint32(days)), true
 	case OIDTime:
 		us := (sec-floorDiv(sec, secondsPerDay)*secondsPerDay)*1000000 + roundMicros(nsec)
-		return binary.BigEndian.AppendUint64(buf, uint64(us)), nil
+		return binary.BigEndian.AppendUint64(buf, uint64(us)), true
 	}
 	sec -= pgEpochUnix
 	if sec < minPGMicros/1000000-1 || sec > endPGMicros/1000000 {
-		return buf, errOutOfRange(v, oid)
+		return buf, false
 	}
 	us := sec*1000000 + roundMicros(nsec)
 	if us < minPGMicros || us >= endPGMicros {
-		return buf, errOutOfRange(v, oid)
+		return buf, false
 	}
-	return binary.BigEndian.AppendUint64(buf, uint64(us)), nil
+	return binary.BigEndian.AppendUint64(buf, uint64(us)), true
 }
 
 // roundMicros rounds nanoseconds to microseconds as PostgreSQL rounds the
