@@ -235,12 +235,12 @@ func (b *Boxer) decodeText(k FastKind, src []byte, loc *time.Location) (driver.V
 		if n, ok := parseInt(src); ok {
 			return b.int64(n), true
 		}
-	case fastTextFloat4, fastTextFloat8:
-		bits := 64
-		if k == fastTextFloat4 {
-			bits = 32
+	case fastTextFloat4:
+		if f, err := strconv.ParseFloat(string(src), 32); err == nil {
+			return b.float64(f), true
 		}
-		if f, err := strconv.ParseFloat(string(src), bits); err == nil {
+	case fastTextFloat8:
+		if f, ok := parseFloat8(src); ok {
 			return b.float64(f), true
 		}
 	case fastTextTimestamp:
