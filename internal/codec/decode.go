@@ -222,61 +222,6 @@ func decodeTextFloat8(src []byte, _ *time.Location) (driver.Value, error) {
 	return f, nil
 }
 
-// parseFloat8 parses a float8's text form as strconv.ParseFloat does. A
-// plain decimal of up to 15 or 16 significant digits (what float8out
-// prints for most values) takes a fast path; anything else, strconv.
-func parseFloat8(src []byte) (float64, bool) {
-	if f, ok := parseDecimalExact(src); ok {
-		return f, true
-	}
-	f, err := strconv.ParseFloat(string(src), 64)
-	return f, err == nil
-}
-
-// float64pow10 are the powers of ten a float64 holds exactly.
-var float64pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
-// parseDecimalExact parses [-]digits[.digits] whose digits, read as an
-// integer m, are below 2^53, with at most 22 of them after the point: m
-// and 10^k are then exact float64s, and their quotient, one IEEE
-// division, is the correctly rounded value (Clinger's fast path, which
-// strconv takes too, after a more general scan). ok is false for any
-// other text.
-func parseDecimalExact(src []byte) (float64, bool) {
-	s, neg := src, false
-	if len(s) > 0 && s[0] == '-' {
-		s, neg = s[1:], true
-	}
-	var m uint64
-	digits, frac, point := 0, 0, false
-	for _, c := range s {
-		switch {
-		case c >= '0' && c <= '9':
-			if digits == 19 {
-				return 0, false // m could overflow
-			}
-			m = m*10 + uint64(c-'0')
-			digits++
-			if point {
-				frac++
-			}
-		case c == '.' && !point:
-			point = true
-		default:
-			return 0, false
-		}
-	}
-	if digits == 0 || m >= 1<<53 || frac >= len(float64pow10) {
-		return 0, false
-	}
-	f := float64(m) / float64pow10[frac]
-	if neg {
-		f = -f
-	}
-	return f, true
-}
-
 func decodeTextBool(src []byte, _ *time.Location) (driver.Value, error) {
 	if len(src) == 1 {
 		switch src[0] {

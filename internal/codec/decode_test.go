@@ -539,7 +539,8 @@ var parseFloat8Cases = []string{
 	"9007199254740991", "9007199254740992", "9007199254740993", "-9007199254740.993",
 	"0.1", "0.30000000000000004", "1.7976931348623157e+308", "5e-324", "1e+22", "1e-07",
 	"0.0000000000000000000001", "0.00000000000000000000001", "1234567890123456789", "12345678901234567890",
-	"0000000000000000000000001", "NaN", "Infinity", "-Infinity", "", "-", ".", "1..2", "1.2.3", "+1", "1_0", "0x1p-2", " 1",
+	"0000000000000000000000001", "18014398509481986", "9007199254740993.0", "1844674407370955161.5",
+	"9999999999999999999", "0.9999999999999999999", "1030.9278350515465", "NaN", "Infinity", "-Infinity", "", "-", ".", "1..2", "1.2.3", "+1", "1_0", "0x1p-2", " 1",
 }
 
 // checkParseFloat8 compares parseFloat8 with strconv.ParseFloat.
@@ -574,6 +575,23 @@ func TestParseFloat8MatchesStrconv(t *testing.T) {
 		f := math.Ldexp(rng.Float64(), rng.IntN(120)-70)
 		checkParseFloat8(t, strconv.FormatFloat(f, 'f', -1, 64))
 		checkParseFloat8(t, strconv.FormatFloat(float64(rng.IntN(100_003))/97, 'f', -1, 64))
+	}
+	// Any 16 to 19 digits with the point anywhere: the checked path.
+	checked := 0
+	for range 300_000 {
+		m, frac := rng.Uint64N(1e19-1<<53)+1<<53, rng.IntN(23)
+		s := strconv.FormatUint(m, 10)
+		if frac > 0 {
+			s = strings.Repeat("0", max(0, frac-len(s)+1)) + s
+			s = s[:len(s)-frac] + "." + s[len(s)-frac:]
+		}
+		checkParseFloat8(t, s)
+		if _, ok := decimalToFloat(m, frac); ok {
+			checked++
+		}
+	}
+	if checked < 250_000 {
+		t.Fatalf("only %d of 300,000 values took the checked path", checked)
 	}
 }
 
