@@ -119,14 +119,26 @@ type Notification struct {
 
 // stashReader is what pgproto3 reads from: bytes a background reader
 // stashed while a pipeline was being written come first, then the socket
-// (or the error the background reader met).
+// (or the error the background reader met). It reads the socket readAhead
+// bytes at a time and stashes what pgproto3 did not ask for: pgproto3
+// asks for at most the free part of its 8 KiB buffer, and a large result
+// would otherwise cost a system call per 8 KiB.
 type stashReader struct {
 	conn  net.Conn
 	stash []byte
 	err   error
-	eof   bool // the socket reached its end: io.EOF is the server's hang-up
-	guard frameGuard
+	// ahead is the read-ahead buffer, allocated at the first small read;
+	// stash may point into it, and it is filled only when stash is empty.
+	ahead []byte
+	// aheadErr is the error of a socket read whose bytes are stashed: it
+	// comes once they are read.
+	aheadErr error
+	eof      bool // the socket reached its end: io.EOF is the server's hang-up
+	guard    frameGuard
 }
+
+// readAhead is the size of a stashReader's socket reads.
+const readAhead = 32 << 10
 
 // buffered is the number of stashed bytes not yet read.
 func (r *stashReader) buffered() int { return len(r.stash) }
@@ -151,13 +163,30 @@ func (r *stashReader) read(p []byte) (int, error) {
 		}
 		return n, nil
 	}
+	if err := r.aheadErr; err != nil {
+		r.aheadErr = nil
+		return 0, err
+	}
 	if r.err != nil {
 		r.eof = r.eof || r.err == io.EOF
 		return 0, r.err
 	}
-	n, err := r.conn.Read(p)
+	if len(p) >= readAhead {
+		n, err := r.conn.Read(p)
+		r.eof = r.eof || err == io.EOF
+		return n, err
+	}
+	if r.ahead == nil {
+		r.ahead = make([]byte, readAhead)
+	}
+	n, err := r.conn.Read(r.ahead)
 	r.eof = r.eof || err == io.EOF
-	return n, err
+	m := copy(p, r.ahead[:n])
+	if m < n {
+		r.stash, r.aheadErr = r.ahead[m:n:n], err
+		return m, nil
+	}
+	return m, err
 }
 
 // frameGuard follows the message framing of what the server sends, to

@@ -18,10 +18,14 @@ import (
 // (queueCloses, lostStatement, poolerLost, prepare).
 type stmtState struct {
 	stmts *cache.Manager[*stmtDesc]
-	// shapes are the result columns of queries run unnamed, learned from
+	// shapes are the result formats of queries run unnamed, chosen from
 	// an earlier execution's RowDescription on this connection, so later
 	// unnamed executions ask for binary results.
-	shapes map[string]*stmtDesc
+	shapes map[string]shape
+	// lastFormats are the formats of the shape learned last: a shape of
+	// the same formats shares them (they are never written), so a
+	// stream of new query texts of one shape allocates none.
+	lastFormats []int16
 	// stmtGen counts the times the server dropped all statements (DISCARD
 	// ALL, DEALLOCATE): explicitly prepared statements from an older
 	// generation run unnamed.
@@ -61,10 +65,7 @@ func newStmtDesc(cols []column, tzText bool) *stmtDesc {
 	d.formats = make([]int16, len(cols))
 	binary := false
 	for i, col := range cols {
-		f := codec.ResultFormat(col.oid)
-		if col.oid == codec.OIDTimestamptz && d.tzText {
-			f = 0
-		}
+		f := resultFormat(col.oid, tzText)
 		col.format = f
 		col.dec = codec.DecoderFor(col.oid, f)
 		col.fast = codec.FastKindFor(col.oid, f)
@@ -109,6 +110,24 @@ func (c *stmtState) confirmDescribed(r *request, tzText bool) {
 	e.Data.params = r.res.paramOIDs
 }
 
+// resultFormat is the format to ask for a column of type oid in: binary
+// where that is faster for the type (see codec.ResultFormat), but text for
+// timestamptz when the session TimeZone cannot be loaded (tzText).
+func resultFormat(oid uint32, tzText bool) int16 {
+	if oid == codec.OIDTimestamptz && tzText {
+		return codec.FormatText
+	}
+	return codec.ResultFormat(oid)
+}
+
+// shape is what the driver remembers of the result of a query run
+// unnamed: the formats to ask for, nil for all text, chosen as
+// newStmtDesc chooses them (tzText too).
+type shape struct {
+	formats []int16
+	tzText  bool
+}
+
 // maxShapes bounds the shapes a connection remembers; past it they are
 // forgotten and learned again.
 const maxShapes = 256
@@ -122,36 +141,49 @@ const maxShapes = 256
 // that execution's binary results, or, when the column count changed, a
 // Bind error that is retried in text where nothing ran (shapeFailed).
 func (c *stmtState) shapeFormats(sql string, noLoc bool) ([]int16, bool) {
-	d := c.shapes[sql]
-	if d == nil || d.formats == nil || d.tzText != noLoc {
+	d, ok := c.shapes[sql]
+	if !ok || d.formats == nil || d.tzText != noLoc {
 		return nil, false
 	}
 	return d.formats, true
 }
 
-// learnShape remembers the columns an unnamed execution reported, or
-// forgets a shape they no longer match.
+// learnShape remembers the result formats for the columns an unnamed
+// execution reported, unless the shape already remembered asks for those.
 func (c *stmtState) learnShape(r *request, tzText bool) {
 	sql, cols := r.res.sql, r.res.cols
-	if d := c.shapes[sql]; d != nil {
-		if !sameTypes(d.cols, cols) {
-			delete(c.shapes, sql)
-		}
+	if d, ok := c.shapes[sql]; ok && d.tzText == tzText && formatsFit(d.formats, cols, tzText) {
 		return
 	}
-	if len(c.shapes) >= maxShapes || c.shapes == nil {
-		c.shapes = make(map[string]*stmtDesc)
+	var formats []int16
+	if !formatsFit(nil, cols, tzText) { // some column is faster in binary
+		formats = c.lastFormats
+		if !formatsFit(formats, cols, tzText) {
+			formats = make([]int16, len(cols))
+			for i := range cols {
+				formats[i] = resultFormat(cols[i].oid, tzText)
+			}
+			c.lastFormats = formats
+		}
 	}
-	c.shapes[sql] = newStmtDesc(cols, tzText)
+	if _, ok := c.shapes[sql]; !ok && len(c.shapes) >= maxShapes || c.shapes == nil {
+		c.shapes = make(map[string]shape)
+	}
+	c.shapes[sql] = shape{formats: formats, tzText: tzText}
 }
 
-// sameTypes reports whether two column lists have the same types.
-func sameTypes(a, b []column) bool {
-	if len(a) != len(b) {
+// formatsFit reports whether formats (nil: all text) are those chosen for
+// cols.
+func formatsFit(formats []int16, cols []column, tzText bool) bool {
+	if formats != nil && len(formats) != len(cols) {
 		return false
 	}
-	for i := range a {
-		if a[i].oid != b[i].oid {
+	for i := range cols {
+		f := codec.FormatText
+		if formats != nil {
+			f = formats[i]
+		}
+		if f != resultFormat(cols[i].oid, tzText) {
 			return false
 		}
 	}

@@ -41,6 +41,9 @@ type rows struct {
 	ahead bool
 	// errReported is set once the query's error reached the caller.
 	errReported bool
+	// names is the slab Columns hands out column names from; like box,
+	// it outlives a query.
+	names []string
 }
 
 // column is one result column as the server describes it, with the
@@ -99,13 +102,34 @@ func (n *nameCache) intern(b []byte) string {
 }
 
 // Columns returns the column names. The slice is the caller's.
+//
+// database/sql calls it once per query, to size its row. The slices of
+// several queries come out of one slab of nameSlab names: each part is
+// handed out once, its capacity ends at its length, and it is never
+// written again, so a caller may keep or change it; a kept slice keeps
+// its slab (at most 1 KiB) alive.
 func (r *rows) Columns() []string {
-	names := make([]string, len(r.res.cols))
+	n := len(r.res.cols)
+	var names []string
+	switch {
+	case n == 0:
+		return []string{}
+	case n > nameSlab/4:
+		names = make([]string, n)
+	default:
+		if len(r.names) < n {
+			r.names = make([]string, nameSlab)
+		}
+		names, r.names = r.names[:n:n], r.names[n:]
+	}
 	for i := range r.res.cols {
 		names[i] = r.res.cols[i].name
 	}
 	return names
 }
+
+// nameSlab is the number of column names Columns allocates at a time.
+const nameSlab = 64
 
 // Next decodes the next row into dest. It returns io.EOF after the last
 // row of the current result set, or the error that ended it.

@@ -73,3 +73,32 @@ func TestShapeThatNoLongerFitsIsRetriedInText(t *testing.T) {
 		t.Fatalf("the query after the table changed: %d, %v", a, err)
 	}
 }
+
+// TestShapeFollowsTheColumnTypesTheServerReported: column b became an
+// int4 (and a stays an int8): the execution that still asked for text b
+// is decoded as the server says, and the next one asks for b in binary
+// too, without a text execution in between.
+func TestShapeFollowsTheColumnTypesTheServerReported(t *testing.T) {
+	steps := append(shapeFlight(), shapeReply(0, []byte("7"))) // learns (int8, text)
+	steps = append(steps, shapeFlight(1, 0)...)
+	steps = append(steps, pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{},
+		pgtest.RowDescription(pgtest.Col{Name: "a", OID: 20, Size: 8, Format: 1}, pgtest.Col{Name: "b", OID: 23, Size: 4}),
+		pgtest.DataRow(int8Seven, []byte("8")), pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')))
+	steps = append(steps, shapeFlight(1, 1)...)
+	steps = append(steps, pgtest.Send(&pgproto3.ParseComplete{}, &pgproto3.BindComplete{},
+		pgtest.RowDescription(pgtest.Col{Name: "a", OID: 20, Size: 8, Format: 1}, pgtest.Col{Name: "b", OID: 23, Size: 4, Format: 1}),
+		pgtest.DataRow(int8Seven, []byte{0, 0, 0, 8}), pgtest.CommandComplete("SELECT 1"), pgtest.ReadyForQuery('I')))
+	s := script(t, steps...)
+	conn := scriptConn(t, s)
+	var a int64
+	var b string
+	if err := conn.QueryRowContext(context.Background(), "SELECT a, b FROM t").Scan(&a, &b); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		var n int64
+		if err := conn.QueryRowContext(context.Background(), "SELECT a, b FROM t").Scan(&a, &n); err != nil || a != 7 || n != 8 {
+			t.Fatalf("execution %d after the change: %d %d %v", i+2, a, n, err)
+		}
+	}
+}

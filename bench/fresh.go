@@ -107,7 +107,19 @@ func pgxReadFew(ctx context.Context, conn *pgx.Conn, i int) (n, sum int64, inval
 		return 0, 0, 0, err
 	}
 	defer rows.Close()
-	return scanRead(rows)
+	return pgxScanRead(rows)
+}
+
+// pgxScanRead is scanRead for pgx's rows.
+func pgxScanRead(rows pgx.Rows) (n, sum int64, invalid int, err error) {
+	var r readRow
+	for rows.Next() {
+		if err := rows.Scan(&r.id, &r.name, &r.score, &r.at); err != nil {
+			return 0, 0, 0, err
+		}
+		r.tally()
+	}
+	return r.n, r.sum, r.invalid, rows.Err()
 }
 
 // deadlineQuery runs a 4 ms query with a deadline of 0.5 to 8.5 ms: the

@@ -27,11 +27,17 @@ import (
 // interface points into it; a value kept in an `any` keeps at most its
 // slab (about 1.5 KiB) alive. String bytes are allocated per value, so a
 // string kept from one row never holds other rows' data.
+//
+// Each slab is used from its start by an index of its own: taking a slot
+// writes no pointer into the Boxer, so it costs no write barrier while the
+// garbage collector marks, as reslicing the slab after each value did.
 type Boxer struct {
 	ints   []int64
 	floats []float64
 	strs   []string
 	times  []time.Time
+	// The next free slot of each slab.
+	nInt, nFloat, nStr, nTime int
 }
 
 // boxSlab is the number of slots allocated at a time.
@@ -64,22 +70,22 @@ func (b *Boxer) int64(v int64) driver.Value {
 	if v >= 0 && v < 256 {
 		return v // the runtime boxes these without allocating
 	}
-	if len(b.ints) == 0 {
-		b.ints = make([]int64, boxSlab)
+	if b.nInt == len(b.ints) {
+		b.ints, b.nInt = make([]int64, boxSlab), 0
 	}
-	p := &b.ints[0]
+	p := &b.ints[b.nInt]
+	b.nInt++
 	*p = v
-	b.ints = b.ints[1:]
 	return iface(int64Word, unsafe.Pointer(p))
 }
 
 func (b *Boxer) float64(v float64) driver.Value {
-	if len(b.floats) == 0 {
-		b.floats = make([]float64, boxSlab)
+	if b.nFloat == len(b.floats) {
+		b.floats, b.nFloat = make([]float64, boxSlab), 0
 	}
-	p := &b.floats[0]
+	p := &b.floats[b.nFloat]
+	b.nFloat++
 	*p = v
-	b.floats = b.floats[1:]
 	return iface(float64Word, unsafe.Pointer(p))
 }
 
@@ -87,22 +93,22 @@ func (b *Boxer) string(src []byte) driver.Value {
 	if len(src) == 0 {
 		return ""
 	}
-	if len(b.strs) == 0 {
-		b.strs = make([]string, boxSlab)
+	if b.nStr == len(b.strs) {
+		b.strs, b.nStr = make([]string, boxSlab), 0
 	}
-	p := &b.strs[0]
+	p := &b.strs[b.nStr]
+	b.nStr++
 	*p = string(src)
-	b.strs = b.strs[1:]
 	return iface(stringWord, unsafe.Pointer(p))
 }
 
 func (b *Boxer) time(v time.Time) driver.Value {
-	if len(b.times) == 0 {
-		b.times = make([]time.Time, boxSlab)
+	if b.nTime == len(b.times) {
+		b.times, b.nTime = make([]time.Time, boxSlab), 0
 	}
-	p := &b.times[0]
+	p := &b.times[b.nTime]
+	b.nTime++
 	*p = v
-	b.times = b.times[1:]
 	return iface(timeWord, unsafe.Pointer(p))
 }
 
@@ -229,12 +235,12 @@ func (b *Boxer) decodeText(k FastKind, src []byte, loc *time.Location) (driver.V
 		if n, ok := parseInt(src); ok {
 			return b.int64(n), true
 		}
-	case fastTextFloat4, fastTextFloat8:
-		bits := 64
-		if k == fastTextFloat4 {
-			bits = 32
+	case fastTextFloat4:
+		if f, err := strconv.ParseFloat(string(src), 32); err == nil {
+			return b.float64(f), true
 		}
-		if f, err := strconv.ParseFloat(string(src), bits); err == nil {
+	case fastTextFloat8:
+		if f, ok := parseFloat8(src); ok {
 			return b.float64(f), true
 		}
 	case fastTextTimestamp:

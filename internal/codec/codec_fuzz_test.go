@@ -275,3 +275,14 @@ func parseArrayLiteral(s string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// FuzzParseFloat8 checks the float8 text parser against strconv, bit for
+// bit (the sign of zero, NaN's payload aside).
+func FuzzParseFloat8(f *testing.F) {
+	for _, s := range parseFloat8Cases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkParseFloat8(t, s)
+	})
+}

@@ -215,8 +215,8 @@ func decodeTextFloat4(src []byte, _ *time.Location) (driver.Value, error) {
 }
 
 func decodeTextFloat8(src []byte, _ *time.Location) (driver.Value, error) {
-	f, err := strconv.ParseFloat(string(src), 64)
-	if err != nil {
+	f, ok := parseFloat8(src)
+	if !ok {
 		return nil, decodeError("float8", "text", src)
 	}
 	return f, nil

@@ -5,7 +5,9 @@ import (
 	"database/sql/driver"
 	"encoding/hex"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -525,6 +527,79 @@ func BenchmarkDecodeTextInt8(b *testing.B) {
 	for b.Loop() {
 		if _, err := dec(src, nil); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// parseFloat8Cases are float8 texts on both sides of the fast path's
+// limits (2^53, 22 fraction digits, 19 digits), and what it leaves to
+// strconv.
+var parseFloat8Cases = []string{
+	"0", "-0", "0.0", "1", "-1", "1.", ".5", "-.5", "567.1340206185567", "36759.5",
+	"9007199254740991", "9007199254740992", "9007199254740993", "-9007199254740.993",
+	"0.1", "0.30000000000000004", "1.7976931348623157e+308", "5e-324", "1e+22", "1e-07",
+	"0.0000000000000000000001", "0.00000000000000000000001", "1234567890123456789", "12345678901234567890",
+	"0000000000000000000000001", "18014398509481986", "9007199254740993.0", "1844674407370955161.5",
+	"9999999999999999999", "0.9999999999999999999", "1030.9278350515465", "NaN", "Infinity", "-Infinity", "", "-", ".", "1..2", "1.2.3", "+1", "1_0", "0x1p-2", " 1",
+}
+
+// checkParseFloat8 compares parseFloat8 with strconv.ParseFloat.
+func checkParseFloat8(t *testing.T, s string) {
+	t.Helper()
+	got, ok := parseFloat8([]byte(s))
+	want, err := strconv.ParseFloat(s, 64)
+	if ok != (err == nil) {
+		t.Fatalf("%q: ok %v, strconv's error %v", s, ok, err)
+	}
+	if ok && math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+		t.Fatalf("%q: %v (%#x), strconv %v (%#x)", s, got, math.Float64bits(got), want, math.Float64bits(want))
+	}
+}
+
+func TestParseFloat8MatchesStrconv(t *testing.T) {
+	for _, s := range parseFloat8Cases {
+		checkParseFloat8(t, s)
+	}
+	// Plain decimals of every length and point position, around 2^53.
+	for _, m := range []uint64{1, 7, 123456789, 1<<53 - 1, 1 << 53, 1<<53 + 1, 4503599627370497, 8999999999999999} {
+		digits := strconv.FormatUint(m, 10)
+		for point := 0; point <= len(digits); point++ {
+			s := digits[:point] + "." + digits[point:]
+			checkParseFloat8(t, s)
+			checkParseFloat8(t, "-"+s)
+		}
+	}
+	// Shortest forms of values of every magnitude the fast path reaches.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 100_000 {
+		f := math.Ldexp(rng.Float64(), rng.IntN(120)-70)
+		checkParseFloat8(t, strconv.FormatFloat(f, 'f', -1, 64))
+		checkParseFloat8(t, strconv.FormatFloat(float64(rng.IntN(100_003))/97, 'f', -1, 64))
+	}
+	// Any 16 to 19 digits with the point anywhere: the checked path.
+	checked := 0
+	for range 300_000 {
+		m, frac := rng.Uint64N(1e19-1<<53)+1<<53, rng.IntN(23)
+		s := strconv.FormatUint(m, 10)
+		if frac > 0 {
+			s = strings.Repeat("0", max(0, frac-len(s)+1)) + s
+			s = s[:len(s)-frac] + "." + s[len(s)-frac:]
+		}
+		checkParseFloat8(t, s)
+		if _, ok := decimalToFloat(m, frac); ok {
+			checked++
+		}
+	}
+	if checked < 250_000 {
+		t.Fatalf("only %d of 300,000 values took the checked path", checked)
+	}
+}
+
+func BenchmarkDecodeTextFloat8(b *testing.B) {
+	src := []byte("567.1340206185567")
+	for b.Loop() {
+		if _, ok := parseFloat8(src); !ok {
+			b.Fatal("not parsed")
 		}
 	}
 }
