@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 5s
 # FUZZERS lists package:fuzzer pairs.
-FUZZERS  := .:FuzzParseDSN ./internal/codec:FuzzDecodeText ./internal/codec:FuzzDecodeBinary ./internal/codec:FuzzTimestampText ./internal/codec:FuzzArrayText ./internal/codec:FuzzArrayTextRoundTrip ./internal/codec:FuzzParseTextArray ./internal/scram:FuzzSASLprep ./internal/sqltext:FuzzMultipleStatementsNeverPanics ./internal/sqltext:FuzzClassifyNeverPanics ./internal/codec:FuzzNumericBinary .:FuzzResultDecoder .:FuzzServerReplies
+FUZZERS  := .:FuzzParseDSN ./internal/codec:FuzzDecodeText ./internal/codec:FuzzDecodeBinary ./internal/codec:FuzzTimestampText ./internal/codec:FuzzArrayText ./internal/codec:FuzzArrayTextRoundTrip ./internal/codec:FuzzParseTextArray ./internal/scram:FuzzSASLprep ./internal/sqltext:FuzzMultipleStatementsNeverPanics ./internal/sqltext:FuzzClassifyNeverPanics ./internal/codec:FuzzNumericBinary .:FuzzResultDecoder .:FuzzServerReplies ./internal/codec:FuzzParseFloat8
 
 .PHONY: test vet unit integration integration-multiplex fuzz demo bench soak
 
