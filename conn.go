@@ -362,7 +362,9 @@ func (c *conn) rowsClosed(r *rows) {
 // reset readies the reused rows for a new query.
 func (r *rows) reset(c *conn, query string) {
 	r.c = c
-	r.decoder = c.core
+	if c.core != nil {
+		r.env = &c.core.env
+	}
 	r.res.reset(query)
 	r.simple, r.finished, r.closed, r.span = false, false, false, nil
 	r.ahead, r.errReported = false, false

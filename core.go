@@ -97,7 +97,7 @@ type core struct {
 	txn           txState           // where the transaction stands (txstate.go)
 	prep          stmtState         // the server's prepared statements (prepare.go)
 	params        map[string]string // ParameterStatus values, copied
-	loc           *time.Location    // the session TimeZone; nil when Go cannot load it
+	env           decodeEnv         // what decoding values needs of the session
 	notifications notifyRing        // received and not yet taken (notify.go)
 	boundChannel  bool              // SCRAM authentication used channel binding
 	lastUsed      time.Time         // when the last call ended, for the idle check
@@ -317,7 +317,9 @@ func (c *core) setParam(name, value string) {
 	c.params[name] = strings.Clone(value)
 	switch name {
 	case "TimeZone":
-		c.loc = loadLocation(value)
+		c.env.loc = loadLocation(value)
+	case "DateStyle":
+		c.env.dateStyle = c.params[name]
 	case "search_path":
 		// PostgreSQL 18 reports search_path: statements prepared under the
 		// old path may resolve to other objects now.

@@ -46,11 +46,11 @@ func FuzzResultDecoder(f *testing.F) {
 			n := int(data[0]) % (len(data))
 			values[i], data = data[1:1+n], data[1+n:]
 		}
-		r := &rows{c: &conn{core: c}, decoder: c}
+		r := &rows{c: &conn{core: c}, env: &c.env}
 		r.res.cols = cols
 		dest := make([]driver.Value, len(cols))
 		for _, loc := range []*time.Location{nil, time.UTC} {
-			c.loc = loc
+			c.env.loc = loc
 			_ = r.decode(values, dest)
 		}
 	})

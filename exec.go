@@ -115,13 +115,13 @@ func (c *core) sendExecParse(req *request, name, sql string, oids []uint32) {
 func (c *core) sendExecBind(req *request, name string, desc *stmtDesc, o execOpts) {
 	res := req.res
 	var results []int16
-	if desc != nil && desc.tzText == (c.loc == nil) {
+	if desc != nil && desc.tzText == (c.env.loc == nil) {
 		results = desc.formats
 		res.cols = desc.cols
 	} else if !req.describesStmt {
 		req.described = o.describe || req.entry != nil
 		if name == "" && o.stmt == nil && o.describe {
-			results, req.shaped = c.prep.shapeFormats(res.sql, c.loc == nil)
+			results, req.shaped = c.prep.shapeFormats(res.sql, c.env.loc == nil)
 		}
 	}
 	c.out.bindArgs(name, results)

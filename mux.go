@@ -120,6 +120,9 @@ type mreq struct {
 	// exposed: a CancelRequest for another request was under way while
 	// this one was on the server, and may have hit it (see synced).
 	exposed bool
+	// env is the session the rows are decoded for, as it was at the
+	// request's end (the owner's core changes it on a ParameterStatus).
+	env decodeEnv
 }
 
 func newMuxPool(cfg *Config, size int) *muxPool {
@@ -801,6 +804,7 @@ func (m *mconn) synced() {
 	if r.res.err != nil {
 		r.res.err = explainLost(&r.res)
 	}
+	r.env = m.core.env
 	m.finish(r, nil)
 }
 

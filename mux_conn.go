@@ -90,16 +90,16 @@ func (s *muxSession) request(ctx context.Context, query string, args []driver.Na
 // end. When ctx ends first, a statement not yet written is dropped (the
 // error is ctx's); one already written may still run, and the error says
 // so (*SharedCancelError).
-func (c *conn) runShared(ctx context.Context, query string, args []driver.NamedValue, describe bool) (*mreq, *mconn, error) {
+func (c *conn) runShared(ctx context.Context, query string, args []driver.NamedValue, describe bool) (*mreq, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	r := c.mux.request(ctx, query, args, describe)
 	var m *mconn
 	for {
 		var err error
 		if m, err = c.mux.p.route(ctx); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if m.submit(r) {
 			break
@@ -110,7 +110,7 @@ func (c *conn) runShared(ctx context.Context, query string, args []driver.NamedV
 	case <-ctx.Done():
 		switch m.abandon(r) {
 		case abandonUnsent:
-			return nil, nil, ctx.Err()
+			return nil, ctx.Err()
 		case abandonSent:
 			// The owner may still write into the request's result: this
 			// connection lets go of it.
@@ -119,15 +119,15 @@ func (c *conn) runShared(ctx context.Context, query string, args []driver.NamedV
 			// they are the caller's again.
 			m.encMu.Lock()
 			m.encMu.Unlock() //nolint:staticcheck // a barrier, not a critical section
-			return nil, nil, &SharedCancelError{Query: query, Err: ctx.Err()}
+			return nil, &SharedCancelError{Query: query, Err: ctx.Err()}
 		}
 		<-r.done
 	}
 	if r.err != nil {
-		return nil, nil, r.err
+		return nil, r.err
 	}
 	r.args = nil
-	return r, m, nil
+	return r, nil
 }
 
 // SharedCancelError is returned, with multiplex on, when a statement's
@@ -153,7 +153,7 @@ func (c *conn) execShared(ctx context.Context, query string, args []driver.Named
 		return nil, err
 	}
 	span := startTrace(c.mux.p.cfg.Tracer, ctx, TraceQuery{SQL: query, Args: len(args)})
-	r, _, err := c.runShared(ctx, query, args, false)
+	r, err := c.runShared(ctx, query, args, false)
 	if err == nil {
 		err = r.res.err
 	}
@@ -172,7 +172,7 @@ func (c *conn) queryShared(ctx context.Context, query string, args []driver.Name
 		return nil, err
 	}
 	span := startTrace(c.mux.p.cfg.Tracer, ctx, TraceQuery{SQL: query, Args: len(args)})
-	req, m, err := c.runShared(ctx, query, args, true)
+	req, err := c.runShared(ctx, query, args, true)
 	if err == nil && req.res.err != nil && req.res.buf.empty() {
 		err = req.res.err
 	}
@@ -186,7 +186,8 @@ func (c *conn) queryShared(ctx context.Context, query string, args []driver.Name
 	// The result and its buffers move to the rows, and the rows' old ones
 	// to the request for its next statement: no buffer has two owners.
 	r.res, req.res = req.res, r.res
-	r.decoder = m.core
+	r.shared = req.env
+	r.env = &r.shared
 	r.finished = true
 	c.state.holdRows(r)
 	return r, nil
@@ -194,7 +195,7 @@ func (c *conn) queryShared(ctx context.Context, query string, args []driver.Name
 
 // pingShared is Ping on a shared connection: an empty query.
 func (c *conn) pingShared(ctx context.Context) error {
-	r, _, err := c.runShared(ctx, "", nil, false)
+	r, err := c.runShared(ctx, "", nil, false)
 	if err != nil {
 		return err
 	}

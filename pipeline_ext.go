@@ -515,7 +515,7 @@ func (r *Rows) decode(raw [][]byte) bool {
 		r.vals = make([]driver.Value, len(cols))
 	}
 	r.vals = r.vals[:len(cols)]
-	if err := r.h.p.core.decodeRow(&r.box, cols, raw, r.vals); err != nil {
+	if err := r.h.p.core.env.decodeRow(&r.box, cols, raw, r.vals); err != nil {
 		r.err = err
 		return false
 	}

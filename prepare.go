@@ -335,7 +335,7 @@ func (c *core) prepare(s *serverStmt) error {
 		return err
 	}
 	s.name, s.params, s.gen = name, res.params, c.prep.stmtGen
-	s.desc = newStmtDesc(res.cols, c.loc == nil)
+	s.desc = newStmtDesc(res.cols, c.env.loc == nil)
 	s.desc.params = res.paramOIDs
 	return nil
 }

@@ -411,7 +411,7 @@ func (c *core) described(r *request) (event, error) {
 		return evResult, nil
 	}
 	if r.kind == reqExec {
-		c.prep.confirmDescribed(r, c.loc == nil)
+		c.prep.confirmDescribed(r, c.env.loc == nil)
 		if r.describesStmt {
 			// The statement's description came before Bind: the result is
 			// described once BindComplete arrives (see expect).

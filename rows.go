@@ -25,13 +25,15 @@ import (
 // skipped.
 type rows struct {
 	c *conn
-	// decoder is the core whose session the values are decoded for (its
-	// TimeZone): c.core, or the shared connection that read them.
-	decoder *core
-	res     result
-	box     codec.Boxer
-	span    *traceSpan // nil without a tracer
-	simple  bool       // a simple-protocol query: several result sets possible
+	// env is the session the values are decoded for (its TimeZone):
+	// c.core's, live, or, for rows a shared connection read (mux), a
+	// copy of that connection's at their end (shared).
+	env    *decodeEnv
+	shared decodeEnv
+	res    result
+	box    codec.Boxer
+	span   *traceSpan // nil without a tracer
+	simple bool       // a simple-protocol query: several result sets possible
 	// finished is set once ReadyForQuery was read: the connection is free.
 	finished bool
 	closed   bool
@@ -186,15 +188,15 @@ func (r *rows) finish() {
 
 // decode converts one DataRow's values.
 func (r *rows) decode(values [][]byte, dest []driver.Value) error {
-	return r.decoder.decodeRow(&r.box, r.res.cols, values, dest)
+	return r.env.decodeRow(&r.box, r.res.cols, values, dest)
 }
 
 // decodeRow converts one DataRow's values into dest, each in the format
 // its column's RowDescription gave: the one row decoder of every way rows
 // are read (database/sql rows, pipeline rows). The common types box
 // through box without an allocation per value (codec.Boxer), in either format.
-func (c *core) decodeRow(box *codec.Boxer, cols []column, values [][]byte, dest []driver.Value) error {
-	loc := c.loc
+func (e *decodeEnv) decodeRow(box *codec.Boxer, cols []column, values [][]byte, dest []driver.Value) error {
+	loc := e.loc
 	for i := range cols {
 		v := values[i]
 		if v == nil {
@@ -209,7 +211,7 @@ func (c *core) decodeRow(box *codec.Boxer, cols []column, values [][]byte, dest 
 		}
 		val, err := cols[i].dec(v, loc)
 		if err != nil {
-			return c.decodeError(&cols[i], err)
+			return e.decodeError(&cols[i], err)
 		}
 		dest[i] = val
 	}
@@ -217,9 +219,9 @@ func (c *core) decodeRow(box *codec.Boxer, cols []column, values [][]byte, dest 
 }
 
 // decodeError explains a value the driver could not decode.
-func (c *core) decodeError(col *column, err error) error {
+func (e *decodeEnv) decodeError(col *column, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "pgpipe: ")
-	if ds := c.params["DateStyle"]; col.format == 0 && isDateTime(col.oid) && ds != "" && !strings.HasPrefix(ds, "ISO") {
+	if ds := e.dateStyle; col.format == 0 && isDateTime(col.oid) && ds != "" && !strings.HasPrefix(ds, "ISO") {
 		return fmt.Errorf("pgpipe: decoding column %q (%s): the session's DateStyle is %q, and pgpipe reads dates and times in the ISO style only (SET DateStyle = 'ISO, DMY' keeps a DMY input order): %s",
 			col.name, typeDesc(col.oid), ds, msg)
 	}

@@ -22,12 +22,12 @@ func benchColumns(f int16) []column {
 }
 
 func benchmarkDecodeRow(b *testing.B, cols []column, row [][]byte) {
-	c := &core{loc: loadLocation("Europe/Berlin")}
+	e := &decodeEnv{loc: loadLocation("Europe/Berlin")}
 	var box codec.Boxer
 	dest := make([]driver.Value, len(cols))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := c.decodeRow(&box, cols, row, dest); err != nil {
+		if err := e.decodeRow(&box, cols, row, dest); err != nil {
 			b.Fatal(err)
 		}
 	}
