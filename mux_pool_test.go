@@ -2,7 +2,9 @@ package pgpipe
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -325,5 +327,61 @@ func TestMuxFailedIdleCheckTellsNothingToARequestItsCallerGaveUpOn(t *testing.T)
 	case <-r.done:
 		t.Errorf("the reused request was told its statement ended (err %v)", r.err)
 	default:
+	}
+}
+
+// liveMconn is a shared mconn whose owner runs (m.run) over a pipe to a
+// server that reads everything and answers nothing: a statement written
+// there runs for ever.
+func liveMconn(t *testing.T, p *muxPool) *mconn {
+	a, b := net.Pipe()
+	go func() { _, _ = io.Copy(io.Discard, b) }()
+	c := newCore(p.cfg, a, a)
+	c.key.dial = func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("test: no cancel connection")
+	}
+	m := &mconn{p: p, core: c, mode: muxShared, wake: make(chan struct{}, 1)}
+	p.mu.Lock()
+	p.conns = append(p.conns, m)
+	p.mu.Unlock()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	go m.run()
+	return m
+}
+
+// A caller whose context ends after its statement was written returns at
+// once (*SharedCancelError). It must not wait for other callers'
+// statements: here the owner learns the parameter types of a later
+// statement (a []byte argument), and first reads the replies to the ones
+// written before it, among them the long statement of the caller giving
+// up. That caller waited for the owner's encoding lock meanwhile, held
+// for the whole wait: until its own statement ended, whatever its context.
+func TestMuxCallerGivingUpDoesNotWaitWhileTheOwnerLearnsTypes(t *testing.T) {
+	p := fakePool(t, 1)
+	liveMconn(t, p)
+	long := &conn{mux: &muxSession{p: p}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	gaveUp := make(chan error, 1)
+	go func() {
+		_, err := long.runShared(ctx, "SELECT pg_sleep(3600)", nil, false)
+		gaveUp <- err
+	}()
+	waitBlockedIn("(*mconn).readOneInterruptible") // written; the owner waits for its reply
+	other := &conn{mux: &muxSession{p: p}}
+	go func() {
+		args := []driver.NamedValue{{Ordinal: 1, Value: []byte("x")}}
+		_, _ = other.runShared(context.Background(), "INSERT INTO t VALUES ($1)", args, false)
+	}()
+	waitBlockedIn("(*mconn).learn")
+	cancel()
+	select {
+	case err := <-gaveUp:
+		var sce *SharedCancelError
+		if !errors.As(err, &sce) {
+			t.Fatalf("got %v, want a *SharedCancelError", err)
+		}
+	case <-time.After(muxHangGuard):
+		t.Fatal("the caller whose context ended still waits for its statement to end (the owner holds encMu while it learns another statement's types)")
 	}
 }
