@@ -385,3 +385,28 @@ func TestMuxCallerGivingUpDoesNotWaitWhileTheOwnerLearnsTypes(t *testing.T) {
 		t.Fatal("the caller whose context ended still waits for its statement to end (the owner holds encMu while it learns another statement's types)")
 	}
 }
+
+// A Config's CancelGrace of 0 (cancel_grace=0, or a Config built by hand)
+// means the default grace, as on a connection of its own. The shared
+// connection's CancelRequest for an abandoned statement was dialled with
+// a context that had already expired, so it never went out and the
+// statement ran to its end, holding the connection.
+func TestMuxCancelWithZeroGraceIsSent(t *testing.T) {
+	p := fakePool(t, 1)
+	p.cfg.CancelGrace = 0
+	m := fakeMconn(t, p)
+	dialed := make(chan error, 1)
+	m.core.key.dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		dialed <- ctx.Err()
+		return nil, errors.New("test: no cancel connection")
+	}
+	if m.abandon(m.sent[0]) != abandonSent {
+		t.Fatal("not abandoned as sent")
+	}
+	m.mu.Lock()
+	m.maybeCancelLocked() // the owner's turn: the cancel goes out
+	m.mu.Unlock()
+	if err := <-dialed; err != nil {
+		t.Fatalf("the cancel connection was dialled with a context already ended (%v): no CancelRequest can go out", err)
+	}
+}
