@@ -552,7 +552,7 @@ func (m *mconn) maybeCancelLocked() {
 			x.exposed = true
 		}
 		go func() {
-			sent, err := m.core.key.sendCancel(m.p.cfg.CancelGrace, func() bool {
+			sent, err := m.core.key.sendCancel(cancelGrace(m.p.cfg), func() bool {
 				m.mu.Lock()
 				defer m.mu.Unlock()
 				return slices.Contains(m.sent, r)
@@ -891,7 +891,7 @@ func (m *mconn) lost(err error) {
 		// The server still runs statements nobody will read: cancelled,
 		// the one it runs ends now, rather than holding its snapshot and
 		// locks for the rest of its course after the socket closed.
-		go m.core.key.sendCancel(m.p.cfg.CancelGrace, func() bool { return true })
+		go m.core.key.sendCancel(cancelGrace(m.p.cfg), func() bool { return true })
 	}
 	for _, r := range pending {
 		m.finish(r, driver.ErrBadConn)
