@@ -410,3 +410,57 @@ func TestMuxCancelWithZeroGraceIsSent(t *testing.T) {
 		t.Fatalf("the cancel connection was dialled with a context already ended (%v): no CancelRequest can go out", err)
 	}
 }
+
+// waitParkedOnMutex waits until a goroutine whose stack shows fn is parked
+// on a sync.Mutex (queued on it, in arrival order).
+func waitParkedOnMutex(fn string) {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			if strings.Contains(g, "[sync.Mutex.Lock") && strings.Contains(g, fn) {
+				return
+			}
+		}
+		runtime.Gosched()
+	}
+}
+
+// A pin reserved a shared connection; its owner handed it over (and
+// stopped), and the pool was closed before the pin took it. Nobody owns
+// the connection then: it must be closed and forgotten, not left open
+// with the server for the life of the process.
+func TestMuxPoolClosedBetweenHandOverAndPinIsNotLeaked(t *testing.T) {
+	p := fakePool(t, 1)
+	m := fakeMconn(t, p)
+	m.sent = nil
+	pinned := make(chan error, 1)
+	go func() {
+		_, err := p.pin(context.Background())
+		pinned <- err
+	}()
+	waitReserved(m)
+	p.mu.Lock() // the pin and Close queue up behind the test, Close first
+	closed := make(chan struct{})
+	go func() {
+		_ = p.close()
+		close(closed)
+	}()
+	waitParkedOnMutex("(*muxPool).close")
+	if _, stop := m.next(); !stop { // the owner hands the connection over
+		p.mu.Unlock()
+		t.Fatal("owner did not stop")
+	}
+	waitParkedOnMutex("(*muxPool).takeOver")
+	p.mu.Unlock()
+	<-closed
+	if err := <-pinned; err == nil {
+		t.Fatal("pin succeeded on a closed pool") // not this test's point, but say so
+	}
+	p.mu.Lock()
+	open := len(p.conns)
+	p.mu.Unlock()
+	if open != 0 {
+		t.Errorf("%d server connection(s) left open after the pool was closed, owned by nobody", open)
+	}
+}
