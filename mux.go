@@ -372,24 +372,45 @@ func (p *muxPool) drop(m *mconn) {
 }
 
 // close closes the shared connections; pinned ones close when their
-// session ends.
+// session ends. A reserved one whose owner already handed it over, and
+// that its pin has not taken yet, is closed here: nobody else would.
 func (p *muxPool) close() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		return nil
 	}
 	p.closed = true
+	var orphans []*mconn
 	for _, m := range p.conns {
 		m.mu.Lock()
-		if m.mode != muxPinned {
+		switch {
+		case m.mode == muxReserved && m.handedOver():
+			m.mode = muxGone // takeOver finds it gone
+			orphans = append(orphans, m)
+		case m.mode != muxPinned:
 			m.mode = muxGone
 			m.pokeLocked()
 		}
 		m.mu.Unlock()
 	}
+	p.conns = slices.DeleteFunc(p.conns, func(m *mconn) bool { return slices.Contains(orphans, m) })
 	p.notify()
+	p.mu.Unlock()
+	for _, m := range orphans {
+		m.core.close()
+	}
 	return nil
+}
+
+// handedOver reports whether m's owner stopped for a pin; m.mu is held.
+func (m *mconn) handedOver() bool {
+	select {
+	case <-m.handed:
+		return true
+	default:
+		return false
+	}
 }
 
 // poke wakes m's owner.
