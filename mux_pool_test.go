@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // muxHangGuard bounds the waits of these tests: only a hang trips it.
@@ -462,5 +465,65 @@ func TestMuxPoolClosedBetweenHandOverAndPinIsNotLeaked(t *testing.T) {
 	p.mu.Unlock()
 	if open != 0 {
 		t.Errorf("%d server connection(s) left open after the pool was closed, owned by nobody", open)
+	}
+}
+
+// A CancelRequest for an abandoned statement may land on whatever the
+// server runs next, so the statements on the server meanwhile are marked
+// exposed and run again when it met them. Learning a statement's
+// parameter types is one of them: the server's Parse met the cancel
+// (57014), and that error went to the caller of the statement, which
+// never gave up: another caller's cancel reached it.
+func TestMuxCancelMeetingATypeLookupIsNotTheCallersError(t *testing.T) {
+	p := fakePool(t, 1)
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	m := &mconn{p: p, core: newCore(p.cfg, a, a), mode: muxShared, wake: make(chan struct{}, 1)}
+	m.core.lastUsed = time.Now()
+	p.conns = append(p.conns, m)
+	// An abandoned statement ended while its CancelRequest is still on
+	// its way to the server.
+	m.cancelling, m.cancelSent = &mreq{done: make(chan struct{}, 1)}, true
+	s := &muxSession{p: p}
+	r := s.request(context.Background(), "INSERT INTO t VALUES ($1)", []driver.NamedValue{{Ordinal: 1, Value: []byte("x")}}, false)
+	if !m.submit(r) {
+		t.Fatal("submit refused")
+	}
+	batch, stop := m.next()
+	if stop || len(batch) != 1 {
+		t.Fatal("owner took nothing")
+	}
+	wrote := make(chan error, 1)
+	go func() { wrote <- m.write(batch) }()
+	be := pgproto3.NewBackend(b, b)
+	for _, want := range []string{"*pgproto3.Parse", "*pgproto3.Describe", "*pgproto3.Flush"} {
+		msg, err := be.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%T", msg); got != want {
+			t.Fatalf("server got %s, want %s", got, want)
+		}
+	}
+	be.Send(&pgproto3.ErrorResponse{Severity: "ERROR", Code: "57014", Message: "canceling statement due to user request"})
+	if err := be.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := be.Receive(); err != nil {
+		t.Fatal(err)
+	} else if _, ok := msg.(*pgproto3.Sync); !ok {
+		t.Fatalf("server got %T, want the Sync ending the lookup", msg)
+	}
+	be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	if err := be.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.done:
+		t.Errorf("the statement ended with %v: another caller's cancel reached it", r.err)
+	default:
 	}
 }
