@@ -693,6 +693,8 @@ func (m *mconn) learn(r *mreq) error {
 	switch {
 	case err != nil:
 		return err
+	case lerr != nil && m.again(r, lerr):
+		return nil
 	case lerr != nil:
 		m.finish(r, lerr)
 		return nil
@@ -741,6 +743,21 @@ func (m *mconn) learnTypes(r *mreq) (parsed bool, lerr, err error) {
 		return false, nil, c.broken
 	}
 	return parsed, lerr, nil
+}
+
+// again puts r, whose types lookup failed with err, back in front of the
+// pending requests when a CancelRequest for another request may have
+// caused it (see synced); it reports whether it did.
+func (m *mconn) again(r *mreq, err error) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.abandoned || !r.exposed || !interrupted(err) {
+		return false
+	}
+	m.sent = slices.DeleteFunc(m.sent, func(x *mreq) bool { return x == r })
+	r.queued, r.exposed = false, false
+	m.pending = append([]*mreq{r}, m.pending...)
+	return true
 }
 
 // givenUp reports whether r's caller gave up on it after it was claimed.
