@@ -527,3 +527,35 @@ func TestMuxCancelMeetingATypeLookupIsNotTheCallersError(t *testing.T) {
 	default:
 	}
 }
+
+// Closing the pool ends what its shared connections run (lost, with a
+// CancelRequest for the server). An owner waiting, to learn a later
+// statement's parameter types, for the replies to a long statement
+// written before it did not notice: its callers waited for the long
+// statement to end.
+func TestMuxPoolCloseEndsAnOwnerLearningTypes(t *testing.T) {
+	p := fakePool(t, 1)
+	liveMconn(t, p)
+	long := &conn{mux: &muxSession{p: p}}
+	ended := make(chan error, 1)
+	go func() {
+		_, err := long.runShared(context.Background(), "SELECT pg_sleep(3600)", nil, false)
+		ended <- err
+	}()
+	waitBlockedIn("(*mconn).readOneInterruptible")
+	other := &conn{mux: &muxSession{p: p}}
+	go func() {
+		args := []driver.NamedValue{{Ordinal: 1, Value: []byte("x")}}
+		_, _ = other.runShared(context.Background(), "INSERT INTO t VALUES ($1)", args, false)
+	}()
+	waitBlockedIn("(*mconn).learn")
+	_ = p.close()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, errPoolClosed) {
+			t.Errorf("got %v, want the pool's closing", err)
+		}
+	case <-time.After(muxHangGuard):
+		t.Fatal("the pool was closed, and a caller still waits for its statement on a shared connection")
+	}
+}
