@@ -64,8 +64,15 @@ func (m *mconn) learnTypes(r *mreq) (parsed bool, lerr, err error) {
 			return false, nil, err
 		}
 	}
-	for m.written(r) {
-		if err := m.readOne(); err != nil {
+	for {
+		more, err := m.written(r)
+		if err != nil {
+			return false, nil, err
+		}
+		if !more {
+			break
+		}
+		if _, err := m.readOneInterruptible(); err != nil {
 			return false, nil, err
 		}
 	}
@@ -99,13 +106,19 @@ func (m *mconn) givenUp(r *mreq) bool {
 }
 
 // written reports whether requests written before r are still awaited;
-// the first of them gets its CancelRequest when its caller gave up.
-func (m *mconn) written(r *mreq) bool {
+// the first of them gets its CancelRequest when its caller gave up. The
+// owner then reads, interruptibly: a closed pool ends the wait
+// (errPoolClosed, as in read).
+func (m *mconn) written(r *mreq) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.mode == muxGone {
+		return false, errPoolClosed // lost ends the rest
+	}
 	if slices.Index(m.sent, r) <= 0 {
-		return false
+		return false, nil
 	}
 	m.maybeCancelLocked()
-	return true
+	m.reading = true
+	return true, nil
 }
