@@ -372,24 +372,45 @@ func (p *muxPool) drop(m *mconn) {
 }
 
 // close closes the shared connections; pinned ones close when their
-// session ends.
+// session ends. A reserved one whose owner already handed it over, and
+// that its pin has not taken yet, is closed here: nobody else would.
 func (p *muxPool) close() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		return nil
 	}
 	p.closed = true
+	var orphans []*mconn
 	for _, m := range p.conns {
 		m.mu.Lock()
-		if m.mode != muxPinned {
+		switch {
+		case m.mode == muxReserved && m.handedOver():
+			m.mode = muxGone // takeOver finds it gone
+			orphans = append(orphans, m)
+		case m.mode != muxPinned:
 			m.mode = muxGone
 			m.pokeLocked()
 		}
 		m.mu.Unlock()
 	}
+	p.conns = slices.DeleteFunc(p.conns, func(m *mconn) bool { return slices.Contains(orphans, m) })
 	p.notify()
+	p.mu.Unlock()
+	for _, m := range orphans {
+		m.core.close()
+	}
 	return nil
+}
+
+// handedOver reports whether m's owner stopped for a pin; m.mu is held.
+func (m *mconn) handedOver() bool {
+	select {
+	case <-m.handed:
+		return true
+	default:
+		return false
+	}
 }
 
 // poke wakes m's owner.
@@ -552,7 +573,7 @@ func (m *mconn) maybeCancelLocked() {
 			x.exposed = true
 		}
 		go func() {
-			sent, err := m.core.key.sendCancel(m.p.cfg.CancelGrace, func() bool {
+			sent, err := m.core.key.sendCancel(cancelGrace(m.p.cfg), func() bool {
 				m.mu.Lock()
 				defer m.mu.Unlock()
 				return slices.Contains(m.sent, r)
@@ -655,50 +676,6 @@ func (m *mconn) claim(r *mreq) bool {
 	}
 	r.queued = true
 	return true
-}
-
-// learn asks the server for the parameter types of r's statement when its
-// arguments' encoding depends on them (learn.go), then queues r. It runs
-// alone on the connection: the requests written before it are read
-// first. r is claimed and encMu held (queueOne).
-func (m *mconn) learn(r *mreq) error {
-	c := m.core
-	if c.hasUnsent() {
-		if err := c.flush(); err != nil {
-			return err
-		}
-	}
-	for m.written(r) {
-		if err := m.readOne(); err != nil {
-			return err
-		}
-	}
-	parsed, err := c.learnParams(r.res.sql, r.args, nil)
-	if c.broken != nil {
-		return c.broken
-	}
-	if err != nil {
-		m.finish(r, err)
-		return nil
-	}
-	// When parsed, the unnamed statement holds the query and the unit
-	// stays open for the execution that binds it.
-	if err := c.queueExec(&r.res, r.args, execOpts{force: r.force, describe: r.describe, parsed: parsed}); err != nil {
-		m.finish(r, err)
-		if parsed {
-			return c.endUnit()
-		}
-		return nil
-	}
-	c.queueSync()
-	return nil
-}
-
-// written reports whether requests written before r are still awaited.
-func (m *mconn) written(r *mreq) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Index(m.sent, r) > 0
 }
 
 // read reads replies until the first request written has ended, or a
@@ -851,7 +828,7 @@ func (m *mconn) lost(err error) {
 		// The server still runs statements nobody will read: cancelled,
 		// the one it runs ends now, rather than holding its snapshot and
 		// locks for the rest of its course after the socket closed.
-		go m.core.key.sendCancel(m.p.cfg.CancelGrace, func() bool { return true })
+		go m.core.key.sendCancel(cancelGrace(m.p.cfg), func() bool { return true })
 	}
 	for _, r := range pending {
 		m.finish(r, driver.ErrBadConn)

@@ -2,12 +2,17 @@ package pgpipe
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // muxHangGuard bounds the waits of these tests: only a hang trips it.
@@ -325,5 +330,232 @@ func TestMuxFailedIdleCheckTellsNothingToARequestItsCallerGaveUpOn(t *testing.T)
 	case <-r.done:
 		t.Errorf("the reused request was told its statement ended (err %v)", r.err)
 	default:
+	}
+}
+
+// liveMconn is a shared mconn whose owner runs (m.run) over a pipe to a
+// server that reads everything and answers nothing: a statement written
+// there runs for ever.
+func liveMconn(t *testing.T, p *muxPool) *mconn {
+	a, b := net.Pipe()
+	go func() { _, _ = io.Copy(io.Discard, b) }()
+	c := newCore(p.cfg, a, a)
+	c.key.dial = func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("test: no cancel connection")
+	}
+	m := &mconn{p: p, core: c, mode: muxShared, wake: make(chan struct{}, 1)}
+	p.mu.Lock()
+	p.conns = append(p.conns, m)
+	p.mu.Unlock()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	go m.run()
+	return m
+}
+
+// A caller whose context ends after its statement was written returns at
+// once (*SharedCancelError). It must not wait for other callers'
+// statements: here the owner learns the parameter types of a later
+// statement (a []byte argument), and first reads the replies to the ones
+// written before it, among them the long statement of the caller giving
+// up. That caller waited for the owner's encoding lock meanwhile, held
+// for the whole wait: until its own statement ended, whatever its context.
+func TestMuxCallerGivingUpDoesNotWaitWhileTheOwnerLearnsTypes(t *testing.T) {
+	p := fakePool(t, 1)
+	liveMconn(t, p)
+	long := &conn{mux: &muxSession{p: p}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	gaveUp := make(chan error, 1)
+	go func() {
+		_, err := long.runShared(ctx, "SELECT pg_sleep(3600)", nil, false)
+		gaveUp <- err
+	}()
+	waitBlockedIn("(*mconn).readOneInterruptible") // written; the owner waits for its reply
+	other := &conn{mux: &muxSession{p: p}}
+	go func() {
+		args := []driver.NamedValue{{Ordinal: 1, Value: []byte("x")}}
+		_, _ = other.runShared(context.Background(), "INSERT INTO t VALUES ($1)", args, false)
+	}()
+	waitBlockedIn("(*mconn).learn")
+	cancel()
+	select {
+	case err := <-gaveUp:
+		var sce *SharedCancelError
+		if !errors.As(err, &sce) {
+			t.Fatalf("got %v, want a *SharedCancelError", err)
+		}
+	case <-time.After(muxHangGuard):
+		t.Fatal("the caller whose context ended still waits for its statement to end (the owner holds encMu while it learns another statement's types)")
+	}
+}
+
+// A Config's CancelGrace of 0 (cancel_grace=0, or a Config built by hand)
+// means the default grace, as on a connection of its own. The shared
+// connection's CancelRequest for an abandoned statement was dialled with
+// a context that had already expired, so it never went out and the
+// statement ran to its end, holding the connection.
+func TestMuxCancelWithZeroGraceIsSent(t *testing.T) {
+	p := fakePool(t, 1)
+	p.cfg.CancelGrace = 0
+	m := fakeMconn(t, p)
+	dialed := make(chan error, 1)
+	m.core.key.dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		dialed <- ctx.Err()
+		return nil, errors.New("test: no cancel connection")
+	}
+	if m.abandon(m.sent[0]) != abandonSent {
+		t.Fatal("not abandoned as sent")
+	}
+	m.mu.Lock()
+	m.maybeCancelLocked() // the owner's turn: the cancel goes out
+	m.mu.Unlock()
+	if err := <-dialed; err != nil {
+		t.Fatalf("the cancel connection was dialled with a context already ended (%v): no CancelRequest can go out", err)
+	}
+}
+
+// waitParkedOnMutex waits until a goroutine whose stack shows fn is parked
+// on a sync.Mutex (queued on it, in arrival order).
+func waitParkedOnMutex(fn string) {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			if strings.Contains(g, "[sync.Mutex.Lock") && strings.Contains(g, fn) {
+				return
+			}
+		}
+		runtime.Gosched()
+	}
+}
+
+// A pin reserved a shared connection; its owner handed it over (and
+// stopped), and the pool was closed before the pin took it. Nobody owns
+// the connection then: it must be closed and forgotten, not left open
+// with the server for the life of the process.
+func TestMuxPoolClosedBetweenHandOverAndPinIsNotLeaked(t *testing.T) {
+	p := fakePool(t, 1)
+	m := fakeMconn(t, p)
+	m.sent = nil
+	pinned := make(chan error, 1)
+	go func() {
+		_, err := p.pin(context.Background())
+		pinned <- err
+	}()
+	waitReserved(m)
+	p.mu.Lock() // the pin and Close queue up behind the test, Close first
+	closed := make(chan struct{})
+	go func() {
+		_ = p.close()
+		close(closed)
+	}()
+	waitParkedOnMutex("(*muxPool).close")
+	if _, stop := m.next(); !stop { // the owner hands the connection over
+		p.mu.Unlock()
+		t.Fatal("owner did not stop")
+	}
+	waitParkedOnMutex("(*muxPool).takeOver")
+	p.mu.Unlock()
+	<-closed
+	if err := <-pinned; err == nil {
+		t.Fatal("pin succeeded on a closed pool") // not this test's point, but say so
+	}
+	p.mu.Lock()
+	open := len(p.conns)
+	p.mu.Unlock()
+	if open != 0 {
+		t.Errorf("%d server connection(s) left open after the pool was closed, owned by nobody", open)
+	}
+}
+
+// A CancelRequest for an abandoned statement may land on whatever the
+// server runs next, so the statements on the server meanwhile are marked
+// exposed and run again when it met them. Learning a statement's
+// parameter types is one of them: the server's Parse met the cancel
+// (57014), and that error went to the caller of the statement, which
+// never gave up: another caller's cancel reached it.
+func TestMuxCancelMeetingATypeLookupIsNotTheCallersError(t *testing.T) {
+	p := fakePool(t, 1)
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	m := &mconn{p: p, core: newCore(p.cfg, a, a), mode: muxShared, wake: make(chan struct{}, 1)}
+	m.core.lastUsed = time.Now()
+	p.conns = append(p.conns, m)
+	// An abandoned statement ended while its CancelRequest is still on
+	// its way to the server.
+	m.cancelling, m.cancelSent = &mreq{done: make(chan struct{}, 1)}, true
+	s := &muxSession{p: p}
+	r := s.request(context.Background(), "INSERT INTO t VALUES ($1)", []driver.NamedValue{{Ordinal: 1, Value: []byte("x")}}, false)
+	if !m.submit(r) {
+		t.Fatal("submit refused")
+	}
+	batch, stop := m.next()
+	if stop || len(batch) != 1 {
+		t.Fatal("owner took nothing")
+	}
+	wrote := make(chan error, 1)
+	go func() { wrote <- m.write(batch) }()
+	be := pgproto3.NewBackend(b, b)
+	for _, want := range []string{"*pgproto3.Parse", "*pgproto3.Describe", "*pgproto3.Flush"} {
+		msg, err := be.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%T", msg); got != want {
+			t.Fatalf("server got %s, want %s", got, want)
+		}
+	}
+	be.Send(&pgproto3.ErrorResponse{Severity: "ERROR", Code: "57014", Message: "canceling statement due to user request"})
+	if err := be.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := be.Receive(); err != nil {
+		t.Fatal(err)
+	} else if _, ok := msg.(*pgproto3.Sync); !ok {
+		t.Fatalf("server got %T, want the Sync ending the lookup", msg)
+	}
+	be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	if err := be.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.done:
+		t.Errorf("the statement ended with %v: another caller's cancel reached it", r.err)
+	default:
+	}
+}
+
+// Closing the pool ends what its shared connections run (lost, with a
+// CancelRequest for the server). An owner waiting, to learn a later
+// statement's parameter types, for the replies to a long statement
+// written before it did not notice: its callers waited for the long
+// statement to end.
+func TestMuxPoolCloseEndsAnOwnerLearningTypes(t *testing.T) {
+	p := fakePool(t, 1)
+	liveMconn(t, p)
+	long := &conn{mux: &muxSession{p: p}}
+	ended := make(chan error, 1)
+	go func() {
+		_, err := long.runShared(context.Background(), "SELECT pg_sleep(3600)", nil, false)
+		ended <- err
+	}()
+	waitBlockedIn("(*mconn).readOneInterruptible")
+	other := &conn{mux: &muxSession{p: p}}
+	go func() {
+		args := []driver.NamedValue{{Ordinal: 1, Value: []byte("x")}}
+		_, _ = other.runShared(context.Background(), "INSERT INTO t VALUES ($1)", args, false)
+	}()
+	waitBlockedIn("(*mconn).learn")
+	_ = p.close()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, errPoolClosed) {
+			t.Errorf("got %v, want the pool's closing", err)
+		}
+	case <-time.After(muxHangGuard):
+		t.Fatal("the pool was closed, and a caller still waits for its statement on a shared connection")
 	}
 }

@@ -426,3 +426,45 @@ func TestMultiplexCloseCancelsWhatTheServerStillRuns(t *testing.T) {
 		return !strings.Contains(state, "pg_sleep"), state, err
 	})
 }
+
+// TestMultiplexRowsKeepTheSharedSessionsTimeZone: a shared query's rows
+// are in memory when Query returns, and are decoded as they are scanned.
+// A session that pins the same server connection meanwhile and changes
+// its TimeZone must not change how they decode: the rows belong to the
+// shared session they were read in.
+func TestMultiplexRowsKeepTheSharedSessionsTimeZone(t *testing.T) {
+	db := openMux(t, 1, 4)
+	ctx := context.Background()
+	var zone string
+	if err := db.QueryRowContext(ctx, "SELECT current_setting('TimeZone')").Scan(&zone); err != nil {
+		t.Fatal(err)
+	}
+	other := "Asia/Tokyo"
+	if zone == other {
+		other = "America/New_York"
+	}
+	rows, err := db.QueryContext(ctx, "SELECT '2020-01-01 00:00:00+00'::timestamptz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	sc, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	// multiplex=1: the session pins the connection the rows were read on.
+	if _, err := sc.ExecContext(ctx, "SET TimeZone = '"+other+"'"); err != nil {
+		t.Fatal(err)
+	}
+	if !rows.Next() {
+		t.Fatal(rows.Err())
+	}
+	var ts time.Time
+	if err := rows.Scan(&ts); err != nil {
+		t.Fatal(err)
+	}
+	if got := ts.Location().String(); got == other {
+		t.Errorf("the shared query's timestamptz came back in %s, the TimeZone another caller's session set after it ran (the shared session's is %s)", got, zone)
+	}
+}
