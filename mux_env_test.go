@@ -53,3 +53,40 @@ func TestMuxRowsKeepTheSessionTheyWereReadIn(t *testing.T) {
 		t.Errorf("the row read under TimeZone UTC comes back in %s, the TimeZone another caller's statement reported later", got)
 	}
 }
+
+// A BeginTx that fails before the transaction starts (an isolation level
+// PostgreSQL does not have) leaves no server connection pinned to the
+// database/sql connection: pinned, it would take one of the N-1 session
+// slots for the connection's life (a db.Conn's).
+func TestMuxFailedBeginTxPinsNothing(t *testing.T) {
+	// A server for the pin, if one is made: its script is not checked,
+	// since none is the point.
+	s, err := pgtest.Start(pgtest.Handshake(), pgtest.ExpectTerminateOrClose())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cn, err := NewConnector("host=" + s.Host() + " port=" + itoa(int(s.Port())) +
+		" user=u dbname=d sslmode=disable passfile=/nonexistent prepare_threshold=none multiplex=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(cn)
+	defer db.Close()
+	sc, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if _, err := sc.BeginTx(context.Background(), &sql.TxOptions{Isolation: sql.LevelLinearizable}); err == nil {
+		t.Fatal("BeginTx with an isolation level PostgreSQL lacks succeeded")
+	}
+	if err := sc.Raw(func(dc any) error {
+		if dc.(*conn).mux.m != nil {
+			t.Error("the failed BeginTx left a server connection pinned")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -24,11 +24,11 @@ type tx struct {
 // PostgreSQL itself. Other levels (WriteCommitted, Snapshot,
 // Linearizable) are an error.
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if err := c.session(ctx, false); err != nil {
+	// What can fail without the server is checked before a multiplexing
+	// connection pins a server connection for the transaction.
+	begin, err := beginSQL(opts)
+	if err != nil {
 		return nil, err
-	}
-	if c.core.broken != nil {
-		return nil, driver.ErrBadConn
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -36,12 +36,14 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if err := c.state.busy("BEGIN"); err != nil {
 		return nil, err
 	}
+	if err := c.session(ctx, false); err != nil {
+		return nil, err
+	}
+	if c.core.broken != nil {
+		return nil, driver.ErrBadConn
+	}
 	if c.core.txn.inBlock() {
 		return nil, errors.New("pgpipe: a transaction is already open on this connection")
-	}
-	begin, err := beginSQL(opts)
-	if err != nil {
-		return nil, err
 	}
 	c.core.txn.deferBegin(begin)
 	c.tx.c = c
