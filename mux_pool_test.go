@@ -218,16 +218,8 @@ func TestMuxReusedRequestGivenUpBeforeItsWriteLeavesTheConnection(t *testing.T) 
 	m := fakeMconn(t, p)
 	m.sent = nil
 	s := &muxSession{p: p}
-	ownerTakes := func(r *mreq) {
-		if !m.submit(r) {
-			t.Fatal("submit refused")
-		}
-		if batch, stop := m.next(); stop || len(batch) != 1 || batch[0] != r {
-			t.Fatalf("owner took %v (stop %v)", batch, stop)
-		}
-	}
 	first := s.request(context.Background(), "SELECT 1", nil, false)
-	ownerTakes(first)
+	ownerTakes(t, m, first)
 	if !m.claim(first) {
 		t.Fatal("first statement not claimed")
 	}
@@ -238,7 +230,7 @@ func TestMuxReusedRequestGivenUpBeforeItsWriteLeavesTheConnection(t *testing.T) 
 	if second != first {
 		t.Fatal("the request is not reused: the test no longer covers the case")
 	}
-	ownerTakes(second)
+	ownerTakes(t, m, second)
 	if got := m.abandon(second); got != abandonUnsent {
 		t.Errorf("abandon before the write says %d, want abandonUnsent (%d): the caller is told it may have run", got, abandonUnsent)
 	}
@@ -264,12 +256,7 @@ func TestMuxClaimOfAReusedRequestReadsNothingTheCallerRewrites(t *testing.T) {
 	m.sent = nil
 	s := &muxSession{p: p}
 	r := s.request(context.Background(), "SELECT 1", nil, false)
-	if !m.submit(r) {
-		t.Fatal("submit refused")
-	}
-	if batch, stop := m.next(); stop || len(batch) != 1 {
-		t.Fatal("owner took nothing")
-	}
+	ownerTakes(t, m, r)
 	if m.abandon(r) != abandonUnsent {
 		t.Fatal("not dropped unsent")
 	}
@@ -312,13 +299,7 @@ func TestMuxFailedIdleCheckTellsNothingToARequestItsCallerGaveUpOn(t *testing.T)
 	p.conns = append(p.conns, m)
 	s := &muxSession{p: p}
 	r := s.request(context.Background(), "SELECT 1", nil, false)
-	if !m.submit(r) {
-		t.Fatal("submit refused")
-	}
-	batch, stop := m.next()
-	if stop || len(batch) != 1 {
-		t.Fatal("owner took nothing")
-	}
+	batch := ownerTakes(t, m, r)
 	if m.abandon(r) != abandonUnsent {
 		t.Fatal("not dropped unsent")
 	}
@@ -486,13 +467,7 @@ func TestMuxCancelMeetingATypeLookupIsNotTheCallersError(t *testing.T) {
 	m.cancelling, m.cancelSent = &mreq{done: make(chan struct{}, 1)}, true
 	s := &muxSession{p: p}
 	r := s.request(context.Background(), "INSERT INTO t VALUES ($1)", []driver.NamedValue{{Ordinal: 1, Value: []byte("x")}}, false)
-	if !m.submit(r) {
-		t.Fatal("submit refused")
-	}
-	batch, stop := m.next()
-	if stop || len(batch) != 1 {
-		t.Fatal("owner took nothing")
-	}
+	batch := ownerTakes(t, m, r)
 	wrote := make(chan error, 1)
 	go func() { wrote <- m.write(batch) }()
 	be := pgproto3.NewBackend(b, b)
@@ -558,4 +533,18 @@ func TestMuxPoolCloseEndsAnOwnerLearningTypes(t *testing.T) {
 	case <-time.After(muxHangGuard):
 		t.Fatal("the pool was closed, and a caller still waits for its statement on a shared connection")
 	}
+}
+
+// ownerTakes submits r to m and plays the owner's turn that takes it from
+// the pending list: the batch it returns is r alone.
+func ownerTakes(t *testing.T, m *mconn, r *mreq) []*mreq {
+	t.Helper()
+	if !m.submit(r) {
+		t.Fatal("submit refused")
+	}
+	batch, stop := m.next()
+	if stop || len(batch) != 1 || batch[0] != r {
+		t.Fatalf("owner took %v (stop %v), want the request alone", batch, stop)
+	}
+	return batch
 }
