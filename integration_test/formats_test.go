@@ -1,42 +1,16 @@
 package integration_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pgpipe/pgpipe"
 )
-
-// lockedBuffer is a trace destination safe to read after the queries.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) lines(prefix string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []string
-	for _, l := range strings.Split(b.buf.String(), "\n") {
-		if strings.HasPrefix(l, prefix) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
 
 // TestFirstExecutionsReadTheSameValuesInTextAndBinary runs one query five
 // times on a connection, as a report does: the first execution reads
@@ -45,7 +19,7 @@ func (b *lockedBuffer) lines(prefix string) []string {
 // values, the text parsers' edge cases included.
 func TestFirstExecutionsReadTheSameValuesInTextAndBinary(t *testing.T) {
 	t.Parallel()
-	trace := new(lockedBuffer)
+	trace := new(logBuffer)
 	cfg := withSettings(t, serverConfig(t), "trace_regress=1")
 	cfg.TraceWriter = trace
 	cn, err := pgpipe.NewConnectorConfig(cfg)

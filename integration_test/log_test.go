@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-// logBuffer collects a logger's output for assertions.
+// logBuffer collects a logger's (or a trace's) output for assertions.
 type logBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -36,4 +36,15 @@ func (l *logBuffer) count(s string) int {
 		}
 	}
 	return n
+}
+
+// lines returns the lines that start with prefix.
+func (l *logBuffer) lines(prefix string) []string {
+	var out []string
+	for _, line := range strings.Split(l.String(), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			out = append(out, line)
+		}
+	}
+	return out
 }
