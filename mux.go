@@ -760,18 +760,15 @@ func (m *mconn) synced() {
 		return
 	}
 	if res := &r.res; res.err != nil && !r.abandoned && (res.retry && !r.retried || r.exposed && interrupted(res.err)) {
-		// Written again, in front of what waits, without leaving the
-		// lists: a caller giving up meanwhile finds it pending.
+		// Written again, in front of what waits (requeueLocked).
 		if res.retry {
 			m.core.prep.stmts.Recovered()
 		}
 		sql := res.sql
 		res.reset(sql)
 		res.discard = !r.describe
-		r.retried, r.force, r.queued, r.exposed = true, cache.Never, false, false
-		m.sent[0] = nil
-		m.sent = m.sent[1:]
-		m.pending = append([]*mreq{r}, m.pending...)
+		r.retried, r.force = true, cache.Never
+		m.requeueLocked(r)
 		m.mu.Unlock()
 		return
 	}
@@ -783,6 +780,15 @@ func (m *mconn) synced() {
 	}
 	r.env = m.core.env
 	m.finish(r, nil)
+}
+
+// requeueLocked moves r, written but to be written again, from the
+// written requests to the front of the pending ones, in one step: a
+// caller giving up meanwhile finds it pending. m.mu is held.
+func (m *mconn) requeueLocked(r *mreq) {
+	m.sent = slices.DeleteFunc(m.sent, func(x *mreq) bool { return x == r })
+	r.queued, r.exposed = false, false
+	m.pending = append([]*mreq{r}, m.pending...)
 }
 
 // interrupted reports the error of a statement that was cancelled

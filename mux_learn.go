@@ -92,9 +92,7 @@ func (m *mconn) again(r *mreq, err error) bool {
 	if r.abandoned || !r.exposed || !interrupted(err) {
 		return false
 	}
-	m.sent = slices.DeleteFunc(m.sent, func(x *mreq) bool { return x == r })
-	r.queued, r.exposed = false, false
-	m.pending = append([]*mreq{r}, m.pending...)
+	m.requeueLocked(r)
 	return true
 }
 
