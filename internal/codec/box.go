@@ -25,8 +25,15 @@ import (
 // and never again: the slot is as immutable as the object the compiler
 // would have allocated. The garbage collector keeps a slab alive while any
 // interface points into it; a value kept in an `any` keeps at most its
-// slab (about 1.5 KiB) alive. String bytes are allocated per value, so a
-// string kept from one row never holds other rows' data.
+// slab (about 1.5 KiB) alive.
+//
+// The bytes of short strings (up to shortString bytes) are copied into
+// blocks of strBlock bytes, the way the runtime's tiny allocator packs
+// small objects, so a column of names or codes costs one allocation per
+// block instead of one per value. The bytes are written once, before the
+// string is handed out, and never again. A short string kept from one row
+// keeps its block alive: at most strBlock bytes, which hold other values
+// of the same result. Longer strings are allocated one by one.
 //
 // Each slab is used from its start by an index of its own: taking a slot
 // writes no pointer into the Boxer, so it costs no write barrier while the
@@ -38,10 +45,22 @@ type Boxer struct {
 	times  []time.Time
 	// The next free slot of each slab.
 	nInt, nFloat, nStr, nTime int
+	// strBytes is the block short strings' bytes are copied to; its
+	// bytes from nStrBytes on are free.
+	strBytes  []byte
+	nStrBytes int
 }
 
 // boxSlab is the number of slots allocated at a time.
 const boxSlab = 64
+
+const (
+	// strBlock is the size of the blocks short strings share.
+	strBlock = 256
+	// shortString is the longest string that shares a block: a block
+	// then holds at least 8 of them, and wastes at most 31 bytes.
+	shortString = 32
+)
 
 // eface is the layout of an empty interface.
 type eface struct {
@@ -98,8 +117,22 @@ func (b *Boxer) string(src []byte) driver.Value {
 	}
 	p := &b.strs[b.nStr]
 	b.nStr++
-	*p = string(src)
+	*p = b.copyString(src)
 	return iface(stringWord, unsafe.Pointer(p))
+}
+
+// copyString returns a string of src's bytes: in the current block when
+// src is short, else allocated on its own. src is not empty.
+func (b *Boxer) copyString(src []byte) string {
+	if len(src) > shortString {
+		return string(src)
+	}
+	if len(src) > len(b.strBytes)-b.nStrBytes {
+		b.strBytes, b.nStrBytes = make([]byte, strBlock), 0
+	}
+	dst := b.strBytes[b.nStrBytes : b.nStrBytes+len(src)]
+	b.nStrBytes += copy(dst, src)
+	return unsafe.String(&dst[0], len(dst))
 }
 
 func (b *Boxer) time(v time.Time) driver.Value {

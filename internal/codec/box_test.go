@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"database/sql/driver"
 	"encoding/binary"
 	"fmt"
@@ -144,5 +145,34 @@ func TestTextBoxingAllocatesOncePerSlab(t *testing.T) {
 	})
 	if allocs > 3.0/boxSlab*1.5 {
 		t.Fatalf("%.3f allocations per row of three text values, want about %.3f", allocs, 3.0/boxSlab)
+	}
+}
+
+func TestShortStringsShareBlocksAndKeepTheirBytes(t *testing.T) {
+	var b Boxer
+	src := make([]byte, 64) // reused for every value, as the read buffer is
+	var got []driver.Value
+	var want []string
+	for i := 0; i < 2000; i++ {
+		n := 1 + i%(shortString+8) // short ones, and some just past the bound
+		for j := range n {
+			src[j] = byte('a' + (i+j)%26)
+		}
+		got, want = append(got, b.string(src[:n])), append(want, string(src[:n]))
+		clear(src) // the next message overwrites the buffer
+	}
+	runtime.GC()
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("value %d is %q, want %q", i, got[i], want[i])
+		}
+	}
+
+	short, long := bytes.Repeat([]byte("s"), shortString), bytes.Repeat([]byte("l"), shortString+1)
+	if a := testing.AllocsPerRun(1000, func() { b.string(short) }); a > 1.0/(strBlock/shortString)+1.0/boxSlab {
+		t.Errorf("a %d-byte string costs %.3f allocations, want a block's share", shortString, a)
+	}
+	if a := testing.AllocsPerRun(1000, func() { b.string(long) }); a < 1 {
+		t.Errorf("a %d-byte string costs %.3f allocations, want one of its own", shortString+1, a)
 	}
 }
