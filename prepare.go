@@ -20,7 +20,7 @@ type stmtState struct {
 	stmts *cache.Manager[*stmtDesc]
 	// shapes are the result formats of queries run unnamed, chosen from
 	// an earlier execution's RowDescription on this connection, so later
-	// unnamed executions ask for binary results.
+	// unnamed executions ask for binary results; by shapeKey.
 	shapes map[string]shape
 	// lastFormats are the formats of the shape learned last: a shape of
 	// the same formats shares them (they are never written), so a
@@ -132,6 +132,16 @@ type shape struct {
 // forgotten and learned again.
 const maxShapes = 256
 
+// shapeKey is what a query's shape is remembered by: its text without
+// comments, so that a trace id or a caller's name written into every
+// execution's text (sqlcommenter and the like) does not hide the shape
+// learned from the executions before. The server still gets the text as
+// given, comments and all.
+func shapeKey(sql string) string {
+	key, _ := sqltext.WithoutComments(sql)
+	return key
+}
+
 // shapeFormats returns the result formats for an unnamed execution of sql:
 // binary for the columns whose types are faster in binary, as an earlier
 // execution's RowDescription on this connection described them; nil (all
@@ -141,7 +151,7 @@ const maxShapes = 256
 // that execution's binary results, or, when the column count changed, a
 // Bind error that is retried in text where nothing ran (shapeFailed).
 func (c *stmtState) shapeFormats(sql string, noLoc bool) ([]int16, bool) {
-	d, ok := c.shapes[sql]
+	d, ok := c.shapes[shapeKey(sql)]
 	if !ok || d.formats == nil || d.tzText != noLoc {
 		return nil, false
 	}
@@ -151,7 +161,7 @@ func (c *stmtState) shapeFormats(sql string, noLoc bool) ([]int16, bool) {
 // learnShape remembers the result formats for the columns an unnamed
 // execution reported, unless the shape already remembered asks for those.
 func (c *stmtState) learnShape(r *request, tzText bool) {
-	sql, cols := r.res.sql, r.res.cols
+	sql, cols := shapeKey(r.res.sql), r.res.cols
 	if d, ok := c.shapes[sql]; ok && d.tzText == tzText && formatsFit(d.formats, cols, tzText) {
 		return
 	}
@@ -196,7 +206,7 @@ func formatsFit(formats []int16, cols []column, tzText bool) bool {
 // where nothing ran.
 func (c *stmtState) shapeFailed(r *request, e *Error) {
 	if r.stage == stBind && e.Code == "08P01" {
-		delete(c.shapes, resultSQL(r))
+		delete(c.shapes, shapeKey(resultSQL(r)))
 		r.res.retry = true
 	}
 }

@@ -12,8 +12,13 @@ import (
 // shapeFlight expects an unnamed query's flight whose Bind asks for
 // formats.
 func shapeFlight(formats ...int16) []pgtest.Step {
+	return shapeFlightOf("SELECT a, b FROM t", formats...)
+}
+
+// shapeFlightOf is shapeFlight for the query sql.
+func shapeFlightOf(sql string, formats ...int16) []pgtest.Step {
 	return []pgtest.Step{
-		pgtest.Expect(&pgproto3.Parse{Query: "SELECT a, b FROM t"}),
+		pgtest.Expect(&pgproto3.Parse{Query: sql}),
 		pgtest.Expect(&pgproto3.Bind{ResultFormatCodes: formats}),
 		pgtest.Expect(&pgproto3.Describe{ObjectType: 'P'}),
 		pgtest.Expect(&pgproto3.Execute{}),
@@ -99,6 +104,25 @@ func TestShapeFollowsTheColumnTypesTheServerReported(t *testing.T) {
 		var n int64
 		if err := conn.QueryRowContext(context.Background(), "SELECT a, b FROM t").Scan(&a, &n); err != nil || a != 7 || n != 8 {
 			t.Fatalf("execution %d after the change: %d %d %v", i+2, a, n, err)
+		}
+	}
+}
+
+func TestShapeIsKnownToTextsThatDifferOnlyInComments(t *testing.T) {
+	first, traced := "SELECT a, b FROM t /* traceparent='00-01' */", "SELECT a, b FROM t -- caller: b.go:9"
+	other := "SELECT a, b FROM t WHERE true /* traceparent='00-01' */"
+	steps := append(shapeFlightOf(first), shapeReply(0, []byte("7"))) // learns (int8, text)
+	steps = append(steps, shapeFlightOf(traced, 1, 0)...)             // the same query, sent as written
+	steps = append(steps, shapeReply(1, int8Seven))
+	steps = append(steps, shapeFlightOf(other)...) // another query: not known yet
+	steps = append(steps, shapeReply(0, []byte("7")))
+	s := script(t, steps...)
+	conn := scriptConn(t, s)
+	for _, sql := range []string{first, traced, other} {
+		var a int64
+		var b string
+		if err := conn.QueryRowContext(context.Background(), sql).Scan(&a, &b); err != nil || a != 7 || b != "x" {
+			t.Fatalf("%s: %d %q %v", sql, a, b, err)
 		}
 	}
 }

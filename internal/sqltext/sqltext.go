@@ -132,3 +132,35 @@ func skipBlockComment(sql string, i int) int {
 func isIdentByte(b byte) bool {
 	return b == '_' || b >= 0x80 || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
 }
+
+// WithoutComments returns sql with each comment replaced by one space,
+// and whether it had any. Quoted strings and identifiers and
+// dollar-quoted strings are kept as they are, comment-like text in them
+// too. Two texts that differ only in their comments (a trace id appended
+// by sqlcommenter, a caller's name) are then the same statement.
+func WithoutComments(sql string) (string, bool) {
+	if !strings.Contains(sql, "--") && !strings.Contains(sql, "/*") {
+		return sql, false
+	}
+	var b []byte
+	last := 0
+	for i := 0; i < len(sql); {
+		var end int
+		switch ch := sql[i]; {
+		case ch == '-' && i+1 < len(sql) && sql[i+1] == '-':
+			end = skipLineComment(sql, i)
+		case ch == '/' && i+1 < len(sql) && sql[i+1] == '*':
+			end = skipBlockComment(sql, i)
+		default:
+			i = skipToken(sql, i)
+			continue
+		}
+		b = append(b, sql[last:i]...)
+		b = append(b, ' ')
+		last, i = end, end
+	}
+	if b == nil {
+		return sql, false
+	}
+	return string(append(b, sql[last:]...)), true
+}

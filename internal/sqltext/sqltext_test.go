@@ -47,3 +47,30 @@ func FuzzMultipleStatementsNeverPanics(f *testing.F) {
 		MultipleStatements(sql)
 	})
 }
+
+func TestWithoutComments(t *testing.T) {
+	for _, tc := range []struct {
+		sql, want string
+		had       bool
+	}{
+		{"SELECT 1", "SELECT 1", false},
+		{"SELECT a - -1, b/ *c FROM t", "SELECT a - -1, b/ *c FROM t", false},
+		{"SELECT 1 /*traceparent='00-4bf9-01'*/", "SELECT 1  ", true},
+		{"/* app=api */ SELECT 1", "  SELECT 1", true},
+		{"SELECT 1 -- caller: a.go:12\nFROM t", "SELECT 1  FROM t", true},
+		{"SELECT 1 -- to the end", "SELECT 1  ", true},
+		{"SELECT 1 /* outer /* inner */ still */ + 2", "SELECT 1   + 2", true},
+		{"SELECT 1/*a*/+/*b*/2", "SELECT 1 + 2", true},
+		{"SELECT '/* kept */', '-- kept'", "SELECT '/* kept */', '-- kept'", false},
+		{`SELECT "/*id*/" FROM t /* c */`, `SELECT "/*id*/" FROM t  `, true},
+		{`SELECT E'\' /* kept */' /* c */`, `SELECT E'\' /* kept */'  `, true},
+		{"SELECT $$ -- kept $$ -- c", "SELECT $$ -- kept $$  ", true},
+		{"SELECT $t$ /* $$ */ $t$", "SELECT $t$ /* $$ */ $t$", false},
+		{"SELECT 1 /* never closed", "SELECT 1  ", true},
+	} {
+		got, had := WithoutComments(tc.sql)
+		if got != tc.want || had != tc.had {
+			t.Errorf("WithoutComments(%q) = %q, %v; want %q, %v", tc.sql, got, had, tc.want, tc.had)
+		}
+	}
+}
