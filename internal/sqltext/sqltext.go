@@ -142,7 +142,7 @@ func WithoutComments(sql string) (string, bool) {
 	if !strings.Contains(sql, "--") && !strings.Contains(sql, "/*") {
 		return sql, false
 	}
-	var b []byte
+	var b strings.Builder
 	last := 0
 	for i := 0; i < len(sql); {
 		var end int
@@ -155,12 +155,16 @@ func WithoutComments(sql string) (string, bool) {
 			i = skipToken(sql, i)
 			continue
 		}
-		b = append(b, sql[last:i]...)
-		b = append(b, ' ')
+		if b.Cap() == 0 {
+			b.Grow(len(sql))
+		}
+		b.WriteString(sql[last:i])
+		b.WriteByte(' ')
 		last, i = end, end
 	}
-	if b == nil {
+	if b.Cap() == 0 {
 		return sql, false
 	}
-	return string(append(b, sql[last:]...)), true
+	b.WriteString(sql[last:])
+	return b.String(), true
 }

@@ -74,3 +74,13 @@ func TestWithoutComments(t *testing.T) {
 		}
 	}
 }
+
+func TestWithoutCommentsAllocatesOnlyTheResult(t *testing.T) {
+	sql := "SELECT a, b FROM t WHERE c = $1 /* traceparent='00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' */"
+	if n := testing.AllocsPerRun(100, func() { WithoutComments(sql) }); n != 1 {
+		t.Errorf("%v allocations, want 1", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { WithoutComments("SELECT a FROM t") }); n != 0 {
+		t.Errorf("%v allocations without a comment, want 0", n)
+	}
+}
