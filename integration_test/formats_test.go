@@ -19,6 +19,36 @@ import (
 // values, the text parsers' edge cases included.
 func TestFirstExecutionsReadTheSameValuesInTextAndBinary(t *testing.T) {
 	t.Parallel()
+	db, trace := tracedConn(t)
+	readFormats(t, db, trace, func(int) string { return formatsQuery })
+}
+
+// TestTextsThatDifferOnlyInCommentsShareTheirShape: a trace comment new on
+// every execution (sqlcommenter) does not keep a query in text: the
+// second execution asks for binary results, as the second of one text
+// does, and the server gets each text as written.
+func TestTextsThatDifferOnlyInCommentsShareTheirShape(t *testing.T) {
+	t.Parallel()
+	db, trace := tracedConn(t)
+	readFormats(t, db, trace, func(run int) string {
+		return fmt.Sprintf("%s /*traceparent='00-%032x-%016x-01'*/", formatsQuery, run, run)
+	})
+	for run := 1; run <= 5; run++ {
+		if c := fmt.Sprintf("-%016x-01'*/", run); trace.count(c) != 1 {
+			t.Fatalf("the comment of execution %d (%s) was sent %d times, want once", run, c, trace.count(c))
+		}
+	}
+}
+
+// formatsQuery reads values at the text parsers' edge cases.
+const formatsQuery = `SELECT i::int8 * 2305843009213693 - 1152921504606846976, md5(i::text),
+	(CASE i % 4 WHEN 0 THEN i::float8 / 97 WHEN 1 THEN -(i::float8 * 1e-7 / 3) WHEN 2 THEN i * 1e300::float8 ELSE 'NaN' END),
+	timestamptz '1999-12-31 23:59:59.999999+00' + (i - 500) * interval '13 days 1.000001 seconds'
+	FROM generate_series(1, 1000) i`
+
+// tracedConn opens a pool of one connection whose protocol trace the
+// test reads.
+func tracedConn(t *testing.T) (*sql.DB, *logBuffer) {
 	trace := new(logBuffer)
 	cfg := withSettings(t, serverConfig(t), "trace_regress=1")
 	cfg.TraceWriter = trace
@@ -29,13 +59,17 @@ func TestFirstExecutionsReadTheSameValuesInTextAndBinary(t *testing.T) {
 	db := sql.OpenDB(cn)
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
-	const query = `SELECT i::int8 * 2305843009213693 - 1152921504606846976, md5(i::text),
-		(CASE i % 4 WHEN 0 THEN i::float8 / 97 WHEN 1 THEN -(i::float8 * 1e-7 / 3) WHEN 2 THEN i * 1e300::float8 ELSE 'NaN' END),
-		timestamptz '1999-12-31 23:59:59.999999+00' + (i - 500) * interval '13 days 1.000001 seconds'
-		FROM generate_series(1, 1000) i`
+	return db, trace
+}
+
+// readFormats runs query(1) to query(5) on db and checks that they read
+// the same values, the first in text and the others with int8, float8
+// and timestamptz in binary.
+func readFormats(t *testing.T, db *sql.DB, trace *logBuffer, query func(run int) string) {
+	t.Helper()
 	var first []string
 	for run := 1; run <= 5; run++ {
-		got := readAll(t, db, query)
+		got := readAll(t, db, query(run))
 		if run == 1 {
 			first = got
 			continue
