@@ -26,6 +26,9 @@ type stmtState struct {
 	// the same formats shares them (they are never written), so a
 	// stream of new query texts of one shape allocates none.
 	lastFormats []int16
+	// keyBuf holds the shape key of a query with comments while it is
+	// looked up (lookupShape), so that looking up allocates nothing.
+	keyBuf []byte
 	// stmtGen counts the times the server dropped all statements (DISCARD
 	// ALL, DEALLOCATE): explicitly prepared statements from an older
 	// generation run unnamed.
@@ -142,6 +145,18 @@ func shapeKey(sql string) string {
 	return key
 }
 
+// lookupShape returns the shape remembered for sql (by shapeKey).
+func (c *stmtState) lookupShape(sql string) (shape, bool) {
+	key, stripped := sqltext.AppendWithoutComments(c.keyBuf[:0], sql)
+	if !stripped {
+		d, ok := c.shapes[sql]
+		return d, ok
+	}
+	c.keyBuf = key
+	d, ok := c.shapes[string(key)] // the compiler makes no string of key here
+	return d, ok
+}
+
 // shapeFormats returns the result formats for an unnamed execution of sql:
 // binary for the columns whose types are faster in binary, as an earlier
 // execution's RowDescription on this connection described them; nil (all
@@ -151,7 +166,7 @@ func shapeKey(sql string) string {
 // that execution's binary results, or, when the column count changed, a
 // Bind error that is retried in text where nothing ran (shapeFailed).
 func (c *stmtState) shapeFormats(sql string, noLoc bool) ([]int16, bool) {
-	d, ok := c.shapes[shapeKey(sql)]
+	d, ok := c.lookupShape(sql)
 	if !ok || d.formats == nil || d.tzText != noLoc {
 		return nil, false
 	}
@@ -161,10 +176,12 @@ func (c *stmtState) shapeFormats(sql string, noLoc bool) ([]int16, bool) {
 // learnShape remembers the result formats for the columns an unnamed
 // execution reported, unless the shape already remembered asks for those.
 func (c *stmtState) learnShape(r *request, tzText bool) {
-	sql, cols := shapeKey(r.res.sql), r.res.cols
-	if d, ok := c.shapes[sql]; ok && d.tzText == tzText && formatsFit(d.formats, cols, tzText) {
+	cols := r.res.cols
+	d, known := c.lookupShape(r.res.sql)
+	if known && d.tzText == tzText && formatsFit(d.formats, cols, tzText) {
 		return
 	}
+	sql := shapeKey(r.res.sql)
 	var formats []int16
 	if !formatsFit(nil, cols, tzText) { // some column is faster in binary
 		formats = c.lastFormats
@@ -176,7 +193,7 @@ func (c *stmtState) learnShape(r *request, tzText bool) {
 			c.lastFormats = formats
 		}
 	}
-	if _, ok := c.shapes[sql]; !ok && len(c.shapes) >= maxShapes || c.shapes == nil {
+	if !known && len(c.shapes) >= maxShapes || c.shapes == nil {
 		c.shapes = make(map[string]shape)
 	}
 	c.shapes[sql] = shape{formats: formats, tzText: tzText}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/pgpipe/pgpipe/internal/codec"
 	"github.com/pgpipe/pgpipe/internal/pgtest"
 )
 
@@ -124,5 +125,22 @@ func TestShapeIsKnownToTextsThatDifferOnlyInComments(t *testing.T) {
 		if err := conn.QueryRowContext(context.Background(), sql).Scan(&a, &b); err != nil || a != 7 || b != "x" {
 			t.Fatalf("%s: %d %q %v", sql, a, b, err)
 		}
+	}
+}
+
+func TestShapeOfACommentedTextIsLookedUpWithoutAllocating(t *testing.T) {
+	var c stmtState
+	r := &request{res: &result{sql: "SELECT a FROM t /* run 1 */", cols: []column{{oid: codec.OIDInt8}}}}
+	c.learnShape(r, false)
+	sql := "SELECT a FROM t -- run 2"
+	if f, ok := c.shapeFormats(sql, false); !ok || len(f) != 1 || f[0] != codec.FormatBinary {
+		t.Fatalf("formats %v, %v: want the shape learned under another comment", f, ok)
+	}
+	if n := testing.AllocsPerRun(100, func() { c.shapeFormats(sql, false) }); n != 0 {
+		t.Errorf("a lookup costs %v allocations", n)
+	}
+	r.res.sql = sql
+	if n := testing.AllocsPerRun(100, func() { c.learnShape(r, false) }); n != 0 {
+		t.Errorf("confirming a known shape costs %v allocations", n)
 	}
 }

@@ -139,11 +139,21 @@ func isIdentByte(b byte) bool {
 // too. Two texts that differ only in their comments (a trace id appended
 // by sqlcommenter, a caller's name) are then the same statement.
 func WithoutComments(sql string) (string, bool) {
-	if !strings.Contains(sql, "--") && !strings.Contains(sql, "/*") {
+	b, ok := AppendWithoutComments(nil, sql)
+	if !ok {
 		return sql, false
 	}
-	var b strings.Builder
-	last := 0
+	return string(b), true
+}
+
+// AppendWithoutComments appends sql without its comments (as
+// WithoutComments makes it) to dst when sql has comments, and reports
+// whether it had; it appends nothing otherwise.
+func AppendWithoutComments(dst []byte, sql string) ([]byte, bool) {
+	if !strings.Contains(sql, "--") && !strings.Contains(sql, "/*") {
+		return dst, false
+	}
+	n, last := len(dst), 0
 	for i := 0; i < len(sql); {
 		var end int
 		switch ch := sql[i]; {
@@ -155,16 +165,11 @@ func WithoutComments(sql string) (string, bool) {
 			i = skipToken(sql, i)
 			continue
 		}
-		if b.Cap() == 0 {
-			b.Grow(len(sql))
-		}
-		b.WriteString(sql[last:i])
-		b.WriteByte(' ')
+		dst = append(append(dst, sql[last:i]...), ' ')
 		last, i = end, end
 	}
-	if b.Cap() == 0 {
-		return sql, false
+	if last == 0 {
+		return dst[:n], false
 	}
-	b.WriteString(sql[last:])
-	return b.String(), true
+	return append(dst, sql[last:]...), true
 }
