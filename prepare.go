@@ -145,6 +145,10 @@ func shapeKey(sql string) string {
 	return key
 }
 
+// maxKeyBuf bounds the buffer a connection keeps for shape keys: a longer
+// text with comments costs an allocation per lookup instead.
+const maxKeyBuf = 4 << 10
+
 // lookupShape returns the shape remembered for sql (by shapeKey).
 func (c *stmtState) lookupShape(sql string) (shape, bool) {
 	key, stripped := sqltext.AppendWithoutComments(c.keyBuf[:0], sql)
@@ -152,7 +156,9 @@ func (c *stmtState) lookupShape(sql string) (shape, bool) {
 		d, ok := c.shapes[sql]
 		return d, ok
 	}
-	c.keyBuf = key
+	if cap(key) <= maxKeyBuf {
+		c.keyBuf = key
+	}
 	d, ok := c.shapes[string(key)] // the compiler makes no string of key here
 	return d, ok
 }
