@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pgpipe/pgpipe"
 )
 
 // TestFirstExecutionsReadTheSameValuesInTextAndBinary runs one query five
@@ -52,13 +50,8 @@ func tracedConn(t *testing.T) (*sql.DB, *logBuffer) {
 	trace := new(logBuffer)
 	cfg := withSettings(t, serverConfig(t), "trace_regress=1")
 	cfg.TraceWriter = trace
-	cn, err := pgpipe.NewConnectorConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(cn)
+	db := openConfigDB(t, cfg)
 	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
 	return db, trace
 }
 

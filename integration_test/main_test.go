@@ -131,8 +131,13 @@ func dsn(t testing.TB, settings ...string) string {
 // pairs) added, closed when the test ends.
 func openDB(t testing.TB, settings ...string) *sql.DB {
 	t.Helper()
-	settings = withMultiplex(settings)
-	cn, err := pgpipe.NewConnectorConfig(withSettings(t, serverConfig(t), settings...))
+	return openConfigDB(t, withSettings(t, serverConfig(t), withMultiplex(settings)...))
+}
+
+// openConfigDB opens a *sql.DB with cfg, closed when the test ends.
+func openConfigDB(t testing.TB, cfg *pgpipe.Config) *sql.DB {
+	t.Helper()
+	cn, err := pgpipe.NewConnectorConfig(cfg)
 	if err != nil {
 		t.Fatalf("pgpipe.NewConnectorConfig: %v", err)
 	}

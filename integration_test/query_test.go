@@ -38,13 +38,8 @@ func countingDB(t *testing.T, extra ...string) (*sql.DB, *atomic.Int64) {
 		}
 		return countingConn{c, writes}, nil
 	}
-	cn, err := pgpipe.NewConnectorConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(cn)
+	db := openConfigDB(t, cfg)
 	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
 	return db, writes
 }
 
