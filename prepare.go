@@ -151,10 +151,14 @@ const maxKeyBuf = 4 << 10
 
 // lookupShape returns the shape remembered for sql (by shapeKey).
 func (c *stmtState) lookupShape(sql string) (shape, bool) {
+	if d, ok := c.shapes[sql]; ok {
+		// Keys have no comments (a comment is replaced by a space, which
+		// cannot start another), so sql is its own key.
+		return d, true
+	}
 	key, stripped := sqltext.AppendWithoutComments(c.keyBuf[:0], sql)
 	if !stripped {
-		d, ok := c.shapes[sql]
-		return d, ok
+		return shape{}, false
 	}
 	if cap(key) <= maxKeyBuf {
 		c.keyBuf = key
