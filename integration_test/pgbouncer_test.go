@@ -205,8 +205,59 @@ func TestPgBouncerTransactionModeStopsPreparingAndSaysSo(t *testing.T) {
 	if len(errs) > 0 || wrong > 0 {
 		t.Fatalf("%d wrong; errors: %v", wrong, errs)
 	}
+	// A busy machine may leave PgBouncer running the whole load on one
+	// backend, where nothing is lost; then lose a statement for sure.
+	loseAStatement(t, db)
 	if n := logs.count("pooler"); n != 1 {
 		t.Fatalf("%d log lines about the pooler, want exactly one per Connector:\n%s", n, logs.String())
+	}
+}
+
+// loseAStatement makes PgBouncer (transaction mode, two backends) run a
+// statement db prepared on a backend that does not have it: a
+// transaction on another connection holds the backend the statement was
+// prepared on, so the next execution goes to the other. Once the pool
+// stopped preparing, the execution is unnamed and nothing is lost.
+func loseAStatement(t *testing.T, db *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const q = "SELECT pg_backend_pid() AS prepared_here"
+	var pid int
+	if err := a.QueryRowContext(ctx, q).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	other, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for attempt := 1; ; attempt++ {
+		tx, err := other.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var held int
+		if err := tx.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&held); err != nil {
+			t.Fatal(err)
+		}
+		if held == pid {
+			var ran int
+			err := a.QueryRowContext(ctx, q).Scan(&ran)
+			_ = tx.Rollback()
+			if err != nil || ran == pid {
+				t.Fatalf("while backend %d was held: ran on %d, %v", pid, ran, err)
+			}
+			return
+		}
+		_ = tx.Rollback()
+		if attempt == 50 {
+			t.Fatalf("PgBouncer never gave a transaction backend %d in %d attempts", pid, attempt)
+		}
 	}
 }
 
